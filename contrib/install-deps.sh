@@ -1,0 +1,33 @@
+#!/bin/sh
+# Installs every build, test and run dependency of tiercache from Debian 12's packages.
+# Safe to run again: apt-get only installs what is missing. Needs root (or sudo).
+set -eu
+
+PACKAGES="
+build-essential autoconf automake libtool pkg-config
+libmicrohttpd-dev libcurl4-openssl-dev libmemcached-dev uthash-dev libinih-dev libxxhash-dev
+check
+curl jq memcached
+"
+
+SUDO=
+if [ "$(id -u)" -ne 0 ]; then
+  SUDO=sudo
+fi
+
+missing=
+for p in $PACKAGES; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing="$missing $p"
+  fi
+done
+
+if [ -z "$missing" ]; then
+  echo "install-deps: everything is installed"
+  exit 0
+fi
+echo "install-deps: installing$missing"
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+# shellcheck disable=SC2086
+$SUDO apt-get install -y -qq --no-install-recommends $missing

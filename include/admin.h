@@ -1,0 +1,16 @@
+/*
+ * admin: the administrative endpoints ([stats] path). Builds the /stats JSON document from
+ * the counters (stats.h), the tiers' snapshots and the config. Reads only; no locks of its own.
+ */
+#ifndef TIERCACHE_ADMIN_H
+#define TIERCACHE_ADMIN_H
+
+#include "config.h"
+#include "local.h"
+#include "util.h"
+
+/* Appends the /stats JSON document to out. */
+void
+admin_stats_json(struct buf *out, const struct config *cfg, struct local *local);
+
+#endif

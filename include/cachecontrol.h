@@ -1,0 +1,52 @@
+/*
+ * cachecontrol: parses a Cache-Control field value (RFC 9111 section 5.2) into a struct of
+ * directives. Strict: names are case-insensitive, values may be tokens or quoted strings; a
+ * delta-seconds value that is malformed or given twice makes the directive invalid (which the
+ * rules read as the most conservative meaning); values saturate at 2^31. Pure, no state.
+ */
+#ifndef TIERCACHE_CACHECONTROL_H
+#define TIERCACHE_CACHECONTROL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* Largest delta-seconds value kept; larger ones saturate here (RFC 9111 section 1.2.2). */
+#define CC_DELTA_MAX INT64_C(2147483648)
+
+/* A delta-seconds directive: absent, present with a valid value, or present but invalid. */
+enum cc_state { CC_ABSENT = 0, CC_SET, CC_INVALID };
+
+struct cc_delta {
+	enum cc_state state;
+	int64_t value; /* valid when state == CC_SET */
+};
+
+struct cache_control {
+	/* response and request directives */
+	bool no_store;
+	bool no_cache;   /* also set by no-cache="field-list" (treated as unqualified) */
+	bool no_transform;
+	struct cc_delta max_age;
+	/* response directives */
+	bool public_;
+	bool private_;   /* also set by private="field-list" (treated as unqualified) */
+	bool must_revalidate;
+	bool proxy_revalidate;
+	bool must_understand;
+	bool immutable;
+	struct cc_delta s_maxage;
+	struct cc_delta stale_while_revalidate;
+	struct cc_delta stale_if_error;
+	/* request directives */
+	struct cc_delta max_stale; /* "max-stale" without a value: state CC_SET, value CC_DELTA_MAX */
+	struct cc_delta min_fresh;
+	bool only_if_cached;
+	/* true when at least one directive was seen (including unknown extensions) */
+	bool any;
+};
+
+/* Parses value (may be NULL: nothing set) into *cc, which is zeroed first. */
+void
+cachecontrol_parse(const char *value, struct cache_control *cc);
+
+#endif

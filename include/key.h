@@ -1,0 +1,26 @@
+/*
+ * key: builds cache keys. The primary key names the resource: the method class (GET and HEAD
+ * share one), the Host, and the request target exactly as received (path and query, no
+ * normalization). The secondary (Vary) key records the values of the request headers that a
+ * response's Vary names, normalized (names lower-case, values trimmed, list whitespace
+ * collapsed) so that equivalent requests select the same variant. Pure functions.
+ */
+#ifndef TIERCACHE_KEY_H
+#define TIERCACHE_KEY_H
+
+#include <stdbool.h>
+
+#include "http.h"
+
+/* New primary key for a GET or HEAD of target on host (host may be NULL or empty). */
+char *
+key_build(const char *host, const char *target);
+
+/*
+ * New secondary key for the request headers req under the response's Vary value (NULL when
+ * the response has no Vary). Sets *never to true for "Vary: *" (never served from a cache).
+ */
+char *
+key_vary(const char *vary, const struct http_headers *req, bool *never);
+
+#endif

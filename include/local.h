@@ -1,0 +1,71 @@
+/*
+ * local: tier 1, the in-process cache. A uthash table (keyed with a per-process secret seed)
+ * from primary key to node; each node holds one reference to its entry. Bounded in bytes and
+ * in entries; when an insert would exceed either bound the policy (policy.h) names victims.
+ * One mutex guards the table and the policy state. Nothing is freed under it: removed entries
+ * are collected and unreferenced after the unlock. A lookup returns a new reference, so an
+ * entry evicted while someone sends it stays valid until they drop it.
+ */
+#ifndef TIERCACHE_LOCAL_H
+#define TIERCACHE_LOCAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "entry.h"
+
+struct local;
+
+/* A consistent snapshot of the tier's size and counters. */
+struct local_info {
+	const char *policy;
+	uint64_t entries;
+	uint64_t bytes;
+	uint64_t max_entries;
+	uint64_t max_bytes;
+	uint64_t evictions;   /* removed to make room */
+	uint64_t expirations; /* removed because past keep_until */
+};
+
+/* Creates a tier with the named policy; NULL when the policy is unknown. */
+struct local *
+local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries);
+
+/* Frees the tier and drops every reference it holds. */
+void
+local_destroy(struct local *l);
+
+/*
+ * Looks key up. Returns a new reference to the stored entry (fresh or stale), or NULL.
+ * An entry past its keep_until is removed (counted as an expiration) and not returned.
+ * A hit counts as a use for the policy.
+ */
+struct entry *
+local_lookup(struct local *l, const char *key, int64_t now);
+
+/*
+ * Stores e under e->key, replacing any entry with that key, evicting others as needed.
+ * The tier takes its own reference (the caller keeps its). False when e can never fit
+ * (its charge exceeds max_bytes).
+ */
+bool
+local_insert(struct local *l, struct entry *e, int64_t now);
+
+/* Removes key; true when something was stored under it. */
+bool
+local_remove(struct local *l, const char *key);
+
+/* Removes everything. */
+void
+local_clear(struct local *l);
+
+/* Fills *out with the current sizes and counters. */
+void
+local_info(struct local *l, struct local_info *out);
+
+/* Bytes charged for storing e (key, headers, body and bookkeeping). */
+size_t
+local_charge(const struct entry *e);
+
+#endif

@@ -1,0 +1,78 @@
+/*
+ * origin: the fetch side. One thread runs a libcurl multi handle (persistent, reused
+ * connections to the origin, bounded by [origin] max_connections) and performs the fetches
+ * submitted from any thread. A fetch is owned by its submitter; the origin only borrows it
+ * between origin_submit and the call of its done callback, which runs on the fetch thread.
+ */
+#ifndef TIERCACHE_ORIGIN_H
+#define TIERCACHE_ORIGIN_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "config.h"
+#include "http.h"
+#include "util.h"
+
+enum origin_error {
+	ORIGIN_OK = 0,
+	ORIGIN_CONNECT,   /* refused, unreachable, reset before an answer */
+	ORIGIN_TIMEOUT,   /* connect or total timeout */
+	ORIGIN_INVALID,   /* not a valid HTTP answer */
+	ORIGIN_TRUNCATED, /* the body ended before its announced end */
+	ORIGIN_SHUTDOWN,  /* the proxy is stopping */
+};
+
+struct origin_fetch;
+typedef void origin_done_fn(struct origin_fetch *f);
+
+struct origin_fetch {
+	/* set by the submitter */
+	const char *method;
+	const char *target; /* path and query, as received from the client */
+	struct http_headers headers; /* request headers to send (end-to-end only) */
+	const char *body;
+	size_t body_len;
+	origin_done_fn *done;
+	void *arg;
+
+	/* set by the origin before done is called */
+	enum origin_error error;
+	const char *error_text; /* static text describing error */
+	int status;
+	struct http_headers resp_headers; /* end-to-end response headers */
+	struct buf resp_body;
+	int64_t request_time;  /* local clock, seconds */
+	int64_t response_time; /* local clock, seconds */
+
+	/* private to origin.c */
+	void *easy;
+	void *slist;
+	struct origin_fetch *next;
+	struct origin *origin;
+};
+
+struct origin;
+
+/* Starts the fetch thread for the configured origin; NULL with *cause on failure. */
+struct origin *
+origin_create(const struct config *cfg, char **cause);
+
+/* Completes every pending fetch with ORIGIN_SHUTDOWN, stops the thread and frees. */
+void
+origin_destroy(struct origin *o);
+
+/* Queues f (borrowed until f->done runs on the fetch thread). */
+void
+origin_submit(struct origin *o, struct origin_fetch *f);
+
+/* Frees what the origin put in f (response headers and body, curl state). */
+void
+origin_fetch_release(struct origin_fetch *f);
+
+/* Text of an error ("connect", "timeout", ...). */
+const char *
+origin_error_name(enum origin_error e);
+
+#endif

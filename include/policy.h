@@ -1,0 +1,59 @@
+/*
+ * policy: the interface between the local tier and its eviction policies (policy_lru.c,
+ * policy_lfu.c, policy_ttl.c). A policy orders the nodes of one local tier; it is called only
+ * with that tier's mutex held, never frees a node and never touches the hash table. Each node
+ * carries link fields that the policy in use may use as it likes.
+ */
+#ifndef TIERCACHE_POLICY_H
+#define TIERCACHE_POLICY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "entry.h"
+
+/* One stored entry in the local tier. Owned by local.c; policies only link it. */
+struct local_node {
+	UT_hash_handle hh;
+	struct entry *entry; /* one reference owned by the node */
+	const char *key;     /* entry->key */
+	size_t charge;
+	int64_t expires_at; /* entry->expires_at, for the ttl policy */
+	/* policy links */
+	struct local_node *prev;
+	struct local_node *next;
+	void *group;       /* lfu: the frequency bucket */
+	size_t heap_index; /* ttl: position in the heap */
+};
+
+struct policy_ops {
+	const char *name;
+	/* new empty state */
+	void *(*create)(void);
+	/* frees the state (the nodes are freed by the tier) */
+	void (*destroy)(void *state);
+	/* a node was added */
+	void (*inserted)(void *state, struct local_node *n);
+	/* a node was read by a lookup */
+	void (*touched)(void *state, struct local_node *n);
+	/* a node is being removed (eviction, replacement, purge, expiry) */
+	void (*removed)(void *state, struct local_node *n);
+	/* the node to evict next, or NULL when there is none; it stays linked */
+	struct local_node *(*victim)(void *state);
+};
+
+extern const struct policy_ops policy_lru;
+extern const struct policy_ops policy_lfu;
+extern const struct policy_ops policy_ttl;
+
+/* The policy called name ("lru", "lfu", "ttl"), or NULL. */
+const struct policy_ops *
+policy_find(const char *name);
+
+/* The known policy names, separated by '|' (for messages and help). */
+const char *
+policy_names(void);
+
+#endif

@@ -1,0 +1,83 @@
+/*
+ * proxy: the story of a request, the only module that knows the order of the tiers. For GET
+ * and HEAD: key, local tier lookup, serve if fresh (or 304 the client's conditional), else
+ * revalidate or fetch from the origin, store, answer. Other methods pass through to the origin
+ * and invalidate on success. A request that must wait is suspended by the caller and finished
+ * on the fetch thread, which calls r->resume when r->reply is ready.
+ */
+#ifndef TIERCACHE_PROXY_H
+#define TIERCACHE_PROXY_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include "config.h"
+#include "entry.h"
+#include "http.h"
+#include "local.h"
+#include "origin.h"
+#include "util.h"
+
+/* An answer for the client. */
+struct proxy_reply {
+	int status;
+	/* When set, the body and the stored headers come from this entry (reference owned). */
+	struct entry *entry;
+	/* Headers sent after the entry's (or alone, without entry). */
+	struct http_headers headers;
+	/* The body when entry is NULL (owned). */
+	char *body;
+	size_t body_len;
+};
+
+enum proxy_outcome {
+	PROXY_REPLIED,   /* r->reply is ready now */
+	PROXY_SUSPENDED, /* r->resume(r) will be called from another thread with r->reply ready */
+};
+
+struct proxy_request {
+	/* set by the server before proxy_handle */
+	char *method;
+	char *target; /* request target as received: path?query */
+	struct http_headers headers;
+	struct buf body;
+	struct sockaddr_storage client;
+	void (*resume)(struct proxy_request *r);
+	void *server_data;
+
+	/* the answer */
+	struct proxy_reply reply;
+
+	/* private to proxy.c while the request waits */
+	struct proxy *proxy;
+	char *key;
+	char *vary_key;
+	struct entry *stale; /* the stored entry being revalidated */
+	struct origin_fetch fetch;
+	bool fetching;
+};
+
+struct proxy;
+
+/* Creates the proxy over its tiers (borrowed; they must outlive it). */
+struct proxy *
+proxy_create(const struct config *cfg, struct local *local, struct origin *origin);
+
+/* Frees the proxy. */
+void
+proxy_destroy(struct proxy *p);
+
+/* Handles a complete request (headers and body received). */
+enum proxy_outcome
+proxy_handle(struct proxy *p, struct proxy_request *r);
+
+/* Frees everything r holds (the request fields, the reply, private state). */
+void
+proxy_request_release(struct proxy_request *r);
+
+/* Sets r->reply to a short plain-text answer (status and one line of text). */
+void
+proxy_reply_text(struct proxy_request *r, int status, const char *text);
+
+#endif
