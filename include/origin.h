@@ -50,6 +50,7 @@ struct origin_fetch {
 	void *easy;
 	void *slist;
 	struct origin_fetch *next;
+	struct origin_fetch *prev;
 	struct origin *origin;
 };
 
@@ -59,7 +60,11 @@ struct origin;
 struct origin *
 origin_create(const struct config *cfg, char **cause);
 
-/* Completes every pending fetch with ORIGIN_SHUTDOWN, stops the thread and frees. */
+/* Completes every pending fetch with ORIGIN_SHUTDOWN and stops the thread; later fetches fail at once. */
+void
+origin_stop(struct origin *o);
+
+/* Stops the origin if needed and frees it. */
 void
 origin_destroy(struct origin *o);
 

@@ -1,0 +1,135 @@
+/*
+ * entry: construction, derived freshness and reference counting of stored responses.
+ * An entry is immutable after entry_new/entry_refresh return, so any thread may read it
+ * without a lock while it holds a reference. refs is atomic; the thread that drops the last
+ * reference frees the entry (never under a lock: callers unref after unlocking).
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "entry.h"
+#include "util.h"
+
+/* Computes the derived fields of e from its headers and times. */
+static void
+entry_derive(struct entry *e, const struct rfc9111_settings *settings)
+{
+	char *cc_value = http_headers_join(&e->headers, "Cache-Control");
+	const char *date = http_headers_get(&e->headers, "Date");
+
+	cachecontrol_parse(cc_value, &e->cc);
+	free(cc_value);
+	if (date == NULL || !http_date_parse(date, &e->date_value))
+		e->date_value = e->response_time;
+	e->corrected_initial_age =
+		rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), e->date_value,
+					      e->request_time, e->response_time);
+	e->lifetime = rfc9111_freshness_lifetime(&e->headers, &e->cc, e->date_value, settings);
+	e->expires_at = e->response_time - e->corrected_initial_age + e->lifetime;
+	e->etag = http_headers_get(&e->headers, "ETag");
+	e->last_modified = http_headers_get(&e->headers, "Last-Modified");
+	e->keep_until = entry_has_validator(e) ? ENTRY_KEEP_FOREVER : e->expires_at;
+}
+
+/* Creates an entry with one reference, taking ownership of *headers' fields and of body. */
+struct entry *
+entry_new(const char *key, const char *vary_key, int status, struct http_headers *headers,
+	  char *body, size_t body_len, int64_t request_time, int64_t response_time,
+	  const struct rfc9111_settings *settings)
+{
+	struct entry *e = xcalloc(1, sizeof(*e));
+
+	atomic_init(&e->refs, 1);
+	e->key = xstrdup(key);
+	e->vary_key = vary_key ? xstrdup(vary_key) : NULL;
+	e->status = status;
+	e->headers = *headers;
+	memset(headers, 0, sizeof(*headers));
+	e->body = body;
+	e->body_len = body_len;
+	e->request_time = request_time;
+	e->response_time = response_time;
+	entry_derive(e, settings);
+	return e;
+}
+
+/* Creates the entry that replaces e after a 304 (RFC 9111 section 4.3.4). */
+struct entry *
+entry_refresh(const struct entry *e, const struct http_headers *not_modified, int64_t request_time,
+	      int64_t response_time, const struct rfc9111_settings *settings)
+{
+	struct http_headers merged = {0};
+	char *body = NULL;
+
+	rfc9111_merge_304(&e->headers, not_modified, &merged);
+	/* The stored Age and Date described the old exchange: keep them only when the 304
+	 * brings new ones (a 304 without Date gets the time it was received, RFC 9110 6.6.1). */
+	if (http_headers_get(not_modified, "Age") == NULL)
+		http_headers_remove(&merged, "Age");
+	if (http_headers_get(not_modified, "Date") == NULL) {
+		char date[30];
+		http_date_format(response_time, date);
+		http_headers_set(&merged, "Date", date);
+	}
+	if (e->body_len) {
+		body = xmalloc(e->body_len);
+		memcpy(body, e->body, e->body_len);
+	}
+	return entry_new(e->key, e->vary_key, e->status, &merged, body, e->body_len, request_time,
+			 response_time, settings);
+}
+
+/* Takes another reference; returns e. */
+struct entry *
+entry_ref(struct entry *e)
+{
+	unsigned old = atomic_fetch_add_explicit(&e->refs, 1, memory_order_relaxed);
+
+	TC_ASSERT(old > 0);
+	return e;
+}
+
+/* Drops a reference (NULL is ignored); frees the entry when it was the last. */
+void
+entry_unref(struct entry *e)
+{
+	if (e == NULL)
+		return;
+	unsigned old = atomic_fetch_sub_explicit(&e->refs, 1, memory_order_acq_rel);
+	TC_ASSERT(old > 0);
+	if (old != 1)
+		return;
+	free(e->key);
+	free(e->vary_key);
+	http_headers_clear(&e->headers);
+	free(e->body);
+	free(e);
+}
+
+/* Current age at now, in seconds. */
+int64_t
+entry_age(const struct entry *e, int64_t now)
+{
+	return rfc9111_current_age(e->corrected_initial_age, e->response_time, now);
+}
+
+/* Remaining freshness at now in seconds (negative once stale). */
+int64_t
+entry_ttl(const struct entry *e, int64_t now)
+{
+	return e->lifetime - entry_age(e, now);
+}
+
+/* True while the entry is fresh at now. */
+bool
+entry_is_fresh(const struct entry *e, int64_t now)
+{
+	return entry_ttl(e, now) > 0;
+}
+
+/* True when the entry has a validator (ETag or Last-Modified) to revalidate it with. */
+bool
+entry_has_validator(const struct entry *e)
+{
+	return e->etag != NULL || e->last_modified != NULL;
+}

@@ -1,0 +1,461 @@
+/*
+ * origin: the fetch side, one thread driving a libcurl multi handle. Fetches are queued from
+ * any thread under o->lock and the thread is woken with curl_multi_wakeup(); everything else
+ * (the multi handle, the easy handles, the active list) belongs to the fetch thread alone, so
+ * it needs no lock. The multi handle keeps the connection cache: connections to the origin are
+ * persistent and reused, at most [origin] max_connections at once (curl queues the rest).
+ * A fetch is borrowed from its submitter until its done callback has run on the fetch thread.
+ */
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "log.h"
+#include "origin.h"
+#include "stats.h"
+#include "util.h"
+
+/* Easy handles kept for reuse (each reset before use). */
+#define ORIGIN_IDLE_MAX 64
+
+struct origin {
+	char *base_url;
+	long connect_timeout_ms;
+	long timeout_ms;
+	CURLM *multi;
+	pthread_t thread;
+
+	pthread_mutex_t lock; /* guards queue_head, queue_tail and stopping */
+	struct origin_fetch *queue_head;
+	struct origin_fetch *queue_tail;
+	bool stopping;
+	bool joined; /* origin_stop has joined (or is joining) the thread */
+
+	/* fetch thread only */
+	struct origin_fetch *active; /* doubly linked through next/prev */
+	CURL *idle[ORIGIN_IDLE_MAX];
+	size_t nidle;
+};
+
+static const char *const origin_error_names[] = {
+	[ORIGIN_OK] = "ok",
+	[ORIGIN_CONNECT] = "connect",
+	[ORIGIN_TIMEOUT] = "timeout",
+	[ORIGIN_INVALID] = "invalid response",
+	[ORIGIN_TRUNCATED] = "truncated",
+	[ORIGIN_SHUTDOWN] = "shutdown",
+};
+
+/* Text of an error ("connect", "timeout", ...). */
+const char *
+origin_error_name(enum origin_error e)
+{
+	return e < TC_ARRAY_LEN(origin_error_names) ? origin_error_names[e] : "unknown";
+}
+
+/* curl header callback: one call per received header line. */
+static size_t
+origin_on_header(char *data, size_t size, size_t n, void *arg)
+{
+	struct origin_fetch *f = arg;
+	size_t len = size * n;
+	const char *line = data;
+	size_t end = len;
+
+	while (end > 0 && (line[end - 1] == '\r' || line[end - 1] == '\n'))
+		end--;
+	if (end >= 5 && memcmp(line, "HTTP/", 5) == 0) {
+		/* a status line: a new (possibly interim 1xx) response starts */
+		http_headers_clear(&f->resp_headers);
+		f->status = 0;
+		const char *sp = memchr(line, ' ', end);
+		if (sp != NULL && (size_t)(sp - line) + 4 <= end) {
+			int code = 0;
+			for (int i = 1; i <= 3; i++) {
+				char c = sp[i];
+				if (c < '0' || c > '9') {
+					code = -1;
+					break;
+				}
+				code = code * 10 + (c - '0');
+			}
+			f->status = code;
+		}
+		return len;
+	}
+	if (end == 0)
+		return len; /* the blank line that ends the header section */
+	if (line[0] == ' ' || line[0] == '\t') {
+		/* obsolete line folding: continue the previous value with one space */
+		if (f->resp_headers.n > 0) {
+			struct http_header *h = &f->resp_headers.v[f->resp_headers.n - 1];
+			size_t i = 0;
+			while (i < end && (line[i] == ' ' || line[i] == '\t'))
+				i++;
+			char *joined = xasprintf("%s %.*s", h->value, (int)(end - i), line + i);
+			free(h->value);
+			h->value = joined;
+		}
+		return len;
+	}
+	const char *colon = memchr(line, ':', end);
+	if (colon == NULL || colon == line)
+		return len; /* not a field line: ignored, as curl itself does */
+	size_t name_len = (size_t)(colon - line);
+	const char *v = colon + 1;
+	const char *vend = line + end;
+	while (v < vend && (*v == ' ' || *v == '\t'))
+		v++;
+	while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
+		vend--;
+	http_headers_addn(&f->resp_headers, line, name_len, v, (size_t)(vend - v));
+	return len;
+}
+
+/* curl write callback: appends body bytes. */
+static size_t
+origin_on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct origin_fetch *f = arg;
+
+	buf_append(&f->resp_body, data, size * n);
+	return size * n;
+}
+
+/* Removes hop-by-hop fields from the received headers (RFC 9110 section 7.6.1). */
+static void
+origin_strip_hop_by_hop(struct http_headers *h)
+{
+	char *conn = http_headers_join(h, "Connection");
+	size_t j = 0;
+
+	for (size_t i = 0; i < h->n; i++) {
+		if (http_is_hop_by_hop(h->v[i].name, conn)) {
+			free(h->v[i].name);
+			free(h->v[i].value);
+			continue;
+		}
+		h->v[j++] = h->v[i];
+	}
+	h->n = j;
+	free(conn);
+}
+
+static CURL *
+origin_easy_get(struct origin *o)
+{
+	if (o->nidle > 0) {
+		CURL *e = o->idle[--o->nidle];
+		curl_easy_reset(e);
+		return e;
+	}
+	CURL *e = curl_easy_init();
+	TC_ASSERT(e != NULL);
+	return e;
+}
+
+static void
+origin_easy_put(struct origin *o, CURL *e)
+{
+	if (o->nidle < ORIGIN_IDLE_MAX)
+		o->idle[o->nidle++] = e;
+	else
+		curl_easy_cleanup(e);
+}
+
+/* Appends "Name: value" to the list, in curl's syntax for empty values ("Name;"). */
+static struct curl_slist *
+origin_slist_add(struct curl_slist *l, const char *name, const char *value)
+{
+	char *line = value[0] ? xasprintf("%s: %s", name, value) : xasprintf("%s;", name);
+	struct curl_slist *n = curl_slist_append(l, line);
+
+	TC_ASSERT(n != NULL);
+	free(line);
+	return n;
+}
+
+/* Prepares f's easy handle and adds it to the multi handle (fetch thread). */
+static void
+origin_start(struct origin *o, struct origin_fetch *f)
+{
+	CURL *e = origin_easy_get(o);
+	struct curl_slist *sl = NULL;
+	bool has_body = f->body_len > 0 || strcmp(f->method, "POST") == 0 ||
+			strcmp(f->method, "PUT") == 0 || strcmp(f->method, "PATCH") == 0;
+	char *url = xasprintf("%s%s", o->base_url, f->target);
+
+	f->easy = e;
+	f->error = ORIGIN_OK;
+	f->status = 0;
+	f->request_time = util_now();
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	free(url);
+	curl_easy_setopt(e, CURLOPT_PRIVATE, f);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, origin_on_header);
+	curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, origin_on_body);
+	curl_easy_setopt(e, CURLOPT_WRITEDATA, f);
+	curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
+
+	if (strcmp(f->method, "GET") == 0) {
+		curl_easy_setopt(e, CURLOPT_HTTPGET, 1L);
+	} else if (strcmp(f->method, "HEAD") == 0) {
+		curl_easy_setopt(e, CURLOPT_NOBODY, 1L);
+	} else {
+		if (has_body) {
+			curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)f->body_len);
+			curl_easy_setopt(e, CURLOPT_POSTFIELDS, f->body ? f->body : "");
+		}
+		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, f->method);
+	}
+
+	/* The client's end-to-end fields, unchanged; curl's own defaults switched off. */
+	for (size_t i = 0; i < f->headers.n; i++) {
+		const struct http_header *h = &f->headers.v[i];
+		if (strcasecmp(h->name, "Content-Length") == 0 || strcasecmp(h->name, "Expect") == 0)
+			continue;
+		sl = origin_slist_add(sl, h->name, h->value);
+	}
+	if (http_headers_get(&f->headers, "Accept") == NULL)
+		sl = curl_slist_append(sl, "Accept:");
+	if (has_body && http_headers_get(&f->headers, "Content-Type") == NULL)
+		sl = curl_slist_append(sl, "Content-Type:");
+	sl = curl_slist_append(sl, "Expect:");
+	TC_ASSERT(sl != NULL);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, sl);
+	f->slist = sl;
+
+	f->prev = NULL;
+	f->next = o->active;
+	if (o->active)
+		o->active->prev = f;
+	o->active = f;
+	CURLMcode mc = curl_multi_add_handle(o->multi, e);
+	TC_ASSERT(mc == CURLM_OK);
+}
+
+static enum origin_error
+origin_classify(CURLcode rc, const struct origin_fetch *f)
+{
+	switch (rc) {
+	case CURLE_OK:
+		return f->status >= 100 && f->status <= 999 ? ORIGIN_OK : ORIGIN_INVALID;
+	case CURLE_OPERATION_TIMEDOUT:
+		return ORIGIN_TIMEOUT;
+	case CURLE_COULDNT_CONNECT:
+	case CURLE_COULDNT_RESOLVE_HOST:
+	case CURLE_COULDNT_RESOLVE_PROXY:
+	case CURLE_SEND_ERROR:
+		return ORIGIN_CONNECT;
+	case CURLE_PARTIAL_FILE:
+		return ORIGIN_TRUNCATED;
+	case CURLE_RECV_ERROR:
+		/* reset: before the status line the origin never answered; after it the body is cut */
+		return f->status > 0 ? ORIGIN_TRUNCATED : ORIGIN_CONNECT;
+	case CURLE_GOT_NOTHING:
+		return ORIGIN_CONNECT;
+	default:
+		return ORIGIN_INVALID;
+	}
+}
+
+/* Unlinks f from the active list and returns its handle for reuse. */
+static void
+origin_detach(struct origin *o, struct origin_fetch *f)
+{
+	if (f->prev)
+		f->prev->next = f->next;
+	else
+		o->active = f->next;
+	if (f->next)
+		f->next->prev = f->prev;
+	f->next = f->prev = NULL;
+	curl_multi_remove_handle(o->multi, f->easy);
+	origin_easy_put(o, f->easy);
+	f->easy = NULL;
+	curl_slist_free_all(f->slist);
+	f->slist = NULL;
+}
+
+static void
+origin_finish(struct origin *o, struct origin_fetch *f, CURLcode rc)
+{
+	curl_off_t header_bytes = 0;
+
+	curl_easy_getinfo(f->easy, CURLINFO_HEADER_SIZE, &header_bytes);
+	stats_add(STAT_origin_bytes_in, (uint64_t)header_bytes + f->resp_body.len);
+	f->response_time = util_now();
+	f->error = origin_classify(rc, f);
+	if (f->error != ORIGIN_OK) {
+		f->error_text = rc != CURLE_OK ? curl_easy_strerror(rc) : "bad status line";
+		stats_inc(f->error == ORIGIN_TIMEOUT ? STAT_origin_timeouts : STAT_origin_errors);
+		log_debug("origin: %s %s: %s", f->method, f->target, f->error_text);
+	} else {
+		origin_strip_hop_by_hop(&f->resp_headers);
+	}
+	origin_detach(o, f);
+	f->done(f);
+}
+
+static void
+origin_fail(struct origin_fetch *f, enum origin_error err, const char *text)
+{
+	f->error = err;
+	f->error_text = text;
+	f->response_time = util_now();
+	f->done(f);
+}
+
+static void *
+origin_thread(void *arg)
+{
+	struct origin *o = arg;
+
+	for (;;) {
+		pthread_mutex_lock(&o->lock);
+		struct origin_fetch *q = o->queue_head;
+		bool stopping = o->stopping;
+		o->queue_head = o->queue_tail = NULL;
+		pthread_mutex_unlock(&o->lock);
+
+		while (q) {
+			struct origin_fetch *f = q;
+			q = q->next;
+			if (stopping)
+				origin_fail(f, ORIGIN_SHUTDOWN, "proxy stopping");
+			else
+				origin_start(o, f);
+		}
+		if (stopping) {
+			while (o->active) {
+				struct origin_fetch *f = o->active;
+				origin_detach(o, f);
+				origin_fail(f, ORIGIN_SHUTDOWN, "proxy stopping");
+			}
+			return NULL;
+		}
+
+		int running = 0;
+		curl_multi_perform(o->multi, &running);
+		CURLMsg *msg;
+		int left;
+		while ((msg = curl_multi_info_read(o->multi, &left)) != NULL) {
+			if (msg->msg != CURLMSG_DONE)
+				continue;
+			struct origin_fetch *f = NULL;
+			curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&f);
+			TC_ASSERT(f != NULL);
+			origin_finish(o, f, msg->data.result);
+		}
+		curl_multi_poll(o->multi, NULL, 0, 1000, NULL);
+	}
+}
+
+/* Starts the fetch thread for the configured origin; NULL with *cause on failure. */
+struct origin *
+origin_create(const struct config *cfg, char **cause)
+{
+	struct origin *o = xcalloc(1, sizeof(*o));
+
+	o->base_url = xstrdup(cfg->origin_url);
+	o->connect_timeout_ms = (long)cfg->origin_connect_timeout_ms;
+	o->timeout_ms = (long)cfg->origin_timeout_ms;
+	pthread_mutex_init(&o->lock, NULL);
+	o->multi = curl_multi_init();
+	if (o->multi == NULL) {
+		*cause = xstrdup("curl_multi_init failed");
+		goto fail;
+	}
+	curl_multi_setopt(o->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
+			  (long)cfg->origin_max_connections);
+	curl_multi_setopt(o->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
+			  (long)cfg->origin_max_connections);
+	curl_multi_setopt(o->multi, CURLMOPT_MAXCONNECTS, (long)cfg->origin_max_connections);
+	int rc = pthread_create(&o->thread, NULL, origin_thread, o);
+	if (rc != 0) {
+		*cause = xasprintf("cannot start the fetch thread: %s", strerror(rc));
+		goto fail;
+	}
+	return o;
+fail:
+	if (o->multi)
+		curl_multi_cleanup(o->multi);
+	pthread_mutex_destroy(&o->lock);
+	free(o->base_url);
+	free(o);
+	return NULL;
+}
+
+/* Completes every pending fetch with ORIGIN_SHUTDOWN and stops the thread; later fetches fail at once. */
+void
+origin_stop(struct origin *o)
+{
+	bool joined;
+
+	pthread_mutex_lock(&o->lock);
+	o->stopping = true;
+	joined = o->joined;
+	o->joined = true;
+	pthread_mutex_unlock(&o->lock);
+	if (joined)
+		return;
+	curl_multi_wakeup(o->multi);
+	pthread_join(o->thread, NULL);
+}
+
+/* Stops the origin if needed and frees it. */
+void
+origin_destroy(struct origin *o)
+{
+	if (o == NULL)
+		return;
+	origin_stop(o);
+	for (size_t i = 0; i < o->nidle; i++)
+		curl_easy_cleanup(o->idle[i]);
+	curl_multi_cleanup(o->multi);
+	pthread_mutex_destroy(&o->lock);
+	free(o->base_url);
+	free(o);
+}
+
+/* Queues f (borrowed until f->done runs on the fetch thread). */
+void
+origin_submit(struct origin *o, struct origin_fetch *f)
+{
+	bool stopping;
+
+	f->origin = o;
+	f->next = NULL;
+	stats_inc(STAT_origin_requests);
+	pthread_mutex_lock(&o->lock);
+	stopping = o->stopping;
+	if (!stopping) {
+		if (o->queue_tail)
+			o->queue_tail->next = f;
+		else
+			o->queue_head = f;
+		o->queue_tail = f;
+	}
+	pthread_mutex_unlock(&o->lock);
+	if (stopping)
+		origin_fail(f, ORIGIN_SHUTDOWN, "proxy stopping");
+	else
+		curl_multi_wakeup(o->multi);
+}
+
+/* Frees what the origin put in f (response headers and body). */
+void
+origin_fetch_release(struct origin_fetch *f)
+{
+	http_headers_clear(&f->resp_headers);
+	buf_free(&f->resp_body);
+}

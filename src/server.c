@@ -1,0 +1,306 @@
+/*
+ * server: the client side on libmicrohttpd's epoll thread pool. Owns the MHD daemon and one
+ * server_conn per request (created by the URI log callback, freed by the completion
+ * callback). A request is processed on its connection's MHD thread; when the proxy must wait,
+ * the connection is suspended and the fetch thread resumes it. The handoff between the two is
+ * one atomic exchange on conn->sync, so resume never happens before suspend. A reply from an
+ * entry is sent from the entry's own buffer; the MHD response holds one entry reference and
+ * drops it in its free callback.
+ */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include <microhttpd.h>
+
+#include "log.h"
+#include "server.h"
+#include "util.h"
+
+struct server {
+	struct MHD_Daemon *daemon;
+	struct proxy *proxy;
+	const struct config *cfg;
+	uint16_t port;
+};
+
+enum server_state { CONN_NEW, CONN_RECEIVING, CONN_DISPATCHED, CONN_ANSWERED };
+
+/* The rendezvous of the MHD thread (suspended) and the fetch thread (reply ready). */
+enum server_sync { SYNC_NONE, SYNC_SUSPENDED, SYNC_READY };
+
+struct server_conn {
+	struct proxy_request req; /* first: the proxy's resume callback gets this pointer */
+	struct server *srv;
+	struct MHD_Connection *conn;
+	enum server_state state;
+	atomic_int sync;
+	bool too_large;
+};
+
+/* MHD's free callback of a response sent from an entry's buffer. */
+static void
+server_entry_release(void *cls)
+{
+	entry_unref(cls);
+}
+
+/* Turns the proxy's reply into an MHD response and queues it. */
+static enum MHD_Result
+server_queue_reply(struct server_conn *c)
+{
+	struct proxy_reply *rep = &c->req.reply;
+	struct MHD_Response *resp;
+	bool head = strcmp(c->req.method, "HEAD") == 0;
+	const char *length = NULL;
+	enum MHD_Result ret;
+
+	if (rep->entry != NULL) {
+		struct entry *e = rep->entry;
+		rep->entry = NULL; /* the response owns this reference now */
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+			e->body_len, e->body, server_entry_release, e);
+		for (size_t i = 0; i < e->headers.n; i++) {
+			const struct http_header *h = &e->headers.v[i];
+			if (strcasecmp(h->name, "Content-Length") == 0) {
+				length = h->value;
+				continue;
+			}
+			if (http_headers_get(&rep->headers, h->name) != NULL)
+				continue; /* replaced by the proxy (Age, Via, Cache-Status) */
+			if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
+				log_debug("server: header %s dropped", h->name);
+		}
+		/* A HEAD answered by the origin has no body here: keep the length it announced. */
+		if (head && length != NULL && e->body_len == 0) {
+			MHD_set_response_options(resp, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH,
+						 MHD_RO_END);
+			MHD_add_response_header(resp, "Content-Length", length);
+		}
+	} else {
+		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
+						       MHD_RESPMEM_MUST_FREE);
+		rep->body = NULL;
+		rep->body_len = 0;
+	}
+	TC_ASSERT(resp != NULL);
+	for (size_t i = 0; i < rep->headers.n; i++)
+		MHD_add_response_header(resp, rep->headers.v[i].name, rep->headers.v[i].value);
+	ret = MHD_queue_response(c->conn, (unsigned)rep->status, resp);
+	MHD_destroy_response(resp);
+	c->state = CONN_ANSWERED;
+	return ret;
+}
+
+/* Called by the proxy (fetch thread) when a suspended request's reply is ready. */
+static void
+server_resume(struct proxy_request *r)
+{
+	struct server_conn *c = (struct server_conn *)r;
+
+	if (atomic_exchange(&c->sync, SYNC_READY) == SYNC_SUSPENDED)
+		MHD_resume_connection(c->conn);
+}
+
+static enum MHD_Result
+server_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+{
+	struct http_headers *h = cls;
+
+	(void)kind;
+	http_headers_add(h, name, value ? value : "");
+	return MHD_YES;
+}
+
+/* Reads method, end-to-end headers and client address of a new request. */
+static void
+server_start_request(struct server_conn *c, struct MHD_Connection *conn, const char *method)
+{
+	struct http_headers all = {0};
+	const union MHD_ConnectionInfo *ci;
+	char *conn_tokens;
+
+	c->conn = conn;
+	c->req.method = xstrdup(method);
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, server_collect_header, &all);
+	conn_tokens = http_headers_join(&all, "Connection");
+	for (size_t i = 0; i < all.n; i++) {
+		const char *name = all.v[i].name;
+		if (http_is_hop_by_hop(name, conn_tokens) || strcasecmp(name, "Content-Length") == 0 ||
+		    strcasecmp(name, "Expect") == 0)
+			continue;
+		http_headers_add(&c->req.headers, name, all.v[i].value);
+	}
+	free(conn_tokens);
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci != NULL && ci->client_addr != NULL) {
+		size_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
+								   : sizeof(struct sockaddr_in);
+		memcpy(&c->req.client, ci->client_addr, len);
+	}
+	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
+	uint64_t n;
+	if (cl != NULL && util_parse_u64(cl, UINT64_MAX, &n) && n > c->srv->cfg->max_body_bytes)
+		c->too_large = true;
+	http_headers_clear(&all);
+}
+
+static enum MHD_Result
+server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+		  const char *version, const char *upload_data, size_t *upload_data_size,
+		  void **con_cls)
+{
+	struct server *srv = cls;
+	struct server_conn *c = *con_cls;
+
+	(void)url;
+	(void)version;
+	TC_ASSERT(c != NULL);
+	switch (c->state) {
+	case CONN_NEW:
+		server_start_request(c, conn, method);
+		c->state = CONN_RECEIVING;
+		return MHD_YES; /* answering on the first call would force Connection: close */
+	case CONN_RECEIVING:
+		if (*upload_data_size > 0) {
+			if (!c->too_large &&
+			    c->req.body.len + *upload_data_size > srv->cfg->max_body_bytes) {
+				c->too_large = true;
+				buf_free(&c->req.body);
+			}
+			if (!c->too_large)
+				buf_append(&c->req.body, upload_data, *upload_data_size);
+			*upload_data_size = 0;
+			if (!c->too_large)
+				return MHD_YES;
+		}
+		c->state = CONN_DISPATCHED;
+		if (c->too_large) {
+			proxy_reply_text(&c->req, 413,
+					 "413 Content Too Large: the request body exceeds "
+					 "[server] max_body_bytes");
+			return server_queue_reply(c);
+		}
+		c->req.resume = server_resume;
+		if (proxy_handle(srv->proxy, &c->req) == PROXY_REPLIED)
+			return server_queue_reply(c);
+		MHD_suspend_connection(conn);
+		if (atomic_exchange(&c->sync, SYNC_SUSPENDED) == SYNC_READY)
+			MHD_resume_connection(conn); /* the reply was faster than the suspend */
+		return MHD_YES;
+	case CONN_DISPATCHED:
+		if (*upload_data_size > 0) {
+			*upload_data_size = 0; /* a body after an early answer is discarded */
+			return MHD_YES;
+		}
+		if (atomic_load(&c->sync) != SYNC_READY)
+			return MHD_YES;
+		return server_queue_reply(c);
+	case CONN_ANSWERED:
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	return MHD_NO;
+}
+
+/* MHD calls this first for every request, with the target exactly as received. */
+static void *
+server_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	struct server_conn *c = xcalloc(1, sizeof(*c));
+
+	(void)conn;
+	c->srv = cls;
+	c->req.target = xstrdup(uri ? uri : "/");
+	atomic_init(&c->sync, SYNC_NONE);
+	return c;
+}
+
+static void
+server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		    enum MHD_RequestTerminationCode toe)
+{
+	struct server_conn *c = *con_cls;
+
+	(void)cls;
+	(void)conn;
+	(void)toe;
+	if (c == NULL)
+		return;
+	proxy_request_release(&c->req);
+	free(c);
+	*con_cls = NULL;
+}
+
+static void
+server_on_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	log_debug("libmicrohttpd: %s", line);
+}
+
+/* Starts listening and serving; NULL with *cause (allocated) on failure. */
+struct server *
+server_create(const struct config *cfg, struct proxy *proxy, char **cause)
+{
+	struct server *s = xcalloc(1, sizeof(*s));
+	unsigned threads = cfg->threads ? cfg->threads : util_ncpus();
+	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
+			 MHD_USE_ERROR_LOG;
+	uint16_t port = 0;
+
+	s->cfg = cfg;
+	s->proxy = proxy;
+	if (cfg->listen_addr.ss_family == AF_INET6) {
+		flags |= MHD_USE_IPv6;
+		port = ntohs(((const struct sockaddr_in6 *)&cfg->listen_addr)->sin6_port);
+	} else {
+		port = ntohs(((const struct sockaddr_in *)&cfg->listen_addr)->sin_port);
+	}
+	s->daemon = MHD_start_daemon(
+		flags, port, NULL, NULL, server_on_request, s, MHD_OPTION_SOCK_ADDR,
+		(const struct sockaddr *)&cfg->listen_addr, MHD_OPTION_URI_LOG_CALLBACK,
+		server_on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, s,
+		MHD_OPTION_EXTERNAL_LOGGER, server_on_mhd_log, s, MHD_OPTION_CONNECTION_LIMIT,
+		(unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
+		(unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)32 * 1024,
+		threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
+	if (s->daemon == NULL) {
+		*cause = xasprintf("cannot listen on %s (address in use, or not allowed?)",
+				   cfg->listen);
+		free(s);
+		return NULL;
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : port;
+	return s;
+}
+
+/* The port actually bound (useful with listen port 0). */
+uint16_t
+server_port(const struct server *s)
+{
+	return s->port;
+}
+
+/* Stops accepting, resumes anything suspended and stops the daemon. */
+void
+server_destroy(struct server *s)
+{
+	if (s == NULL)
+		return;
+	MHD_stop_daemon(s->daemon);
+	free(s);
+}
