@@ -1,0 +1,226 @@
+/*
+ * cachecontrol: parses a Cache-Control field value (RFC 9111 section 5.2) into a struct
+ * cache_control. Pure: no state, no locks; the caller joins several Cache-Control lines with
+ * ", " (http_headers_join) before parsing.
+ *
+ * Grammar and choices:
+ * - the value is a comma list (empty elements and whitespace skipped); each element is
+ *   token [ "=" ( token / quoted-string ) ]; names are case-insensitive; spaces or tabs
+ *   around "=" are tolerated;
+ * - delta-seconds (max-age, s-maxage, stale-while-revalidate, stale-if-error, max-stale,
+ *   min-fresh) are digits only; a quoted-string holding digits is accepted (RFC 9111 asks
+ *   senders for the token form and recipients to accept both); values above 2^31 saturate at
+ *   CC_DELTA_MAX; a missing or malformed value, or a second occurrence with a different value,
+ *   makes the directive CC_INVALID, and it stays invalid;
+ * - "max-stale" without a value means any staleness: CC_SET with CC_DELTA_MAX;
+ * - directives that only restrict caching (no-store, no-cache, private, must-revalidate,
+ *   proxy-revalidate, no-transform) are set even when they carry an argument or trailing junk:
+ *   no-cache="Set-Cookie" and private="x" count as the unqualified directive (conservative);
+ * - directives that widen what a cache may do (public, immutable, must-understand,
+ *   only-if-cached) take no argument; with an argument or junk they are ignored;
+ * - unknown extensions only set `any`.
+ */
+
+#include <stddef.h>
+#include <string.h>
+
+#include "cachecontrol.h"
+#include "http.h"
+#include "util.h"
+
+enum cc_kind {
+	CC_KIND_RESTRICT, /* boolean that restricts caching: set whatever follows the name */
+	CC_KIND_PERMIT,   /* boolean that widens caching: set only when well-formed, no value */
+	CC_KIND_DELTA,    /* delta-seconds, value required */
+	CC_KIND_MAX_STALE /* delta-seconds, value optional (absent: any staleness) */
+};
+
+static const struct {
+	const char *name;
+	enum cc_kind kind;
+	size_t offset;
+} cc_directives[] = {
+        {"no-store", CC_KIND_RESTRICT, offsetof(struct cache_control, no_store)},
+        {"no-cache", CC_KIND_RESTRICT, offsetof(struct cache_control, no_cache)},
+        {"no-transform", CC_KIND_RESTRICT, offsetof(struct cache_control, no_transform)},
+        {"max-age", CC_KIND_DELTA, offsetof(struct cache_control, max_age)},
+        {"public", CC_KIND_PERMIT, offsetof(struct cache_control, public_)},
+        {"private", CC_KIND_RESTRICT, offsetof(struct cache_control, private_)},
+        {"must-revalidate", CC_KIND_RESTRICT, offsetof(struct cache_control, must_revalidate)},
+        {"proxy-revalidate", CC_KIND_RESTRICT, offsetof(struct cache_control, proxy_revalidate)},
+        {"must-understand", CC_KIND_PERMIT, offsetof(struct cache_control, must_understand)},
+        {"immutable", CC_KIND_PERMIT, offsetof(struct cache_control, immutable)},
+        {"s-maxage", CC_KIND_DELTA, offsetof(struct cache_control, s_maxage)},
+        {"stale-while-revalidate", CC_KIND_DELTA,
+         offsetof(struct cache_control, stale_while_revalidate)},
+        {"stale-if-error", CC_KIND_DELTA, offsetof(struct cache_control, stale_if_error)},
+        {"max-stale", CC_KIND_MAX_STALE, offsetof(struct cache_control, max_stale)},
+        {"min-fresh", CC_KIND_DELTA, offsetof(struct cache_control, min_fresh)},
+        {"only-if-cached", CC_KIND_PERMIT, offsetof(struct cache_control, only_if_cached)},
+};
+
+/* How an element's argument turned out. */
+enum cc_arg { CC_ARG_NONE, CC_ARG_OK, CC_ARG_BAD };
+
+/* The parsed argument: its syntax and, when it is all digits, its (saturated) value. */
+struct cc_value {
+	enum cc_arg arg;
+	bool digits; /* at least one character, all of them digits */
+	int64_t value;
+};
+
+static bool
+cc_is_tchar(char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static bool
+cc_is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+/* Feeds one (unescaped) argument character to the delta-seconds reading of the argument. */
+static void
+cc_value_feed(struct cc_value *v, char c, bool first)
+{
+	if (first)
+		v->digits = true;
+	if (c < '0' || c > '9') {
+		v->digits = false;
+		return;
+	}
+	if (v->value < CC_DELTA_MAX) {
+		v->value = v->value * 10 + (c - '0');
+		if (v->value > CC_DELTA_MAX)
+			v->value = CC_DELTA_MAX;
+	}
+}
+
+/* Reads the argument in [p, end) (after the name); p is at the first byte after the name. */
+static void
+cc_parse_arg(const char *p, const char *end, struct cc_value *v)
+{
+	bool first = true;
+
+	memset(v, 0, sizeof(*v));
+	while (p < end && cc_is_ows(*p))
+		p++;
+	if (p == end) {
+		v->arg = CC_ARG_NONE;
+		return;
+	}
+	v->arg = CC_ARG_BAD;
+	if (*p != '=')
+		return;
+	p++;
+	while (p < end && cc_is_ows(*p))
+		p++;
+	if (p == end)
+		return;
+	if (*p == '"') {
+		for (p++; p < end && *p != '"'; p++) {
+			if (*p == '\\') {
+				if (++p == end)
+					return;
+			}
+			cc_value_feed(v, *p, first);
+			first = false;
+		}
+		if (p == end)
+			return; /* unterminated */
+		p++;
+		if (p != end)
+			return; /* junk after the closing quote (the list trimmed trailing OWS) */
+	} else {
+		for (; p < end && cc_is_tchar(*p); p++) {
+			cc_value_feed(v, *p, first);
+			first = false;
+		}
+		if (p != end)
+			return;
+	}
+	v->arg = CC_ARG_OK;
+}
+
+/* Records one occurrence of a delta-seconds directive. */
+static void
+cc_delta_apply(struct cc_delta *d, bool valid, int64_t value)
+{
+	if (!valid) {
+		d->state = CC_INVALID;
+		d->value = 0;
+		return;
+	}
+	switch (d->state) {
+	case CC_ABSENT:
+		d->state = CC_SET;
+		d->value = value;
+		break;
+	case CC_SET:
+		if (d->value != value) {
+			d->state = CC_INVALID;
+			d->value = 0;
+		}
+		break;
+	case CC_INVALID:
+		break;
+	}
+}
+
+static void
+cc_element(const char *e, size_t len, struct cache_control *cc)
+{
+	const char *end = e + len, *p = e;
+	struct cc_value v;
+
+	while (p < end && cc_is_tchar(*p))
+		p++;
+	if (p == e)
+		return; /* no directive name: not a directive */
+	cc->any = true;
+	for (size_t i = 0; i < TC_ARRAY_LEN(cc_directives); i++) {
+		if (!util_strncaseeq(cc_directives[i].name, e, (size_t)(p - e)))
+			continue;
+		char *field = (char *)cc + cc_directives[i].offset;
+		cc_parse_arg(p, end, &v);
+		switch (cc_directives[i].kind) {
+		case CC_KIND_RESTRICT:
+			*(bool *)field = true;
+			break;
+		case CC_KIND_PERMIT:
+			if (v.arg == CC_ARG_NONE)
+				*(bool *)field = true;
+			break;
+		case CC_KIND_MAX_STALE:
+			if (v.arg == CC_ARG_NONE) {
+				cc_delta_apply((struct cc_delta *)field, true, CC_DELTA_MAX);
+				break;
+			}
+			cc_delta_apply((struct cc_delta *)field, v.arg == CC_ARG_OK && v.digits,
+			               v.value);
+			break;
+		case CC_KIND_DELTA:
+			cc_delta_apply((struct cc_delta *)field, v.arg == CC_ARG_OK && v.digits,
+			               v.value);
+			break;
+		}
+		return;
+	}
+	/* an unknown extension: ignored (it only sets `any`) */
+}
+
+/* Parses value (may be NULL: nothing set) into *cc, which is zeroed first. */
+void
+cachecontrol_parse(const char *value, struct cache_control *cc)
+{
+	const char *pos = value, *e;
+	size_t len;
+
+	memset(cc, 0, sizeof(*cc));
+	while (http_list_next(&pos, &e, &len))
+		cc_element(e, len, cc);
+}
