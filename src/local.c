@@ -1,0 +1,304 @@
+/*
+ * local: tier 1, the in-process cache. A uthash table from primary key to struct local_node
+ * (policy.h); node->key points to entry->key, so the key is stored once. The table hashes
+ * with XXH3 keyed by a secret seed drawn once per process from getrandom(2), so that chosen
+ * URLs cannot pile up in one bucket. Each node owns one reference to its entry.
+ *
+ * Locking: one mutex guards the table, the sizes, the counters and the policy state (the
+ * policy is only called with it held). Nothing is freed and no entry is unreferenced under
+ * it: removed nodes are unlinked under the lock, chained through node->next (free once the
+ * policy has let go of the node) and released after the unlock. What allocates or frees
+ * under the lock is bounded and internal: uthash's bucket array (grown by doubling, freed
+ * when the table empties) and the policies' own small structures (policy_lfu.c,
+ * policy_ttl.c).
+ *
+ * References: the table holds one reference per node; a lookup hands out a new one, so an
+ * entry evicted, replaced or purged while someone sends it stays valid until they drop it.
+ */
+#include <errno.h>
+#include <pthread.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <xxhash.h>
+
+#include "util.h"
+
+static uint64_t local_seed;
+static pthread_once_t local_seed_once = PTHREAD_ONCE_INIT;
+
+/* The keyed hash of the table (read-only after local_seed_init). */
+static unsigned
+local_hash(const void *key, size_t len)
+{
+	return (unsigned)XXH3_64bits_withSeed(key, len, local_seed);
+}
+
+/* Allocation in uthash aborts on exhaustion like every other allocation. */
+#define uthash_malloc(sz)                    xmalloc(sz)
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = local_hash((keyptr), (keylen)))
+#include <uthash.h>
+
+#include "local.h"
+#include "policy.h"
+
+/*
+ * Bookkeeping bytes per entry beyond its strings, header slots and body: the entry and node
+ * structs (the node embeds uthash's 56-byte handle) and about 16 bytes for the node's share of
+ * uthash's bucket array and the allocator's headers.
+ */
+#define LOCAL_FIXED_CHARGE (sizeof(struct entry) + sizeof(struct local_node) + 16)
+
+struct local {
+	pthread_mutex_t mutex;
+	struct local_node *table; /* uthash head */
+	const struct policy_ops *ops;
+	void *policy; /* the policy's state */
+	uint64_t max_bytes;
+	uint64_t max_entries;
+	uint64_t bytes;
+	uint64_t entries;
+	uint64_t evictions;
+	uint64_t expirations;
+};
+
+/* Draws the hash seed; a failing getrandom (a seccomp filter) falls back to clock and pid. */
+static void
+local_seed_init(void)
+{
+	uint64_t seed = 0;
+	ssize_t got;
+
+	do
+		got = getrandom(&seed, sizeof(seed), 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof(seed)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^ (uint64_t)ts.tv_sec;
+		seed ^= (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed = XXH3_64bits_withSeed(&ts, sizeof(ts), seed);
+	}
+	local_seed = seed;
+}
+
+static void
+local_lock(struct local *l)
+{
+	int rc = pthread_mutex_lock(&l->mutex);
+
+	TC_ASSERT(rc == 0);
+}
+
+static void
+local_unlock(struct local *l)
+{
+	int rc = pthread_mutex_unlock(&l->mutex);
+
+	TC_ASSERT(rc == 0);
+}
+
+/* Takes n out of the table and the policy (lock held); chains it on *dead for release. */
+static void
+local_unlink(struct local *l, struct local_node *n, struct local_node **dead)
+{
+	l->ops->removed(l->policy, n);
+	HASH_DEL(l->table, n);
+	TC_ASSERT(l->entries > 0 && l->bytes >= n->charge);
+	l->entries--;
+	l->bytes -= n->charge;
+	n->prev = NULL;
+	n->next = *dead;
+	*dead = n;
+}
+
+/* Drops the references and frees the nodes chained on dead (lock not held). */
+static void
+local_release(struct local_node *dead)
+{
+	while (dead != NULL) {
+		struct local_node *next = dead->next;
+
+		entry_unref(dead->entry);
+		free(dead);
+		dead = next;
+	}
+}
+
+/* Creates a tier with the named policy; NULL when the policy is unknown. */
+struct local *
+local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries)
+{
+	const struct policy_ops *ops = policy_find(policy);
+	struct local *l;
+	int rc;
+
+	if (ops == NULL)
+		return NULL;
+	pthread_once(&local_seed_once, local_seed_init);
+	l = xcalloc(1, sizeof(*l));
+	rc = pthread_mutex_init(&l->mutex, NULL);
+	TC_ASSERT(rc == 0);
+	l->ops = ops;
+	l->policy = ops->create();
+	l->max_bytes = max_bytes;
+	l->max_entries = max_entries;
+	return l;
+}
+
+/* Frees the tier and drops every reference it holds. */
+void
+local_destroy(struct local *l)
+{
+	struct local_node *n, *tmp, *dead = NULL;
+
+	if (l == NULL)
+		return;
+	HASH_ITER(hh, l->table, n, tmp)
+	{
+		local_unlink(l, n, &dead);
+	}
+	l->ops->destroy(l->policy);
+	pthread_mutex_destroy(&l->mutex);
+	free(l);
+	local_release(dead);
+}
+
+/* Looks key up: a new reference, or NULL (an entry past keep_until is removed). */
+struct entry *
+local_lookup(struct local *l, const char *key, int64_t now)
+{
+	struct local_node *n, *dead = NULL;
+	struct entry *e = NULL;
+
+	local_lock(l);
+	HASH_FIND(hh, l->table, key, strlen(key), n);
+	if (n != NULL) {
+		if (n->entry->keep_until <= now) {
+			local_unlink(l, n, &dead);
+			l->expirations++;
+		} else {
+			l->ops->touched(l->policy, n);
+			e = entry_ref(n->entry);
+		}
+	}
+	local_unlock(l);
+	local_release(dead);
+	return e;
+}
+
+/* Stores e under e->key (the tier takes its own reference); false when it can never fit. */
+bool
+local_insert(struct local *l, struct entry *e, int64_t now)
+{
+	size_t charge = local_charge(e);
+	struct local_node *n, *old, *dead = NULL;
+
+	(void)now;
+	TC_ASSERT(e->key != NULL);
+	if (charge > l->max_bytes || l->max_entries == 0)
+		return false;
+	n = xcalloc(1, sizeof(*n));
+	n->entry = entry_ref(e);
+	n->key = e->key;
+	n->charge = charge;
+	n->expires_at = e->expires_at;
+
+	local_lock(l);
+	HASH_FIND(hh, l->table, n->key, strlen(n->key), old);
+	if (old != NULL)
+		local_unlink(l, old, &dead);
+	/* bytes <= max_bytes and entries <= max_entries always hold: no overflow */
+	while (charge > l->max_bytes - l->bytes || l->entries >= l->max_entries) {
+		struct local_node *victim = l->ops->victim(l->policy);
+
+		TC_ASSERT(victim != NULL);
+		local_unlink(l, victim, &dead);
+		l->evictions++;
+	}
+	HASH_ADD_KEYPTR(hh, l->table, n->key, strlen(n->key), n);
+	l->ops->inserted(l->policy, n);
+	l->entries++;
+	l->bytes += charge;
+	local_unlock(l);
+
+	local_release(dead);
+	return true;
+}
+
+/* Removes key; true when something was stored under it. */
+bool
+local_remove(struct local *l, const char *key)
+{
+	struct local_node *n, *dead = NULL;
+
+	local_lock(l);
+	HASH_FIND(hh, l->table, key, strlen(key), n);
+	if (n != NULL)
+		local_unlink(l, n, &dead);
+	local_unlock(l);
+	local_release(dead);
+	return n != NULL;
+}
+
+/* Removes everything: the table and policy state are swapped for empty ones under the lock. */
+void
+local_clear(struct local *l)
+{
+	void *fresh = l->ops->create();
+	void *old_policy;
+	struct local_node *old, *n, *tmp, *dead = NULL;
+
+	local_lock(l);
+	old = l->table;
+	old_policy = l->policy;
+	l->table = NULL;
+	l->policy = fresh;
+	l->entries = 0;
+	l->bytes = 0;
+	local_unlock(l);
+
+	/* the old table is private now: take it apart without the lock */
+	HASH_ITER(hh, old, n, tmp)
+	{
+		HASH_DEL(old, n);
+		n->next = dead;
+		dead = n;
+	}
+	l->ops->destroy(old_policy);
+	local_release(dead);
+}
+
+/* Fills *out with the current sizes and counters. */
+void
+local_info(struct local *l, struct local_info *out)
+{
+	local_lock(l);
+	out->policy = l->ops->name;
+	out->entries = l->entries;
+	out->bytes = l->bytes;
+	out->max_entries = l->max_entries;
+	out->max_bytes = l->max_bytes;
+	out->evictions = l->evictions;
+	out->expirations = l->expirations;
+	local_unlock(l);
+}
+
+/* Bytes charged for storing e (key, headers, body and bookkeeping). */
+size_t
+local_charge(const struct entry *e)
+{
+	size_t charge = LOCAL_FIXED_CHARGE;
+
+	charge += strlen(e->key) + 1;
+	if (e->vary_key != NULL)
+		charge += strlen(e->vary_key) + 1;
+	charge += http_headers_size(&e->headers) + e->headers.n * sizeof(struct http_header);
+	charge += e->body_len;
+	return charge;
+}
