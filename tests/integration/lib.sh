@@ -1,0 +1,155 @@
+# tests/integration/lib.sh: shared helpers of the integration scenarios (sourced, not run).
+# Every scenario starts its own processes on free loopback ports (port 0, read back from the
+# process), in its own temporary directory, and stops them by PID on exit, so two runs of the
+# suite can go side by side. Output is TAP (automake's tap-driver.sh reads it).
+
+set -u
+
+TC_BUILDDIR=${TC_BUILDDIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+TC_SRCDIR=${TC_SRCDIR:-$TC_BUILDDIR}
+TIERCACHE=$TC_BUILDDIR/src/tiercache
+TEST_ORIGIN=$TC_BUILDDIR/tests/origin/test-origin
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/tiercache-test.XXXXXX")
+TC_PIDS=""
+TAP_N=0
+TAP_FAILED=0
+
+tc_cleanup() {
+  for pid in $TC_PIDS; do
+    kill "$pid" 2>/dev/null
+  done
+  for pid in $TC_PIDS; do
+    wait "$pid" 2>/dev/null
+  done
+  if [ "$TAP_FAILED" -eq 0 ]; then
+    rm -rf "$WORK"
+  else
+    echo "# logs kept in $WORK"
+  fi
+}
+trap tc_cleanup EXIT
+trap 'exit 1' INT TERM
+
+# plan N: the TAP plan line.
+plan() { echo "1..$1"; }
+
+# ok DESCRIPTION / not_ok DESCRIPTION
+ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
+not_ok() { TAP_N=$((TAP_N + 1)); TAP_FAILED=$((TAP_FAILED + 1)); echo "not ok $TAP_N - $1"; }
+
+# diag TEXT: a TAP comment line per line of TEXT.
+diag() { printf '%s\n' "$@" | sed 's/^/# /'; }
+
+# is GOT EXPECTED DESCRIPTION
+is() {
+  if [ "$1" = "$2" ]; then ok "$3"; else not_ok "$3"; diag "got:      '$1'" "expected: '$2'"; fi
+}
+
+# like GOT PATTERN DESCRIPTION (grep -E pattern)
+like() {
+  if printf '%s' "$1" | grep -Eq -- "$2"; then ok "$3"; else not_ok "$3"; diag "got:      '$1'" "expected: /$2/"; fi
+}
+
+# unlike GOT PATTERN DESCRIPTION
+unlike() {
+  if printf '%s' "$1" | grep -Eq -- "$2"; then not_ok "$3"; diag "got:      '$1'" "unexpected: /$2/"; else ok "$3"; fi
+}
+
+# wait_for_file FILE: up to 10 s for FILE to exist and be non-empty.
+wait_for_file() {
+  i=0
+  while [ ! -s "$1" ]; do
+    i=$((i + 1))
+    if [ "$i" -gt 200 ]; then echo "# timed out waiting for $1" >&2; return 1; fi
+    sleep 0.05
+  done
+}
+
+# start_origin: starts the test origin; sets ORIGIN_PORT and ORIGIN_URL.
+start_origin() {
+  rm -f "$WORK/origin.port"
+  "$TEST_ORIGIN" -p 0 -P "$WORK/origin.port" >"$WORK/origin.out" 2>&1 &
+  ORIGIN_PID=$!
+  TC_PIDS="$TC_PIDS $ORIGIN_PID"
+  wait_for_file "$WORK/origin.port" || { cat "$WORK/origin.out" >&2; exit 1; }
+  ORIGIN_PORT=$(cat "$WORK/origin.port")
+  ORIGIN_URL="http://127.0.0.1:$ORIGIN_PORT"
+}
+
+# write_config FILE [LINES...]: a config with the test origin and port 0, then LINES
+# (section headers and keys; a section given in LINES must not repeat [server] or [origin]).
+write_config() {
+  f=$1
+  shift
+  {
+    printf '[server]\nlisten = 127.0.0.1:0\nthreads = 2\n'
+    printf '[origin]\nurl = %s\ntimeout_ms = 2000\nconnect_timeout_ms = 500\n' "$ORIGIN_URL"
+    for line in "$@"; do printf '%s\n' "$line"; done
+  } >"$f"
+}
+
+# start_proxy CONFIG [NAME]: starts tiercache; sets PROXY_PID, PROXY_PORT and PROXY.
+start_proxy() {
+  name=${2:-proxy}
+  log="$WORK/$name.log"
+  : >"$log"
+  "$TIERCACHE" -c "$1" 2>"$log" &
+  PROXY_PID=$!
+  TC_PIDS="$TC_PIDS $PROXY_PID"
+  i=0
+  while ! grep -q 'listening on port' "$log"; do
+    i=$((i + 1))
+    if [ "$i" -gt 200 ] || ! kill -0 "$PROXY_PID" 2>/dev/null; then
+      echo "# tiercache did not start:" >&2
+      sed 's/^/# /' "$log" >&2
+      exit 1
+    fi
+    sleep 0.05
+  done
+  PROXY_PORT=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log" | head -n 1)
+  PROXY="http://127.0.0.1:$PROXY_PORT"
+}
+
+# stop_pid PID: stops one process and waits for it.
+stop_pid() {
+  kill "$1" 2>/dev/null
+  wait "$1" 2>/dev/null
+  return 0
+}
+
+# req METHOD URL [curl args...]: one request; sets STATUS, BODY and the headers file $WORK/h.
+req() {
+  m=$1
+  u=$2
+  shift 2
+  if [ "$m" = HEAD ]; then
+    STATUS=$(curl -s -I -o "$WORK/b" -D "$WORK/h" -w '%{http_code}' --max-time 10 "$@" "$u")
+  else
+    STATUS=$(curl -s -X "$m" -o "$WORK/b" -D "$WORK/h" -w '%{http_code}' --max-time 10 "$@" "$u")
+  fi
+  BODY=$(cat "$WORK/b")
+}
+
+# get PATH [curl args...]: GET through the proxy.
+get() { p=$1; shift; req GET "$PROXY$p" "$@"; }
+
+# hdr NAME: the value of header NAME in the last response (empty when absent).
+hdr() {
+  tr -d '\r' <"$WORK/h" | awk -v n="$1" 'BEGIN { n = tolower(n) }
+    { i = index($0, ":"); if (i > 0 && tolower(substr($0, 1, i - 1)) == n) { v = substr($0, i + 1); sub(/^[ \t]+/, "", v); print v; exit } }'
+}
+
+# hdr_count NAME: how many times header NAME appears in the last response.
+hdr_count() {
+  tr -d '\r' <"$WORK/h" | awk -v n="$1" 'BEGIN { n = tolower(n); c = 0 }
+    { i = index($0, ":"); if (i > 0 && tolower(substr($0, 1, i - 1)) == n) c++ } END { print c }'
+}
+
+# origin_count PATH: requests the test origin has seen for PATH.
+origin_count() { curl -s --max-time 5 "$ORIGIN_URL/_count?path=$1"; }
+
+# origin_last PATH: the last request the test origin saw for PATH (method line and headers).
+origin_last() { curl -s --max-time 5 "$ORIGIN_URL/_last?path=$1"; }
+
+# stat JQ [PROXY_URL]: a field of the proxy's /stats (e.g. stat .local.hits).
+stat() { curl -s --max-time 5 "${2:-$PROXY}/stats" | jq -r "$1"; }
