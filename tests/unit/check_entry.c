@@ -1,0 +1,148 @@
+/* Unit tests of entry: derived freshness, ages, 304 refresh, reference counts. */
+#include <check.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "entry.h"
+#include "util.h"
+
+static const struct rfc9111_settings settings = {.default_ttl = 0};
+
+/* An entry received at t=1000 (request sent at t=998) with the given headers. */
+static struct entry *
+make(const char *const *hdrs, const char *body)
+{
+	struct http_headers h = {0};
+
+	for (size_t i = 0; hdrs && hdrs[i]; i += 2)
+		http_headers_add(&h, hdrs[i], hdrs[i + 1]);
+	return entry_new("GET host /p", NULL, 200, &h, body ? xstrdup(body) : NULL,
+			 body ? strlen(body) : 0, 998, 1000, &settings);
+}
+
+START_TEST(test_max_age_freshness)
+{
+	const char *h[] = {"Cache-Control", "max-age=60", "Date", "Thu, 01 Jan 1970 00:16:40 GMT",
+			   NULL};
+	struct entry *e = make(h, "body");
+
+	ck_assert_int_eq(e->date_value, 1000);
+	ck_assert_int_eq(e->lifetime, 60);
+	/* apparent age 0, response delay 2: corrected initial age 2 */
+	ck_assert_int_eq(e->corrected_initial_age, 2);
+	ck_assert_int_eq(e->expires_at, 1058);
+	ck_assert_int_eq(entry_age(e, 1010), 12);
+	ck_assert_int_eq(entry_ttl(e, 1010), 48);
+	ck_assert(entry_is_fresh(e, 1057));
+	ck_assert(!entry_is_fresh(e, 1058));
+	ck_assert(!entry_has_validator(e));
+	ck_assert_int_eq(e->keep_until, e->expires_at);
+	entry_unref(e);
+}
+END_TEST
+
+START_TEST(test_age_header_counts)
+{
+	const char *h[] = {"Cache-Control", "max-age=60", "Age", "100", NULL};
+	struct entry *e = make(h, NULL);
+
+	ck_assert_int_ge(e->corrected_initial_age, 100);
+	ck_assert(!entry_is_fresh(e, 1000));
+	entry_unref(e);
+}
+END_TEST
+
+START_TEST(test_validators_keep_forever)
+{
+	const char *h[] = {"ETag", "\"x\"", "Last-Modified", "Thu, 01 Jan 1970 00:00:01 GMT",
+			   NULL};
+	struct entry *e = make(h, "b");
+
+	ck_assert_str_eq(e->etag, "\"x\"");
+	ck_assert_str_eq(e->last_modified, "Thu, 01 Jan 1970 00:00:01 GMT");
+	ck_assert(entry_has_validator(e));
+	ck_assert_int_eq(e->lifetime, 0);
+	ck_assert(e->keep_until == ENTRY_KEEP_FOREVER);
+	entry_unref(e);
+}
+END_TEST
+
+START_TEST(test_refresh_merges_and_keeps_body)
+{
+	const char *h[] = {"Cache-Control", "max-age=10", "ETag", "\"x\"", "Age", "50",
+			   "X-Old", "1", "Content-Type", "text/plain", NULL};
+	struct entry *e = make(h, "stored body");
+	struct http_headers nm = {0};
+
+	http_headers_add(&nm, "Cache-Control", "max-age=300");
+	http_headers_add(&nm, "X-New", "2");
+	http_headers_add(&nm, "Content-Length", "0");
+	struct entry *f = entry_refresh(e, &nm, 2000, 2001, &settings);
+
+	ck_assert_int_eq(f->body_len, strlen("stored body"));
+	ck_assert_ptr_ne(f->body, e->body); /* the new entry has its own copy */
+	ck_assert_int_eq(memcmp(f->body, "stored body", f->body_len), 0);
+	ck_assert_str_eq(http_headers_get(&f->headers, "Cache-Control"), "max-age=300");
+	ck_assert_str_eq(http_headers_get(&f->headers, "X-New"), "2");
+	ck_assert_str_eq(http_headers_get(&f->headers, "X-Old"), "1");
+	ck_assert_ptr_null(http_headers_get(&f->headers, "Age")); /* old Age dropped */
+	ck_assert_ptr_nonnull(http_headers_get(&f->headers, "Date"));
+	ck_assert_int_eq(f->lifetime, 300);
+	ck_assert(entry_is_fresh(f, 2100));
+	/* the original is unchanged */
+	ck_assert_str_eq(http_headers_get(&e->headers, "Cache-Control"), "max-age=10");
+	ck_assert_int_eq(http_headers_count(&nm, "X-New"), 1);
+	http_headers_clear(&nm);
+	entry_unref(e);
+	entry_unref(f);
+}
+END_TEST
+
+START_TEST(test_refcount)
+{
+	struct entry *e = make(NULL, "x");
+
+	ck_assert_uint_eq(atomic_load(&e->refs), 1);
+	ck_assert_ptr_eq(entry_ref(e), e);
+	ck_assert_uint_eq(atomic_load(&e->refs), 2);
+	entry_unref(e);
+	ck_assert_uint_eq(atomic_load(&e->refs), 1);
+	ck_assert_int_eq(e->body[0], 'x'); /* still valid */
+	entry_unref(e);
+	entry_unref(NULL);
+}
+END_TEST
+
+START_TEST(test_default_ttl)
+{
+	struct rfc9111_settings s = {.default_ttl = 30};
+	struct http_headers h = {0};
+	struct entry *e = entry_new("k", NULL, 200, &h, NULL, 0, 1000, 1000, &s);
+
+	ck_assert_int_eq(e->lifetime, 30);
+	ck_assert_int_eq(h.n, 0);
+	entry_unref(e);
+}
+END_TEST
+
+int
+main(void)
+{
+	Suite *s = suite_create("entry");
+	TCase *tc = tcase_create("entry");
+	SRunner *sr;
+	int failed;
+
+	tcase_add_test(tc, test_max_age_freshness);
+	tcase_add_test(tc, test_age_header_counts);
+	tcase_add_test(tc, test_validators_keep_forever);
+	tcase_add_test(tc, test_refresh_merges_and_keeps_body);
+	tcase_add_test(tc, test_refcount);
+	tcase_add_test(tc, test_default_ttl);
+	suite_add_tcase(s, tc);
+	sr = srunner_create(s);
+	srunner_run_all(sr, CK_ENV);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
