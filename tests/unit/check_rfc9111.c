@@ -1,0 +1,506 @@
+/*
+ * check_rfc9111: the caching rules. Table-driven: storability matrix, freshness lifetime,
+ * ages, 304 merge, entity-tag matching and client conditionals. Header sets are written as
+ * "Name: value" lines separated by '\n'; each case has a name that failures print.
+ */
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "rfc9111.h"
+
+/* Fills h from "Name: value\nName: value" (NULL or "" gives an empty list). */
+static void
+headers_from(struct http_headers *h, const char *lines)
+{
+	const char *p = lines;
+
+	while (p != NULL && *p != '\0') {
+		const char *nl = strchr(p, '\n');
+		const char *end = nl ? nl : p + strlen(p);
+		const char *colon = memchr(p, ':', (size_t)(end - p));
+		ck_assert_msg(colon != NULL, "bad test header line in \"%s\"", lines);
+		const char *v = colon + 1;
+		while (*v == ' ')
+			v++;
+		http_headers_addn(h, p, (size_t)(colon - p), v, (size_t)(end - v));
+		p = nl ? nl + 1 : end;
+	}
+}
+
+/* Renders h back as "Name: value\n..." lines (caller frees). */
+static char *
+headers_to(const struct http_headers *h)
+{
+	size_t len = 1;
+	char *s, *q;
+
+	for (size_t i = 0; i < h->n; i++)
+		len += strlen(h->v[i].name) + strlen(h->v[i].value) + 3;
+	s = q = malloc(len);
+	for (size_t i = 0; i < h->n; i++)
+		q += sprintf(q, "%s%s: %s", i ? "\n" : "", h->v[i].name, h->v[i].value);
+	*q = '\0';
+	return s;
+}
+
+static void
+cc_of(const struct http_headers *h, struct cache_control *cc)
+{
+	char *v = http_headers_join(h, "Cache-Control");
+
+	cachecontrol_parse(v, cc);
+	free(v);
+}
+
+/* ------------------------------------------------------------------------- storable */
+
+#define EXP "Expires: Sun, 06 Nov 1994 08:49:37 GMT"
+
+static const struct {
+	const char *name;
+	bool is_get;
+	bool auth;
+	const char *req_cc;
+	int status;
+	const char *resp;
+	bool ok;
+	const char *why;
+} store_cases[] = {
+        {"plain 200", true, false, NULL, 200, "", true, NULL},
+        {"200 max-age", true, false, NULL, 200, "Cache-Control: max-age=60", true, NULL},
+        {"HEAD", false, false, NULL, 200, "Cache-Control: max-age=60", false, "method"},
+        {"request no-store", true, false, "no-store", 200, "Cache-Control: max-age=60", false,
+         "no-store"},
+        {"request no-cache is fine", true, false, "no-cache", 200, "", true, NULL},
+        {"response no-store", true, false, NULL, 200, "Cache-Control: no-store", false, "no-store"},
+        {"no-store on 2nd line", true, false, NULL, 200,
+         "Cache-Control: max-age=60\nCache-Control: no-store", false, "no-store"},
+        {"no-store with public", true, false, NULL, 200, "Cache-Control: public, no-store", false,
+         "no-store"},
+        {"private", true, false, NULL, 200, "Cache-Control: private, max-age=60", false, "private"},
+        {"private=field", true, false, NULL, 200, "Cache-Control: private=\"Set-Cookie\"", false,
+         "private"},
+        {"response no-cache storable", true, false, NULL, 200, "Cache-Control: no-cache", true,
+         NULL},
+        /* Authorization (section 3.5) */
+        {"auth plain", true, true, NULL, 200, "", false, "authorization"},
+        {"auth max-age", true, true, NULL, 200, "Cache-Control: max-age=60", false,
+         "authorization"},
+        {"auth public", true, true, NULL, 200, "Cache-Control: public", true, NULL},
+        {"auth s-maxage", true, true, NULL, 200, "Cache-Control: s-maxage=60", true, NULL},
+        {"auth bad s-maxage", true, true, NULL, 200, "Cache-Control: s-maxage=x", false,
+         "authorization"},
+        {"auth must-revalidate", true, true, NULL, 200, "Cache-Control: must-revalidate, max-age=5",
+         true, NULL},
+        {"auth proxy-revalidate", true, true, NULL, 200, "Cache-Control: proxy-revalidate", false,
+         "authorization"},
+        {"auth public private", true, true, NULL, 200, "Cache-Control: public, private", false,
+         "private"},
+        /* status codes */
+        {"100", true, false, NULL, 100, "Cache-Control: max-age=60", false, "status"},
+        {"199", true, false, NULL, 199, "", false, "status"},
+        {"600", true, false, NULL, 600, "Cache-Control: max-age=60", false, "status"},
+        {"0", true, false, NULL, 0, "", false, "status"},
+        {"206", true, false, NULL, 206, "Cache-Control: max-age=60", false, "partial"},
+        {"206 plain", true, false, NULL, 206, "", false, "partial"},
+        {"304", true, false, NULL, 304, "Cache-Control: max-age=60", false, "status"},
+        {"203", true, false, NULL, 203, "", true, NULL},
+        {"204", true, false, NULL, 204, "", true, NULL},
+        {"300", true, false, NULL, 300, "", true, NULL},
+        {"301", true, false, NULL, 301, "", true, NULL},
+        {"308", true, false, NULL, 308, "", true, NULL},
+        {"404", true, false, NULL, 404, "", true, NULL},
+        {"405", true, false, NULL, 405, "", true, NULL},
+        {"410", true, false, NULL, 410, "", true, NULL},
+        {"414", true, false, NULL, 414, "", true, NULL},
+        {"501", true, false, NULL, 501, "", true, NULL},
+        {"201 plain", true, false, NULL, 201, "", false, "status"},
+        {"302 plain", true, false, NULL, 302, "", false, "status"},
+        {"307 plain", true, false, NULL, 307, "", false, "status"},
+        {"403 plain", true, false, NULL, 403, "", false, "status"},
+        {"500 plain", true, false, NULL, 500, "", false, "status"},
+        {"503 plain", true, false, NULL, 503, "", false, "status"},
+        {"302 max-age", true, false, NULL, 302, "Cache-Control: max-age=60", true, NULL},
+        {"500 s-maxage", true, false, NULL, 500, "Cache-Control: s-maxage=5", true, NULL},
+        {"503 Expires", true, false, NULL, 503, EXP, true, NULL},
+        {"403 public", true, false, NULL, 403, "Cache-Control: public", true, NULL},
+        {"500 invalid Expires", true, false, NULL, 500, "Expires: 0", true, NULL},
+        {"500 no-cache only", true, false, NULL, 500, "Cache-Control: no-cache", false, "status"},
+        {"500 extension only", true, false, NULL, 500, "Cache-Control: community=x", false,
+         "status"},
+        /* must-understand (section 5.2.2.3) */
+        {"must-understand 200", true, false, NULL, 200, "Cache-Control: must-understand", true,
+         NULL},
+        {"must-understand no-store 200", true, false, NULL, 200,
+         "Cache-Control: must-understand, no-store", true, NULL},
+        {"must-understand no-store 404", true, false, NULL, 404,
+         "Cache-Control: no-store, must-understand, max-age=5", true, NULL},
+        {"must-understand no-store 302", true, false, NULL, 302,
+         "Cache-Control: must-understand, no-store, max-age=5", false, "must-understand"},
+        {"must-understand 500 max-age", true, false, NULL, 500,
+         "Cache-Control: must-understand, max-age=5", false, "must-understand"},
+        {"must-understand 206", true, false, NULL, 206, "Cache-Control: must-understand", false,
+         "partial"},
+        {"must-understand private", true, false, NULL, 200,
+         "Cache-Control: must-understand, private", false, "private"},
+        {"request no-store beats must-understand", true, false, "no-store", 200,
+         "Cache-Control: must-understand, no-store", false, "no-store"},
+        /* Vary: * is the caller's business */
+        {"vary star", true, false, NULL, 200, "Vary: *\nCache-Control: max-age=5", true, NULL},
+};
+
+START_TEST(test_storable)
+{
+	for (size_t i = 0; i < sizeof(store_cases) / sizeof(store_cases[0]); i++) {
+		struct rfc9111_request rq = {0};
+		struct http_headers h = {0};
+		struct cache_control cc;
+		const char *why = NULL;
+
+		rq.is_get = store_cases[i].is_get;
+		rq.has_authorization = store_cases[i].auth;
+		cachecontrol_parse(store_cases[i].req_cc, &rq.cc);
+		headers_from(&h, store_cases[i].resp);
+		cc_of(&h, &cc);
+		bool ok = rfc9111_storable(&rq, store_cases[i].status, &h, &cc, &why);
+		ck_assert_msg(ok == store_cases[i].ok, "case \"%s\": storable=%d (why %s)",
+		              store_cases[i].name, ok, why ? why : "-");
+		if (!ok)
+			ck_assert_msg(why != NULL && strcmp(why, store_cases[i].why) == 0,
+			              "case \"%s\": why \"%s\", want \"%s\"", store_cases[i].name,
+			              why ? why : "(null)", store_cases[i].why);
+		/* why may be NULL */
+		ck_assert(rfc9111_storable(&rq, store_cases[i].status, &h, &cc, NULL) == ok);
+		http_headers_clear(&h);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- lifetime */
+
+#define D0    "Sun, 06 Nov 1994 08:49:37 GMT" /* 784111777 */
+#define D0_T  INT64_C(784111777)
+#define D100  "Sun, 06 Nov 1994 08:51:17 GMT" /* D0 + 100 */
+#define DM100 "Sun, 06 Nov 1994 08:47:57 GMT" /* D0 - 100 */
+
+static const struct {
+	const char *name;
+	const char *resp;
+	int64_t date_value;
+	int64_t default_ttl;
+	int64_t want;
+} life_cases[] = {
+        {"nothing: default", "", D0_T, 300, 300},
+        {"nothing: default 0", "", D0_T, 0, 0},
+        {"negative default", "", D0_T, -5, 0},
+        {"max-age", "Cache-Control: max-age=60", D0_T, 300, 60},
+        {"max-age 0", "Cache-Control: max-age=0", D0_T, 300, 0},
+        {"s-maxage first", "Cache-Control: max-age=60, s-maxage=10", D0_T, 300, 10},
+        {"s-maxage larger", "Cache-Control: s-maxage=600, max-age=60", D0_T, 300, 600},
+        {"max-age over Expires", "Cache-Control: max-age=60\nDate: " D0 "\nExpires: " D100, D0_T,
+         300, 60},
+        {"s-maxage over Expires", "Cache-Control: s-maxage=7\nExpires: " D100, D0_T, 300, 7},
+        {"invalid s-maxage stale", "Cache-Control: s-maxage=x, max-age=60", D0_T, 300, 0},
+        {"invalid max-age stale", "Cache-Control: max-age=1.5\nExpires: " D100, D0_T, 300, 0},
+        {"duplicate max-age stale", "Cache-Control: max-age=5\nCache-Control: max-age=6", D0_T, 300,
+         0},
+        {"saturated max-age", "Cache-Control: max-age=99999999999", D0_T, 300, CC_DELTA_MAX},
+        {"max-stale is not freshness", "Cache-Control: max-stale=50", D0_T, 300, 300},
+        /* Expires - Date */
+        {"Expires - Date", "Date: " D0 "\nExpires: " D100, 0, 300, 100},
+        {"Expires - date_value", "Expires: " D100, D0_T, 300, 100},
+        {"Expires - date_value 2", "Expires: " D100, D0_T + 40, 300, 60},
+        {"Date header beats date_value", "Date: " D0 "\nExpires: " D100, D0_T - 1000, 300, 100},
+        {"invalid Date: date_value", "Date: yesterday\nExpires: " D100, D0_T + 30, 300, 70},
+        {"Expires in the past", "Date: " D0 "\nExpires: " DM100, 0, 300, 0},
+        {"Expires equals Date", "Date: " D0 "\nExpires: " D0, 0, 300, 0},
+        {"Expires 0", "Date: " D0 "\nExpires: 0", 0, 300, 0},
+        {"Expires -1", "Expires: -1", D0_T, 300, 0},
+        {"Expires empty", "Expires: ", D0_T, 300, 0},
+        {"Expires junk", "Expires: " D100 " x", D0_T, 300, 0},
+        {"Expires RFC 850", "Date: " D0 "\nExpires: Sunday, 06-Nov-94 08:51:17 GMT", 0, 300, 100},
+        {"Expires asctime", "Date: " D0 "\nExpires: Sun Nov  6 08:51:17 1994", 0, 300, 100},
+        {"two Expires", "Date: " D0 "\nExpires: " D100 "\nExpires: " D100, 0, 300, 0},
+        {"expires lower-case name", "date: " D0 "\nexpires: " D100, 0, 300, 100},
+        {"no-cache keeps lifetime", "Cache-Control: no-cache, max-age=30", D0_T, 300, 30},
+};
+
+START_TEST(test_lifetime)
+{
+	for (size_t i = 0; i < sizeof(life_cases) / sizeof(life_cases[0]); i++) {
+		struct rfc9111_settings st = {.default_ttl = life_cases[i].default_ttl};
+		struct http_headers h = {0};
+		struct cache_control cc;
+
+		headers_from(&h, life_cases[i].resp);
+		cc_of(&h, &cc);
+		int64_t got = rfc9111_freshness_lifetime(&h, &cc, life_cases[i].date_value, &st);
+		ck_assert_msg(got == life_cases[i].want, "case \"%s\": lifetime %lld, want %lld",
+		              life_cases[i].name, (long long)got, (long long)life_cases[i].want);
+		http_headers_clear(&h);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- ages */
+
+static const struct {
+	const char *name;
+	const char *age;
+	int64_t date_value, request_time, response_time;
+	int64_t want;
+} cia_cases[] = {
+        {"all equal", NULL, 1000, 1000, 1000, 0},
+        {"apparent age", NULL, 900, 1000, 1000, 100},
+        {"response delay", NULL, 1000, 995, 1000, 5},
+        {"apparent beats delay", NULL, 900, 995, 1000, 100},
+        {"Date in the future", NULL, 1100, 1000, 1000, 0},
+        {"Date in the future, delay", NULL, 1100, 997, 1000, 3},
+        {"Age", "30", 1000, 1000, 1000, 30},
+        {"Age plus delay", "30", 1000, 990, 1000, 40},
+        {"Age plus delay beats apparent", "30", 980, 990, 1000, 40},
+        {"apparent beats Age plus delay", "30", 900, 990, 1000, 100},
+        {"Age 0", "0", 1000, 1000, 1000, 0},
+        {"Age with spaces", "  12 ", 1000, 1000, 1000, 12},
+        {"Age list: first", "5, 10", 1000, 1000, 1000, 5},
+        {"Age list: first even if smaller", "10,500", 1000, 1000, 1000, 10},
+        {"Age list: empty elements skipped", ", 7", 1000, 1000, 1000, 7},
+        {"Age invalid", "abc", 1000, 998, 1000, 2},
+        {"Age negative", "-5", 1000, 1000, 1000, 0},
+        {"Age fraction", "1.5", 1000, 1000, 1000, 0},
+        {"Age first member invalid", "x, 10", 1000, 1000, 1000, 0},
+        {"Age empty", "", 1000, 1000, 1000, 0},
+        {"Age huge", "99999999999999999999999", 1000, 1000, 1000, CC_DELTA_MAX},
+        {"Age 2^31", "2147483648", 1000, 1000, 1000, CC_DELTA_MAX},
+        {"Age 2^31-1", "2147483647", 1000, 1000, 1000, INT64_C(2147483647)},
+        {"Age huge plus delay", "99999999999", 1000, 990, 1000, CC_DELTA_MAX + 10},
+        {"response before request", "3", 1000, 1010, 1000, 3},
+        {"extreme Date", NULL, INT64_MIN, 0, 1000, INT64_MAX},
+};
+
+START_TEST(test_corrected_initial_age)
+{
+	for (size_t i = 0; i < sizeof(cia_cases) / sizeof(cia_cases[0]); i++) {
+		int64_t got = rfc9111_corrected_initial_age(
+		        cia_cases[i].age, cia_cases[i].date_value, cia_cases[i].request_time,
+		        cia_cases[i].response_time);
+		ck_assert_msg(got == cia_cases[i].want, "case \"%s\": %lld, want %lld",
+		              cia_cases[i].name, (long long)got, (long long)cia_cases[i].want);
+	}
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	int64_t cia, response_time, now;
+	int64_t want;
+} age_cases[] = {
+        {"just received", 0, 1000, 1000, 0},           {"resident", 0, 1000, 1060, 60},
+        {"initial plus resident", 25, 1000, 1060, 85}, {"initial only", 25, 1000, 1000, 25},
+        {"clock went back", 25, 1000, 990, 25},        {"negative initial", -50, 1000, 1010, 10},
+        {"saturates", INT64_MAX, 0, 1000, INT64_MAX},
+};
+
+START_TEST(test_current_age)
+{
+	for (size_t i = 0; i < sizeof(age_cases) / sizeof(age_cases[0]); i++) {
+		int64_t got = rfc9111_current_age(age_cases[i].cia, age_cases[i].response_time,
+		                                  age_cases[i].now);
+		ck_assert_msg(got == age_cases[i].want, "case \"%s\": %lld, want %lld",
+		              age_cases[i].name, (long long)got, (long long)age_cases[i].want);
+		ck_assert_msg(got >= 0, "case \"%s\": negative", age_cases[i].name);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- 304 merge */
+
+static const struct {
+	const char *name;
+	const char *stored;
+	const char *nm;
+	const char *want;
+} merge_cases[] = {
+        {"empty 304", "Content-Type: text/html\nETag: \"1\"", "",
+         "Content-Type: text/html\nETag: \"1\""},
+        {"replace in place", "Date: a\nETag: \"1\"\nCache-Control: max-age=5",
+         "Cache-Control: max-age=60", "Date: a\nETag: \"1\"\nCache-Control: max-age=60"},
+        {"case-insensitive replace", "Cache-Control: max-age=5", "cache-control: max-age=60",
+         "cache-control: max-age=60"},
+        {"all stored of the name replaced", "X: 1\nY: y\nX: 2", "X: 3", "X: 3\nY: y"},
+        {"several 304 values kept in order", "X: 1\nY: y", "X: a\nX: b", "X: a\nX: b\nY: y"},
+        {"added when missing", "Content-Type: text/html", "Expires: e\nX-New: n",
+         "Content-Type: text/html\nExpires: e\nX-New: n"},
+        {"Content-Length kept", "Content-Length: 1234\nETag: \"1\"",
+         "Content-Length: 0\nETag: \"2\"", "Content-Length: 1234\nETag: \"2\""},
+        {"Content-Length not added", "ETag: \"1\"", "Content-Length: 0", "ETag: \"1\""},
+        {"Content-Encoding kept", "Content-Encoding: gzip", "Content-Encoding: br",
+         "Content-Encoding: gzip"},
+        {"Content-Range kept", "Content-Range: bytes 0-1/2", "Content-Range: bytes 0-0/9",
+         "Content-Range: bytes 0-1/2"},
+        {"Transfer-Encoding ignored", "Date: a", "Transfer-Encoding: chunked\nDate: b", "Date: b"},
+        {"hop-by-hop ignored", "Date: a",
+         "Connection: close, X-Hop\nKeep-Alive: timeout=5\nX-Hop: 1\nProxy-Foo: 2\nTE: "
+         "trailers\nUpgrade: h2c\nTrailer: X\nDate: b",
+         "Date: b"},
+        {"Connection-named stored field kept", "X-Hop: old", "Connection: X-Hop\nX-Hop: new",
+         "X-Hop: old"},
+        {"validators and freshness updated",
+         "Content-Type: text/plain\nETag: W/\"1\"\nLast-Modified: x\nAge: 30\nContent-Length: 3",
+         "ETag: W/\"2\"\nAge: 0\nLast-Modified: y\nCache-Control: max-age=9",
+         "Content-Type: text/plain\nETag: W/\"2\"\nLast-Modified: y\nAge: 0\nContent-Length: "
+         "3\nCache-Control: max-age=9"},
+        {"empty value replaces", "X: 1", "X: ", "X: "},
+        {"both empty", "", "", ""},
+};
+
+START_TEST(test_merge_304)
+{
+	for (size_t i = 0; i < sizeof(merge_cases) / sizeof(merge_cases[0]); i++) {
+		struct http_headers st = {0}, nm = {0}, out = {0};
+
+		headers_from(&st, merge_cases[i].stored);
+		headers_from(&nm, merge_cases[i].nm);
+		rfc9111_merge_304(&st, &nm, &out);
+		char *got = headers_to(&out);
+		ck_assert_msg(strcmp(got, merge_cases[i].want) == 0, "case \"%s\":\n%s\nwant:\n%s",
+		              merge_cases[i].name, got, merge_cases[i].want);
+		free(got);
+		http_headers_clear(&st);
+		http_headers_clear(&nm);
+		http_headers_clear(&out);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- conditionals */
+
+static const struct {
+	const char *inm;
+	const char *etag;
+	bool match;
+} etag_cases[] = {
+        {"\"abc\"", "\"abc\"", true},
+        {"\"abc\"", "\"abd\"", false},
+        {"\"abc\"", "\"ABC\"", false},
+        {"W/\"abc\"", "\"abc\"", true},
+        {"\"abc\"", "W/\"abc\"", true},
+        {"W/\"abc\"", "W/\"abc\"", true},
+        {"w/\"abc\"", "\"abc\"", false},
+        {"\"a\", \"b\", \"c\"", "\"b\"", true},
+        {"\"a\",\"b\",\"c\"", "\"c\"", true},
+        {"  \"a\" ,  W/\"b\"  ", "\"b\"", true},
+        {"\"a\", \"b\"", "\"d\"", false},
+        {",, \"x\",", "\"x\"", true},
+        {"*", "\"anything\"", true},
+        {"*", "W/\"w\"", true},
+        {" * ", "\"x\"", true},
+        {"*", NULL, false},
+        {"\"abc\"", NULL, false},
+        {NULL, "\"abc\"", false},
+        {"", "\"abc\"", false},
+        {"abc", "abc", false},        /* entity-tags are quoted */
+        {"\"abc\"", "abc", false},    /* stored ETag malformed */
+        {"\"a,b\"", "\"a,b\"", true}, /* commas inside a tag */
+        {"\"a,b\"", "\"a\"", false},
+        {"\"\"", "\"\"", true}, /* empty opaque tag */
+        {"\"\"", "\"x\"", false},
+        {"\"a\" \"b\"", "\"b\"", false},  /* missing comma: malformed */
+        {"junk, \"b\"", "\"b\"", false},  /* malformed before: stop */
+        {"\"a\\\"", "\"a\\\"", true},     /* backslash is an ordinary etagc */
+        {"\"abc", "\"abc\"", false},      /* unterminated */
+        {"\"abc\"", "  \"abc\"  ", true}, /* spaces around the stored ETag */
+        {"\"abc\"x", "\"abc\"", true},    /* matched before the junk was seen */
+        {"\"xyz\"x, \"abc\"", "\"abc\"", false},
+};
+
+START_TEST(test_etag_matches)
+{
+	for (size_t i = 0; i < sizeof(etag_cases) / sizeof(etag_cases[0]); i++)
+		ck_assert_msg(rfc9111_etag_matches(etag_cases[i].inm, etag_cases[i].etag) ==
+		                      etag_cases[i].match,
+		              "case %zu: If-None-Match %s vs ETag %s: want %d", i,
+		              etag_cases[i].inm ? etag_cases[i].inm : "(null)",
+		              etag_cases[i].etag ? etag_cases[i].etag : "(null)",
+		              etag_cases[i].match);
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	const char *req;
+	const char *etag;
+	const char *lm;
+	bool nm;
+} cond_cases[] = {
+        {"no conditionals", "Accept: */*", "\"1\"", D0, false},
+        {"INM match", "If-None-Match: \"1\"", "\"1\"", NULL, true},
+        {"INM weak match", "If-None-Match: W/\"1\"", "\"1\"", NULL, true},
+        {"INM no match", "If-None-Match: \"2\"", "\"1\"", NULL, false},
+        {"INM star", "If-None-Match: *", "\"1\"", NULL, true},
+        {"INM without stored etag", "If-None-Match: *", NULL, D0, false},
+        {"INM on two lines", "If-None-Match: \"a\"\nIf-None-Match: \"1\"", "\"1\"", NULL, true},
+        {"INM decides over IMS (no match)", "If-None-Match: \"2\"\nIf-Modified-Since: " D100,
+         "\"1\"", D0, false},
+        {"INM decides over IMS (match)", "If-None-Match: \"1\"\nIf-Modified-Since: " DM100, "\"1\"",
+         D0, true},
+        {"INM malformed, IMS ignored", "If-None-Match: x\nIf-Modified-Since: " D100, "\"1\"", D0,
+         false},
+        {"IMS equal", "If-Modified-Since: " D0, NULL, D0, true},
+        {"IMS later", "If-Modified-Since: " D100, "\"1\"", D0, true},
+        {"IMS earlier", "If-Modified-Since: " DM100, NULL, D0, false},
+        {"IMS other form", "If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT", NULL, D0, true},
+        {"IMS invalid", "If-Modified-Since: yesterday", NULL, D0, false},
+        {"IMS 0", "If-Modified-Since: 0", NULL, D0, false},
+        {"IMS two lines", "If-Modified-Since: " D100 "\nIf-Modified-Since: " D100, NULL, D0, false},
+        {"Last-Modified invalid", "If-Modified-Since: " D100, NULL, "garbage", false},
+        {"no Last-Modified", "If-Modified-Since: " D100, "\"1\"", NULL, false},
+        {"IMS name case", "if-modified-since: " D0, NULL, D0, true},
+        {"If-Unmodified-Since ignored", "If-Unmodified-Since: " D100, NULL, D0, false},
+};
+
+START_TEST(test_client_not_modified)
+{
+	for (size_t i = 0; i < sizeof(cond_cases) / sizeof(cond_cases[0]); i++) {
+		struct http_headers h = {0};
+
+		headers_from(&h, cond_cases[i].req);
+		bool got = rfc9111_client_not_modified(&h, cond_cases[i].etag, cond_cases[i].lm);
+		ck_assert_msg(got == cond_cases[i].nm, "case \"%s\": got %d", cond_cases[i].name,
+		              got);
+		http_headers_clear(&h);
+	}
+}
+END_TEST
+
+static Suite *
+rfc9111_suite(void)
+{
+	Suite *s = suite_create("rfc9111");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_storable);
+	tcase_add_test(tc, test_lifetime);
+	tcase_add_test(tc, test_corrected_initial_age);
+	tcase_add_test(tc, test_current_age);
+	tcase_add_test(tc, test_merge_304);
+	tcase_add_test(tc, test_etag_matches);
+	tcase_add_test(tc, test_client_not_modified);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(rfc9111_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
