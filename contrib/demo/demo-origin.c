@@ -22,8 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
-#include <time.h>
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -32,6 +30,7 @@
 #include <microhttpd.h>
 #include <xxhash.h>
 
+#include "http.h"
 #include "util.h"
 
 #define DEFAULT_PORT 9000
@@ -72,30 +71,6 @@ static struct doc list_doc;
 static struct doc product_docs[NPRODUCTS];
 static int64_t started_at; /* Last-Modified of every product document */
 static char started_at_http[30];
-
-static void
-date_format(int64_t t, char out[30])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	gmtime_r(&tt, &tm);
-	strftime(out, 30, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-}
-
-static bool
-date_parse(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (end == NULL || *end != '\0')
-		return false;
-	*out = (int64_t)timegm(&tm);
-	return true;
-}
 
 static void
 product_json(struct buf *b, const struct product *p)
@@ -161,7 +136,7 @@ not_modified(struct MHD_Connection *c, const struct doc *d)
 	 */
 	if (inm != NULL)
 		return strcmp(inm, "*") == 0 || strstr(inm, d->etag) != NULL;
-	return ims != NULL && date_parse(ims, &t) && t >= started_at;
+	return ims != NULL && http_date_parse(ims, &t) && t >= started_at;
 }
 
 /* Sends a JSON answer (body copied) and logs the request. */
@@ -223,7 +198,7 @@ reply_time(struct MHD_Connection *c, const char *method, const char *url)
 	struct buf b = {0};
 	enum MHD_Result ret;
 
-	date_format(now, date);
+	http_date_format(now, date);
 	buf_printf(&b, "{\"time\":\"%s\",\"unix\":%" PRId64 "}\n", date, now);
 	ret = reply(c, method, url, MHD_HTTP_OK, b.data, b.len, "no-store", NULL);
 	buf_free(&b);
@@ -299,7 +274,7 @@ main(int argc, char **argv)
 	}
 
 	started_at = util_now();
-	date_format(started_at, started_at_http);
+	http_date_format(started_at, started_at_http);
 	docs_build();
 
 	sigemptyset(&sigs);

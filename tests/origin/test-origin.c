@@ -25,9 +25,10 @@
  *   cc=V            Cache-Control: V (repeatable)
  *   etag=V          ETag: "V"
  *   wetag=V         ETag: W/"V"
- *   lm=N            Last-Modified: now - N seconds (N may be negative)
- *   lm_abs=T        Last-Modified: T (a Unix time); unlike lm=, it stays the same from one
- *                   request to the next, so If-Modified-Since revalidates after time passes
+ *   lm=N            Last-Modified: N seconds before the origin started (N may be negative):
+ *                   "now - N" that stays put from one request to the next, so a stored
+ *                   Last-Modified revalidates with If-Modified-Since however late it is sent
+ *   lm_abs=T        Last-Modified: T (a Unix time)
  *   expires=N       Expires: now + N seconds (N may be negative)
  *   expires_raw=S   Expires: S, verbatim (e.g. "0" or a malformed date)
  *   date=N          Date: now + N seconds (replaces the Date libmicrohttpd would add)
@@ -90,6 +91,7 @@
 
 #include <microhttpd.h>
 
+#include "http.h"
 #include "util.h"
 
 #define NBUCKETS          65536u
@@ -119,6 +121,7 @@ static struct {
 } state = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static atomic_bool stopping;
+static int64_t started_at; /* the reference "now" of lm= */
 
 /* One request, from its request line to its completion. */
 struct req {
@@ -168,31 +171,6 @@ struct body {
 };
 
 /* ------------------------------------------------------------------ small helpers */
-
-static void
-date_format(int64_t t, char out[30])
-{
-	time_t tt = (time_t)t;
-	struct tm tm;
-
-	if (gmtime_r(&tt, &tm) == NULL || strftime(out, 30, "%a, %d %b %Y %H:%M:%S GMT", &tm) == 0)
-		snprintf(out, 30, "Thu, 01 Jan 1970 00:00:00 GMT");
-}
-
-/* Parses an IMF-fixdate (the only form the tests' clients send); false when invalid. */
-static bool
-date_parse(const char *s, int64_t *out)
-{
-	struct tm tm;
-	const char *end;
-
-	memset(&tm, 0, sizeof(tm));
-	end = strptime(s, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-	if (end == NULL || *end != '\0')
-		return false;
-	*out = (int64_t)timegm(&tm);
-	return true;
-}
 
 static void
 sleep_ms(uint64_t ms)
@@ -578,7 +556,7 @@ params_apply(struct params *p, const char *k, const char *v)
 		if (!parse_signed(v, &s))
 			return xasprintf("bad lm=%s: want a number of seconds\n", v);
 		p->has_lm = true;
-		p->lm = util_now() - s;
+		p->lm = started_at - s;
 	} else if (strcmp(k, "lm_abs") == 0) {
 		if (!util_parse_u64(v, MAX_OFFSET_S * 2, &u))
 			return xasprintf("bad lm_abs=%s: want a Unix time\n", v);
@@ -789,17 +767,17 @@ add_common_headers(struct MHD_Response *r, const struct params *p, const char *e
 	if (etag != NULL)
 		add_header(r, MHD_HTTP_HEADER_ETAG, etag, err);
 	if (p->has_lm) {
-		date_format(p->lm, date);
+		http_date_format(p->lm, date);
 		add_header(r, MHD_HTTP_HEADER_LAST_MODIFIED, date, err);
 	}
 	if (p->has_expires) {
-		date_format(now + p->expires, date);
+		http_date_format(now + p->expires, date);
 		add_header(r, MHD_HTTP_HEADER_EXPIRES, date, err);
 	} else if (p->expires_raw != NULL) {
 		add_header(r, MHD_HTTP_HEADER_EXPIRES, p->expires_raw, err);
 	}
 	if (p->has_date) {
-		date_format(now + p->date, date);
+		http_date_format(now + p->date, date);
 		add_header(r, MHD_HTTP_HEADER_DATE, date, err);
 	}
 	if (p->has_age) {
@@ -836,7 +814,7 @@ not_modified(struct MHD_Connection *c, const struct params *p, const char *etag)
 	if (!p->has_lm)
 		return false;
 	ims = request_header(c, MHD_HTTP_HEADER_IF_MODIFIED_SINCE);
-	if (ims != NULL && date_parse(ims, &t) && t >= p->lm)
+	if (ims != NULL && http_date_parse(ims, &t) && t >= p->lm)
 		match = true;
 	free(ims);
 	return match;
@@ -1107,6 +1085,7 @@ main(int argc, char **argv)
 		return 2;
 	}
 
+	started_at = util_now();
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&sigs);
 	sigaddset(&sigs, SIGINT);
