@@ -153,9 +153,10 @@ acl_parse(const char *list, char **cause)
 		while (*p != '\0' && !acl_is_sep(*p))
 			p++;
 		if (p == start) {
-			why = xasprintf("element %zu is empty (two commas in a row, or a comma at "
-			                "the start or the end)",
-			                index);
+			why = xasprintf(
+			        "element %zu is empty: two commas in a row, or a comma at the "
+			        "start or the end",
+			        index);
 			goto fail;
 		}
 		if (a->n == cap) {
