@@ -1,0 +1,168 @@
+/*
+ * key: cache keys. Pure functions, no state, no locks; every returned key is a new string
+ * that the caller frees.
+ *
+ * Primary key: "GET " + host lower-cased ("" when NULL) + " " + the request target exactly
+ * as received. GET and HEAD share the "GET" class (a HEAD is answered from a stored GET).
+ *
+ * Secondary (Vary) key, from the response's Vary value and the request's headers:
+ * - the Vary names are lower-cased, deduplicated and sorted, so "Accept, Accept-Language"
+ *   and "accept-language,accept" select the same variant;
+ * - "*" anywhere, or an element that is not a field name (a token), sets *never: such a
+ *   response is never served from the cache (the malformed case is the conservative choice);
+ * - a Vary value with no names at all ("", ",") is the same as no Vary: NULL key;
+ * - for each name, one record "name=value", records separated by '\n'; value is all the
+ *   request's fields of that name joined with "," (http_headers_join), with spaces and tabs
+ *   removed at both ends and around commas (outside quoted strings); an absent header is the
+ *   single byte 0x01 ("name=\x01"), distinct from an empty one ("name=");
+ * - bytes of a value below 0x20, 0x7f and the backslash are written as "\xHH", so a value can
+ *   never produce '\n' or 0x01 itself and the key is unambiguous.
+ * Example: "accept=text/html,application/json\naccept-language=\x01".
+ */
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "key.h"
+#include "util.h"
+
+/* New primary key for a GET or HEAD of target on host (host may be NULL or empty). */
+char *
+key_build(const char *host, const char *target)
+{
+	struct buf b = {0};
+
+	buf_puts(&b, "GET ");
+	for (const char *p = host ? host : ""; *p != '\0'; p++) {
+		char c = (char)tolower((unsigned char)*p);
+		buf_append(&b, &c, 1);
+	}
+	buf_append(&b, " ", 1);
+	buf_puts(&b, target ? target : "");
+	return buf_steal(&b, NULL);
+}
+
+static bool
+key_is_tchar(char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+static bool
+key_is_ows(char c)
+{
+	return c == ' ' || c == '\t';
+}
+
+static int
+key_name_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Appends one value byte, escaped when it could be confused with the key's structure. */
+static void
+key_put_byte(struct buf *b, unsigned char c)
+{
+	static const char hex[] = "0123456789abcdef";
+
+	if (c < 0x20 || c == 0x7f || c == '\\') {
+		char esc[4] = {'\\', 'x', hex[c >> 4], hex[c & 15]};
+		buf_append(b, esc, sizeof(esc));
+	} else {
+		buf_append(b, &c, 1);
+	}
+}
+
+/* Appends v normalized: no spaces or tabs at the ends or around commas outside quotes. */
+static void
+key_put_value(struct buf *b, const char *v)
+{
+	bool quoted = false, after_comma = true; /* the start counts as after a comma */
+
+	for (const char *p = v; *p != '\0'; p++) {
+		if (quoted) {
+			key_put_byte(b, (unsigned char)*p);
+			if (*p == '\\' && p[1] != '\0')
+				key_put_byte(b, (unsigned char)*++p);
+			else if (*p == '"')
+				quoted = false;
+			continue;
+		}
+		if (key_is_ows(*p)) {
+			const char *q = p;
+			while (key_is_ows(*q))
+				q++;
+			if (!after_comma && *q != ',' && *q != '\0')
+				for (const char *r = p; r < q; r++)
+					key_put_byte(b, (unsigned char)*r);
+			p = q - 1;
+			continue;
+		}
+		key_put_byte(b, (unsigned char)*p);
+		after_comma = *p == ',';
+		if (*p == '"')
+			quoted = true;
+	}
+}
+
+/*
+ * New secondary key for the request headers req under the response's Vary value (NULL when
+ * the response has no Vary or it names nothing). Sets *never to true for "Vary: *" (or a
+ * malformed Vary): such a response is never served from a cache.
+ */
+char *
+key_vary(const char *vary, const struct http_headers *req, bool *never)
+{
+	const char *pos = vary, *e;
+	size_t len, n = 0, cap = 0;
+	char **names = NULL;
+	char *key = NULL;
+	bool star = false;
+
+	while (!star && http_list_next(&pos, &e, &len)) {
+		for (size_t i = 0; i < len; i++)
+			if (!key_is_tchar(e[i]))
+				star = true;
+		if (len == 1 && e[0] == '*')
+			star = true;
+		if (star)
+			break;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			names = xrealloc(names, cap * sizeof(names[0]));
+		}
+		names[n] = xstrndup(e, len);
+		for (char *c = names[n]; *c != '\0'; c++)
+			*c = (char)tolower((unsigned char)*c);
+		n++;
+	}
+	if (never != NULL)
+		*never = star;
+	if (!star && n > 0) {
+		struct buf b = {0};
+		qsort(names, n, sizeof(names[0]), key_name_cmp);
+		for (size_t i = 0; i < n; i++) {
+			if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
+				continue; /* duplicate name */
+			char *v = http_headers_join(req, names[i]);
+			if (b.len > 0)
+				buf_append(&b, "\n", 1);
+			buf_puts(&b, names[i]);
+			buf_append(&b, "=", 1);
+			if (v == NULL)
+				buf_append(&b, "\x01", 1);
+			else
+				key_put_value(&b, v);
+			free(v);
+		}
+		key = buf_steal(&b, NULL);
+	}
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+	return key;
+}
