@@ -10,7 +10,10 @@
  * a line too long for inih's buffer, a section header, or a line that is neither a section
  * nor "key = value" is dealt with (and reported) by the reader, which then hands inih a blank
  * line. inih is left to split "key = value" lines (trimming, inline ';' comments) and to call
- * config_handler(). Every problem is reported, one line each, in file order.
+ * config_handler(). Lines reach inih without their leading blanks, so its multi-line
+ * continuation (an indented line extending the value above) cannot happen even if the knob
+ * were on; an indented line is read as a line of its own. Every problem is reported, one line
+ * each, in file order.
  *
  * Threads: a loaded config is immutable and read without locks by every thread. config_load
  * sets inih's process-wide knobs (line length, multi-line values) before each parse, so it
