@@ -12,15 +12,12 @@ struct sockaddr;
 struct acl;
 
 /* Parses list; NULL with *cause (allocated, caller frees) naming the bad element on error. */
-struct acl *
-acl_parse(const char *list, char **cause);
+struct acl *acl_parse(const char *list, char **cause);
 
 /* True when the address is inside one of the networks (IPv4-mapped IPv6 matches IPv4). */
-bool
-acl_allows(const struct acl *a, const struct sockaddr *sa);
+bool acl_allows(const struct acl *a, const struct sockaddr *sa);
 
 /* Frees the list (NULL is ignored). */
-void
-acl_destroy(struct acl *a);
+void acl_destroy(struct acl *a);
 
 #endif

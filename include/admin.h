@@ -10,7 +10,6 @@
 #include "util.h"
 
 /* Appends the /stats JSON document to out. */
-void
-admin_stats_json(struct buf *out, const struct config *cfg, struct local *local);
+void admin_stats_json(struct buf *out, const struct config *cfg, struct local *local);
 
 #endif

@@ -24,12 +24,12 @@ struct cc_delta {
 struct cache_control {
 	/* response and request directives */
 	bool no_store;
-	bool no_cache;   /* also set by no-cache="field-list" (treated as unqualified) */
+	bool no_cache; /* also set by no-cache="field-list" (treated as unqualified) */
 	bool no_transform;
 	struct cc_delta max_age;
 	/* response directives */
 	bool public_;
-	bool private_;   /* also set by private="field-list" (treated as unqualified) */
+	bool private_; /* also set by private="field-list" (treated as unqualified) */
 	bool must_revalidate;
 	bool proxy_revalidate;
 	bool must_understand;
@@ -38,7 +38,8 @@ struct cache_control {
 	struct cc_delta stale_while_revalidate;
 	struct cc_delta stale_if_error;
 	/* request directives */
-	struct cc_delta max_stale; /* "max-stale" without a value: state CC_SET, value CC_DELTA_MAX */
+	struct cc_delta
+	        max_stale; /* "max-stale" without a value: state CC_SET, value CC_DELTA_MAX */
 	struct cc_delta min_fresh;
 	bool only_if_cached;
 	/* true when at least one directive was seen (including unknown extensions) */
@@ -46,7 +47,6 @@ struct cache_control {
 };
 
 /* Parses value (may be NULL: nothing set) into *cc, which is zeroed first. */
-void
-cachecontrol_parse(const char *value, struct cache_control *cc);
+void cachecontrol_parse(const char *value, struct cache_control *cc);
 
 #endif

@@ -19,7 +19,7 @@ struct config {
 	char *file; /* the file it was loaded from */
 
 	/* [server] */
-	char *listen;                      /* host:port as written */
+	char *listen;                        /* host:port as written */
 	struct sockaddr_storage listen_addr; /* parsed listen */
 	socklen_t listen_addr_len;
 	unsigned threads; /* 0 = one per core */
@@ -42,7 +42,7 @@ struct config {
 
 	/* [stats] */
 	char *stats_path;
-	char *stats_allow;        /* as written */
+	char *stats_allow;           /* as written */
 	struct acl *stats_allow_acl; /* parsed */
 
 	/* [log] */
@@ -54,19 +54,15 @@ struct config {
  * appends one line per problem to *errors ("FILE:LINE: [section] key: what is expected");
  * every problem of the file is reported, not just the first.
  */
-struct config *
-config_load(const char *path, struct buf *errors);
+struct config *config_load(const char *path, struct buf *errors);
 
 /* A config with every default (origin_url unset); for tools and tests. */
-struct config *
-config_defaults(void);
+struct config *config_defaults(void);
 
 /* Frees a config (NULL is ignored). */
-void
-config_destroy(struct config *c);
+void config_destroy(struct config *c);
 
 /* Writes the sample file: every section and key with its default and one line of help. */
-void
-config_write_sample(FILE *out);
+void config_write_sample(FILE *out);
 
 #endif

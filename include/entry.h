@@ -34,10 +34,10 @@ struct entry {
 	int64_t date_value;
 	int64_t corrected_initial_age;
 	/* derived freshness */
-	int64_t lifetime;   /* freshness lifetime */
-	int64_t expires_at; /* local time at which the entry becomes stale */
-	int64_t keep_until; /* local time after which the entry is useless */
-	struct cache_control cc; /* parsed response Cache-Control */
+	int64_t lifetime;          /* freshness lifetime */
+	int64_t expires_at;        /* local time at which the entry becomes stale */
+	int64_t keep_until;        /* local time after which the entry is useless */
+	struct cache_control cc;   /* parsed response Cache-Control */
 	const char *etag;          /* points into headers, NULL when absent */
 	const char *last_modified; /* points into headers, NULL when absent */
 	size_t charge;             /* bytes accounted for this entry by a cache */
@@ -48,41 +48,35 @@ struct entry {
  * and of body (allocated with xmalloc, may be NULL when body_len is 0). Freshness and age are
  * computed from the headers and the times with the rules of rfc9111.
  */
-struct entry *
-entry_new(const char *key, const char *vary_key, int status, struct http_headers *headers,
-	  char *body, size_t body_len, int64_t request_time, int64_t response_time,
-	  const struct rfc9111_settings *settings);
+struct entry *entry_new(const char *key, const char *vary_key, int status,
+                        struct http_headers *headers, char *body, size_t body_len,
+                        int64_t request_time, int64_t response_time,
+                        const struct rfc9111_settings *settings);
 
 /*
  * Creates the entry that replaces e after a 304 (RFC 9111 section 4.3.4): e's body with the
  * merged headers, and the times of the 304 exchange. e itself is not changed.
  */
-struct entry *
-entry_refresh(const struct entry *e, const struct http_headers *not_modified, int64_t request_time,
-	      int64_t response_time, const struct rfc9111_settings *settings);
+struct entry *entry_refresh(const struct entry *e, const struct http_headers *not_modified,
+                            int64_t request_time, int64_t response_time,
+                            const struct rfc9111_settings *settings);
 
 /* Takes another reference; returns e. */
-struct entry *
-entry_ref(struct entry *e);
+struct entry *entry_ref(struct entry *e);
 
 /* Drops a reference (NULL is ignored); frees the entry when it was the last. */
-void
-entry_unref(struct entry *e);
+void entry_unref(struct entry *e);
 
 /* Current age at now, in seconds. */
-int64_t
-entry_age(const struct entry *e, int64_t now);
+int64_t entry_age(const struct entry *e, int64_t now);
 
 /* Remaining freshness at now in seconds (negative once stale). */
-int64_t
-entry_ttl(const struct entry *e, int64_t now);
+int64_t entry_ttl(const struct entry *e, int64_t now);
 
 /* True while the entry is fresh at now. */
-bool
-entry_is_fresh(const struct entry *e, int64_t now);
+bool entry_is_fresh(const struct entry *e, int64_t now);
 
 /* True when the entry has a validator (ETag or Last-Modified) to revalidate it with. */
-bool
-entry_has_validator(const struct entry *e);
+bool entry_has_validator(const struct entry *e);
 
 #endif

@@ -24,72 +24,57 @@ struct http_headers {
 };
 
 /* Appends a copy of name and value. */
-void
-http_headers_add(struct http_headers *h, const char *name, const char *value);
+void http_headers_add(struct http_headers *h, const char *name, const char *value);
 
 /* Appends a copy of name (name_len bytes) and value (value_len bytes). */
-void
-http_headers_addn(struct http_headers *h, const char *name, size_t name_len, const char *value,
-		  size_t value_len);
+void http_headers_addn(struct http_headers *h, const char *name, size_t name_len, const char *value,
+                       size_t value_len);
 
 /* Value of the first field called name, or NULL. */
-const char *
-http_headers_get(const struct http_headers *h, const char *name);
+const char *http_headers_get(const struct http_headers *h, const char *name);
 
 /* Number of fields called name. */
-size_t
-http_headers_count(const struct http_headers *h, const char *name);
+size_t http_headers_count(const struct http_headers *h, const char *name);
 
 /* Joins all fields called name with ", " into a new string (NULL when there is none). */
-char *
-http_headers_join(const struct http_headers *h, const char *name);
+char *http_headers_join(const struct http_headers *h, const char *name);
 
 /* Removes every field called name; returns how many were removed. */
-size_t
-http_headers_remove(struct http_headers *h, const char *name);
+size_t http_headers_remove(struct http_headers *h, const char *name);
 
 /* Replaces all fields called name by one field with value. */
-void
-http_headers_set(struct http_headers *h, const char *name, const char *value);
+void http_headers_set(struct http_headers *h, const char *name, const char *value);
 
 /* Deep-copies src into *dst (dst must be empty). */
-void
-http_headers_copy(struct http_headers *dst, const struct http_headers *src);
+void http_headers_copy(struct http_headers *dst, const struct http_headers *src);
 
 /* Frees every field and empties the list. */
-void
-http_headers_clear(struct http_headers *h);
+void http_headers_clear(struct http_headers *h);
 
 /* Bytes used by names and values (for memory accounting). */
-size_t
-http_headers_size(const struct http_headers *h);
+size_t http_headers_size(const struct http_headers *h);
 
 /*
  * True when name is hop-by-hop and must not be forwarded: Connection, Keep-Alive, TE,
  * Trailer, Transfer-Encoding, Upgrade, Proxy-* and any field named in conn_tokens (the
  * value(s) of the message's Connection header, may be NULL).
  */
-bool
-http_is_hop_by_hop(const char *name, const char *conn_tokens);
+bool http_is_hop_by_hop(const char *name, const char *conn_tokens);
 
 /* Parses an HTTP-date (IMF-fixdate, RFC 850 or asctime form); false when invalid. */
-bool
-http_date_parse(const char *s, int64_t *out);
+bool http_date_parse(const char *s, int64_t *out);
 
 /* Formats t as IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into out (at least 30 bytes). */
-void
-http_date_format(int64_t t, char out[30]);
+void http_date_format(int64_t t, char out[30]);
 
 /*
  * Iterates over the elements of a comma-separated list (RFC 9110 section 5.6.1), skipping
  * empty elements and optional whitespace. Start with *pos = s; each call sets *elem and
  * *elem_len to the next element (quoted strings are kept whole) and returns false at the end.
  */
-bool
-http_list_next(const char **pos, const char **elem, size_t *elem_len);
+bool http_list_next(const char **pos, const char **elem, size_t *elem_len);
 
 /* True when list (a comma-separated header value, may be NULL) contains token (any case). */
-bool
-http_list_has_token(const char *list, const char *token);
+bool http_list_has_token(const char *list, const char *token);
 
 #endif

@@ -13,14 +13,12 @@
 #include "http.h"
 
 /* New primary key for a GET or HEAD of target on host (host may be NULL or empty). */
-char *
-key_build(const char *host, const char *target);
+char *key_build(const char *host, const char *target);
 
 /*
  * New secondary key for the request headers req under the response's Vary value (NULL when
  * the response has no Vary). Sets *never to true for "Vary: *" (never served from a cache).
  */
-char *
-key_vary(const char *vary, const struct http_headers *req, bool *never);
+char *key_vary(const char *vary, const struct http_headers *req, bool *never);
 
 #endif

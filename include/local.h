@@ -29,43 +29,35 @@ struct local_info {
 };
 
 /* Creates a tier with the named policy; NULL when the policy is unknown. */
-struct local *
-local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries);
+struct local *local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries);
 
 /* Frees the tier and drops every reference it holds. */
-void
-local_destroy(struct local *l);
+void local_destroy(struct local *l);
 
 /*
  * Looks key up. Returns a new reference to the stored entry (fresh or stale), or NULL.
  * An entry past its keep_until is removed (counted as an expiration) and not returned.
  * A hit counts as a use for the policy.
  */
-struct entry *
-local_lookup(struct local *l, const char *key, int64_t now);
+struct entry *local_lookup(struct local *l, const char *key, int64_t now);
 
 /*
  * Stores e under e->key, replacing any entry with that key, evicting others as needed.
  * The tier takes its own reference (the caller keeps its). False when e can never fit
  * (its charge exceeds max_bytes).
  */
-bool
-local_insert(struct local *l, struct entry *e, int64_t now);
+bool local_insert(struct local *l, struct entry *e, int64_t now);
 
 /* Removes key; true when something was stored under it. */
-bool
-local_remove(struct local *l, const char *key);
+bool local_remove(struct local *l, const char *key);
 
 /* Removes everything. */
-void
-local_clear(struct local *l);
+void local_clear(struct local *l);
 
 /* Fills *out with the current sizes and counters. */
-void
-local_info(struct local *l, struct local_info *out);
+void local_info(struct local *l, struct local_info *out);
 
 /* Bytes charged for storing e (key, headers, body and bookkeeping). */
-size_t
-local_charge(const struct entry *e);
+size_t local_charge(const struct entry *e);
 
 #endif

@@ -9,16 +9,13 @@
 enum log_level { LOG_ERROR, LOG_WARN, LOG_INFO, LOG_DEBUG };
 
 /* Sets the lowest level that is written. */
-void
-log_set_level(enum log_level level);
+void log_set_level(enum log_level level);
 
 /* Parses "error", "warn", "info" or "debug"; returns -1 for anything else. */
-int
-log_level_parse(const char *name);
+int log_level_parse(const char *name);
 
 /* Writes one formatted line at the given level. */
-void
-log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void log_msg(enum log_level level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 #define log_error(...) log_msg(LOG_ERROR, __VA_ARGS__)
 #define log_warn(...)  log_msg(LOG_WARN, __VA_ARGS__)

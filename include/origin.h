@@ -30,7 +30,7 @@ typedef void origin_done_fn(struct origin_fetch *f);
 struct origin_fetch {
 	/* set by the submitter */
 	const char *method;
-	const char *target; /* path and query, as received from the client */
+	const char *target;          /* path and query, as received from the client */
 	struct http_headers headers; /* request headers to send (end-to-end only) */
 	const char *body;
 	size_t body_len;
@@ -57,27 +57,22 @@ struct origin_fetch {
 struct origin;
 
 /* Starts the fetch thread for the configured origin; NULL with *cause on failure. */
-struct origin *
-origin_create(const struct config *cfg, char **cause);
+struct origin *origin_create(const struct config *cfg, char **cause);
 
-/* Completes every pending fetch with ORIGIN_SHUTDOWN and stops the thread; later fetches fail at once. */
-void
-origin_stop(struct origin *o);
+/* Completes every pending fetch with ORIGIN_SHUTDOWN and stops the thread; later fetches fail at
+ * once. */
+void origin_stop(struct origin *o);
 
 /* Stops the origin if needed and frees it. */
-void
-origin_destroy(struct origin *o);
+void origin_destroy(struct origin *o);
 
 /* Queues f (borrowed until f->done runs on the fetch thread). */
-void
-origin_submit(struct origin *o, struct origin_fetch *f);
+void origin_submit(struct origin *o, struct origin_fetch *f);
 
 /* Frees what the origin put in f (response headers and body, curl state). */
-void
-origin_fetch_release(struct origin_fetch *f);
+void origin_fetch_release(struct origin_fetch *f);
 
 /* Text of an error ("connect", "timeout", ...). */
-const char *
-origin_error_name(enum origin_error e);
+const char *origin_error_name(enum origin_error e);
 
 #endif

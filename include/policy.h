@@ -49,11 +49,9 @@ extern const struct policy_ops policy_lfu;
 extern const struct policy_ops policy_ttl;
 
 /* The policy called name ("lru", "lfu", "ttl"), or NULL. */
-const struct policy_ops *
-policy_find(const char *name);
+const struct policy_ops *policy_find(const char *name);
 
 /* The known policy names, separated by '|' (for messages and help). */
-const char *
-policy_names(void);
+const char *policy_names(void);
 
 #endif

@@ -61,23 +61,18 @@ struct proxy_request {
 struct proxy;
 
 /* Creates the proxy over its tiers (borrowed; they must outlive it). */
-struct proxy *
-proxy_create(const struct config *cfg, struct local *local, struct origin *origin);
+struct proxy *proxy_create(const struct config *cfg, struct local *local, struct origin *origin);
 
 /* Frees the proxy. */
-void
-proxy_destroy(struct proxy *p);
+void proxy_destroy(struct proxy *p);
 
 /* Handles a complete request (headers and body received). */
-enum proxy_outcome
-proxy_handle(struct proxy *p, struct proxy_request *r);
+enum proxy_outcome proxy_handle(struct proxy *p, struct proxy_request *r);
 
 /* Frees everything r holds (the request fields, the reply, private state). */
-void
-proxy_request_release(struct proxy_request *r);
+void proxy_request_release(struct proxy_request *r);
 
 /* Sets r->reply to a short plain-text answer (status and one line of text). */
-void
-proxy_reply_text(struct proxy_request *r, int status, const char *text);
+void proxy_reply_text(struct proxy_request *r, int status, const char *text);
 
 #endif

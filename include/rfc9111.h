@@ -30,49 +30,45 @@ struct rfc9111_request {
  * True when a shared cache may store this response to the request. When false and why is
  * not NULL, *why names the reason (a static string such as "no-store").
  */
-bool
-rfc9111_storable(const struct rfc9111_request *req, int status, const struct http_headers *resp,
-		 const struct cache_control *resp_cc, const char **why);
+bool rfc9111_storable(const struct rfc9111_request *req, int status,
+                      const struct http_headers *resp, const struct cache_control *resp_cc,
+                      const char **why);
 
 /*
  * Freshness lifetime in seconds (section 4.2.1): s-maxage, else max-age, else Expires - Date,
  * else settings->default_ttl. An invalid Expires means already stale (0).
  */
-int64_t
-rfc9111_freshness_lifetime(const struct http_headers *resp, const struct cache_control *resp_cc,
-			   int64_t date_value, const struct rfc9111_settings *settings);
+int64_t rfc9111_freshness_lifetime(const struct http_headers *resp,
+                                   const struct cache_control *resp_cc, int64_t date_value,
+                                   const struct rfc9111_settings *settings);
 
 /*
  * Corrected initial age (section 4.2.3) from the Age header value (may be NULL), the Date
  * value and the local request and response times.
  */
-int64_t
-rfc9111_corrected_initial_age(const char *age_header, int64_t date_value, int64_t request_time,
-			      int64_t response_time);
+int64_t rfc9111_corrected_initial_age(const char *age_header, int64_t date_value,
+                                      int64_t request_time, int64_t response_time);
 
 /* Current age of a stored response at now (section 4.2.3). */
-int64_t
-rfc9111_current_age(int64_t corrected_initial_age, int64_t response_time, int64_t now);
+int64_t rfc9111_current_age(int64_t corrected_initial_age, int64_t response_time, int64_t now);
 
 /*
  * Builds the headers of a stored response refreshed by a 304 (section 4.3.4) into *out
  * (empty on entry): every field of the 304 replaces the stored fields of that name, except the
- * framing fields (Content-Length, Content-Encoding's body-dependent peers are kept as stored).
+ * fields that describe the stored body's framing (Content-Length, Content-Encoding,
+ * Content-Range, Transfer-Encoding) and hop-by-hop fields, which are kept as stored.
  */
-void
-rfc9111_merge_304(const struct http_headers *stored, const struct http_headers *not_modified,
-		  struct http_headers *out);
+void rfc9111_merge_304(const struct http_headers *stored, const struct http_headers *not_modified,
+                       struct http_headers *out);
 
 /* Weak comparison of an If-None-Match value ("*" or a list of entity-tags) with etag. */
-bool
-rfc9111_etag_matches(const char *if_none_match, const char *etag);
+bool rfc9111_etag_matches(const char *if_none_match, const char *etag);
 
 /*
  * True when the client's conditional headers (If-None-Match, else If-Modified-Since) say
  * that its copy is current, so a 304 can be sent instead of the stored response.
  */
-bool
-rfc9111_client_not_modified(const struct http_headers *req, const char *etag,
-			    const char *last_modified);
+bool rfc9111_client_not_modified(const struct http_headers *req, const char *etag,
+                                 const char *last_modified);
 
 #endif

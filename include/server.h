@@ -16,15 +16,12 @@
 struct server;
 
 /* Starts listening and serving; NULL with *cause (allocated) on failure. */
-struct server *
-server_create(const struct config *cfg, struct proxy *proxy, char **cause);
+struct server *server_create(const struct config *cfg, struct proxy *proxy, char **cause);
 
 /* The port actually bound (useful with listen port 0). */
-uint16_t
-server_port(const struct server *s);
+uint16_t server_port(const struct server *s);
 
 /* Stops accepting, resumes anything suspended and stops the daemon. */
-void
-server_destroy(struct server *s);
+void server_destroy(struct server *s);
 
 #endif

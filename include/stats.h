@@ -28,27 +28,22 @@ enum stats_counter {
 #define STATS_ENUM(name) STAT_##name,
 	STATS_COUNTERS(STATS_ENUM)
 #undef STATS_ENUM
-		STAT_N
+	        STAT_N
 };
 
 /* Records the start time (for uptime) and zeroes every counter. */
-void
-stats_init(void);
+void stats_init(void);
 
 /* Adds n to a counter. */
-void
-stats_add(enum stats_counter c, uint64_t n);
+void stats_add(enum stats_counter c, uint64_t n);
 
 /* Adds 1 to a counter. */
-void
-stats_inc(enum stats_counter c);
+void stats_inc(enum stats_counter c);
 
 /* Current value of a counter. */
-uint64_t
-stats_get(enum stats_counter c);
+uint64_t stats_get(enum stats_counter c);
 
 /* Seconds since stats_init. */
-int64_t
-stats_uptime(void);
+int64_t stats_uptime(void);
 
 #endif

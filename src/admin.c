@@ -24,27 +24,27 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local)
 	buf_json_string(out, PACKAGE_VERSION);
 	buf_printf(out, ", \"uptime_s\": %" PRId64 ",\n", stats_uptime());
 	buf_printf(out,
-		   " \"requests\": {\"total\": %" PRIu64 ", \"get\": %" PRIu64 ", \"head\": %" PRIu64
-		   ", \"other\": %" PRIu64 "},\n",
-		   stats_get(STAT_requests_total), stats_get(STAT_requests_get),
-		   stats_get(STAT_requests_head), stats_get(STAT_requests_other));
+	           " \"requests\": {\"total\": %" PRIu64 ", \"get\": %" PRIu64
+	           ", \"head\": %" PRIu64 ", \"other\": %" PRIu64 "},\n",
+	           stats_get(STAT_requests_total), stats_get(STAT_requests_get),
+	           stats_get(STAT_requests_head), stats_get(STAT_requests_other));
 	buf_puts(out, " \"local\": {\"policy\": ");
 	buf_json_string(out, li.policy);
 	buf_printf(out,
-		   ", \"entries\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"max_entries\": %" PRIu64
-		   ", \"max_bytes\": %" PRIu64 ",\n           \"hits\": %" PRIu64
-		   ", \"misses\": %" PRIu64 ", \"hit_ratio\": %.4f, \"evictions\": %" PRIu64
-		   ", \"expirations\": %" PRIu64 ", \"client_not_modified\": %" PRIu64
-		   ", \"invalidations\": %" PRIu64 "},\n",
-		   li.entries, li.bytes, li.max_entries, li.max_bytes, hits, misses,
-		   hits + misses ? (double)hits / (double)(hits + misses) : 0.0, li.evictions,
-		   li.expirations, stats_get(STAT_client_not_modified),
-		   stats_get(STAT_invalidations));
+	           ", \"entries\": %" PRIu64 ", \"bytes\": %" PRIu64 ", \"max_entries\": %" PRIu64
+	           ", \"max_bytes\": %" PRIu64 ",\n           \"hits\": %" PRIu64
+	           ", \"misses\": %" PRIu64 ", \"hit_ratio\": %.4f, \"evictions\": %" PRIu64
+	           ", \"expirations\": %" PRIu64 ", \"client_not_modified\": %" PRIu64
+	           ", \"invalidations\": %" PRIu64 "},\n",
+	           li.entries, li.bytes, li.max_entries, li.max_bytes, hits, misses,
+	           hits + misses ? (double)hits / (double)(hits + misses) : 0.0, li.evictions,
+	           li.expirations, stats_get(STAT_client_not_modified),
+	           stats_get(STAT_invalidations));
 	buf_printf(out,
-		   " \"origin\": {\"requests\": %" PRIu64 ", \"errors\": %" PRIu64
-		   ", \"timeouts\": %" PRIu64 ", \"revalidations\": %" PRIu64
-		   ", \"not_modified\": %" PRIu64 ", \"bytes_in\": %" PRIu64 "}}\n",
-		   stats_get(STAT_origin_requests), stats_get(STAT_origin_errors),
-		   stats_get(STAT_origin_timeouts), stats_get(STAT_origin_revalidations),
-		   stats_get(STAT_origin_not_modified), stats_get(STAT_origin_bytes_in));
+	           " \"origin\": {\"requests\": %" PRIu64 ", \"errors\": %" PRIu64
+	           ", \"timeouts\": %" PRIu64 ", \"revalidations\": %" PRIu64
+	           ", \"not_modified\": %" PRIu64 ", \"bytes_in\": %" PRIu64 "}}\n",
+	           stats_get(STAT_origin_requests), stats_get(STAT_origin_errors),
+	           stats_get(STAT_origin_timeouts), stats_get(STAT_origin_revalidations),
+	           stats_get(STAT_origin_not_modified), stats_get(STAT_origin_bytes_in));
 }

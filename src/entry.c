@@ -22,8 +22,8 @@ entry_derive(struct entry *e, const struct rfc9111_settings *settings)
 	if (date == NULL || !http_date_parse(date, &e->date_value))
 		e->date_value = e->response_time;
 	e->corrected_initial_age =
-		rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), e->date_value,
-					      e->request_time, e->response_time);
+	        rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), e->date_value,
+	                                      e->request_time, e->response_time);
 	e->lifetime = rfc9111_freshness_lifetime(&e->headers, &e->cc, e->date_value, settings);
 	e->expires_at = e->response_time - e->corrected_initial_age + e->lifetime;
 	e->etag = http_headers_get(&e->headers, "ETag");
@@ -34,8 +34,8 @@ entry_derive(struct entry *e, const struct rfc9111_settings *settings)
 /* Creates an entry with one reference, taking ownership of *headers' fields and of body. */
 struct entry *
 entry_new(const char *key, const char *vary_key, int status, struct http_headers *headers,
-	  char *body, size_t body_len, int64_t request_time, int64_t response_time,
-	  const struct rfc9111_settings *settings)
+          char *body, size_t body_len, int64_t request_time, int64_t response_time,
+          const struct rfc9111_settings *settings)
 {
 	struct entry *e = xcalloc(1, sizeof(*e));
 
@@ -56,7 +56,7 @@ entry_new(const char *key, const char *vary_key, int status, struct http_headers
 /* Creates the entry that replaces e after a 304 (RFC 9111 section 4.3.4). */
 struct entry *
 entry_refresh(const struct entry *e, const struct http_headers *not_modified, int64_t request_time,
-	      int64_t response_time, const struct rfc9111_settings *settings)
+              int64_t response_time, const struct rfc9111_settings *settings)
 {
 	struct http_headers merged = {0};
 	char *body = NULL;
@@ -76,7 +76,7 @@ entry_refresh(const struct entry *e, const struct http_headers *not_modified, in
 		memcpy(body, e->body, e->body_len);
 	}
 	return entry_new(e->key, e->vary_key, e->status, &merged, body, e->body_len, request_time,
-			 response_time, settings);
+	                 response_time, settings);
 }
 
 /* Takes another reference; returns e. */

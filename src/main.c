@@ -24,26 +24,24 @@
 static void
 main_usage(FILE *out)
 {
-	fprintf(out, "Usage: tiercache [-t] -c FILE\n"
-		     "       tiercache --sample-config\n"
-		     "HTTP caching reverse proxy.\n\n"
-		     "  -c, --config FILE   the INI configuration file\n"
-		     "  -t, --test          check the configuration, print every problem, exit 0 or 1\n"
-		     "      --sample-config print a configuration with every key and its default\n"
-		     "  -h, --help          this help\n"
-		     "  -V, --version       print the version\n");
+	fprintf(out,
+	        "Usage: tiercache [-t] -c FILE\n"
+	        "       tiercache --sample-config\n"
+	        "HTTP caching reverse proxy.\n\n"
+	        "  -c, --config FILE   the INI configuration file\n"
+	        "  -t, --test          check the configuration, print every problem, exit 0 or 1\n"
+	        "      --sample-config print a configuration with every key and its default\n"
+	        "  -h, --help          this help\n"
+	        "  -V, --version       print the version\n");
 }
 
 int
 main(int argc, char **argv)
 {
 	static const struct option longopts[] = {
-		{"config", required_argument, NULL, 'c'},
-		{"test", no_argument, NULL, 't'},
-		{"help", no_argument, NULL, 'h'},
-		{"version", no_argument, NULL, 'V'},
-		{"sample-config", no_argument, NULL, 'S'},
-		{NULL, 0, NULL, 0},
+	        {"config", required_argument, NULL, 'c'},  {"test", no_argument, NULL, 't'},
+	        {"help", no_argument, NULL, 'h'},          {"version", no_argument, NULL, 'V'},
+	        {"sample-config", no_argument, NULL, 'S'}, {NULL, 0, NULL, 0},
 	};
 	const char *path = NULL;
 	bool test_only = false;
@@ -113,8 +111,8 @@ main(int argc, char **argv)
 	stats_init();
 	int status = 1;
 	char *cause = NULL;
-	struct local *local = local_create(cfg->local_policy, cfg->local_max_bytes,
-					   cfg->local_max_entries);
+	struct local *local =
+	        local_create(cfg->local_policy, cfg->local_max_bytes, cfg->local_max_entries);
 	TC_ASSERT(local != NULL); /* the policy name was validated with the config */
 	struct origin *origin = origin_create(cfg, &cause);
 	struct proxy *proxy = NULL;
@@ -129,8 +127,9 @@ main(int argc, char **argv)
 		log_error("%s", cause);
 		goto out;
 	}
-	log_info("tiercache %s listening on port %u (%s), origin %s, local tier %s", PACKAGE_VERSION,
-		 (unsigned)server_port(server), cfg->listen, cfg->origin_url, cfg->local_policy);
+	log_info("tiercache %s listening on port %u (%s), origin %s, local tier %s",
+	         PACKAGE_VERSION, (unsigned)server_port(server), cfg->listen, cfg->origin_url,
+	         cfg->local_policy);
 
 	int sig = 0;
 	sigwait(&stop, &sig);

@@ -41,12 +41,12 @@ struct origin {
 };
 
 static const char *const origin_error_names[] = {
-	[ORIGIN_OK] = "ok",
-	[ORIGIN_CONNECT] = "connect",
-	[ORIGIN_TIMEOUT] = "timeout",
-	[ORIGIN_INVALID] = "invalid response",
-	[ORIGIN_TRUNCATED] = "truncated",
-	[ORIGIN_SHUTDOWN] = "shutdown",
+        [ORIGIN_OK] = "ok",
+        [ORIGIN_CONNECT] = "connect",
+        [ORIGIN_TIMEOUT] = "timeout",
+        [ORIGIN_INVALID] = "invalid response",
+        [ORIGIN_TRUNCATED] = "truncated",
+        [ORIGIN_SHUTDOWN] = "shutdown",
 };
 
 /* Text of an error ("connect", "timeout", ...). */
@@ -185,7 +185,7 @@ origin_start(struct origin *o, struct origin_fetch *f)
 	CURL *e = origin_easy_get(o);
 	struct curl_slist *sl = NULL;
 	bool has_body = f->body_len > 0 || strcmp(f->method, "POST") == 0 ||
-			strcmp(f->method, "PUT") == 0 || strcmp(f->method, "PATCH") == 0;
+	                strcmp(f->method, "PUT") == 0 || strcmp(f->method, "PATCH") == 0;
 	char *url = xasprintf("%s%s", o->base_url, f->target);
 
 	f->easy = e;
@@ -221,7 +221,8 @@ origin_start(struct origin *o, struct origin_fetch *f)
 	/* The client's end-to-end fields, unchanged; curl's own defaults switched off. */
 	for (size_t i = 0; i < f->headers.n; i++) {
 		const struct http_header *h = &f->headers.v[i];
-		if (strcasecmp(h->name, "Content-Length") == 0 || strcasecmp(h->name, "Expect") == 0)
+		if (strcasecmp(h->name, "Content-Length") == 0 ||
+		    strcasecmp(h->name, "Expect") == 0)
 			continue;
 		sl = origin_slist_add(sl, h->name, h->value);
 	}
@@ -259,7 +260,8 @@ origin_classify(CURLcode rc, const struct origin_fetch *f)
 	case CURLE_PARTIAL_FILE:
 		return ORIGIN_TRUNCATED;
 	case CURLE_RECV_ERROR:
-		/* reset: before the status line the origin never answered; after it the body is cut */
+		/* reset: before the status line the origin never answered; after it the body is cut
+		 */
 		return f->status > 0 ? ORIGIN_TRUNCATED : ORIGIN_CONNECT;
 	case CURLE_GOT_NOTHING:
 		return ORIGIN_CONNECT;
@@ -376,9 +378,9 @@ origin_create(const struct config *cfg, char **cause)
 		goto fail;
 	}
 	curl_multi_setopt(o->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS,
-			  (long)cfg->origin_max_connections);
+	                  (long)cfg->origin_max_connections);
 	curl_multi_setopt(o->multi, CURLMOPT_MAX_HOST_CONNECTIONS,
-			  (long)cfg->origin_max_connections);
+	                  (long)cfg->origin_max_connections);
 	curl_multi_setopt(o->multi, CURLMOPT_MAXCONNECTS, (long)cfg->origin_max_connections);
 	int rc = pthread_create(&o->thread, NULL, origin_thread, o);
 	if (rc != 0) {
@@ -395,7 +397,8 @@ fail:
 	return NULL;
 }
 
-/* Completes every pending fetch with ORIGIN_SHUTDOWN and stops the thread; later fetches fail at once. */
+/* Completes every pending fetch with ORIGIN_SHUTDOWN and stops the thread; later fetches fail at
+ * once. */
 void
 origin_stop(struct origin *o)
 {

@@ -37,10 +37,10 @@ enum proxy_fwd {
 };
 
 static const char *const proxy_fwd_names[] = {
-	[FWD_MISS] = "miss",
-	[FWD_STALE] = "stale",
-	[FWD_REQUEST] = "request",
-	[FWD_METHOD] = "method",
+        [FWD_MISS] = "miss",
+        [FWD_STALE] = "stale",
+        [FWD_REQUEST] = "request",
+        [FWD_METHOD] = "method",
 };
 
 static enum proxy_outcome proxy_lookup(struct proxy *p, struct proxy_request *r);
@@ -97,7 +97,7 @@ proxy_reply_text(struct proxy_request *r, int status, const char *text)
 /* Appends our member to a list-valued field that may already be in the stored headers. */
 static void
 proxy_reply_append(struct proxy_request *r, const struct http_headers *stored, const char *name,
-		   const char *member)
+                   const char *member)
 {
 	char *prior = stored ? http_headers_join(stored, name) : NULL;
 
@@ -117,7 +117,7 @@ proxy_reply_append(struct proxy_request *r, const struct http_headers *stored, c
  */
 static void
 proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum proxy_fwd fwd,
-		  int fwd_status, bool stored, const char *detail)
+                  int fwd_status, bool stored, const char *detail)
 {
 	int64_t now = util_now();
 	struct buf cs = {0};
@@ -150,16 +150,18 @@ static void
 proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
 {
 	bool timeout = f->error == ORIGIN_TIMEOUT;
-	char *text = xasprintf("%s: origin %s (%s)", timeout ? "504 Gateway Timeout" : "502 Bad Gateway",
-			       origin_error_name(f->error), f->error_text ? f->error_text : "");
+	char *text =
+	        xasprintf("%s: origin %s (%s)", timeout ? "504 Gateway Timeout" : "502 Bad Gateway",
+	                  origin_error_name(f->error), f->error_text ? f->error_text : "");
 	const char *detail = f->error == ORIGIN_TIMEOUT     ? "origin-timeout"
-			     : f->error == ORIGIN_SHUTDOWN  ? "shutdown"
-			     : f->error == ORIGIN_TRUNCATED ? "origin-truncated"
-			     : f->error == ORIGIN_INVALID   ? "origin-invalid"
-							    : "origin-unreachable";
+	                     : f->error == ORIGIN_SHUTDOWN  ? "shutdown"
+	                     : f->error == ORIGIN_TRUNCATED ? "origin-truncated"
+	                     : f->error == ORIGIN_INVALID   ? "origin-invalid"
+	                                                    : "origin-unreachable";
 	char *cs = xasprintf("tiercache; fwd=%s; detail=%s",
-			     proxy_is_method(r, "GET") || proxy_is_method(r, "HEAD") ? "miss" : "method",
-			     detail);
+	                     proxy_is_method(r, "GET") || proxy_is_method(r, "HEAD") ? "miss"
+	                                                                             : "method",
+	                     detail);
 
 	proxy_reply_text(r, timeout ? 504 : 502, text);
 	http_headers_set(&r->reply.headers, "Via", PROXY_VIA);
@@ -236,6 +238,14 @@ proxy_request_cc(const struct proxy_request *r, struct cache_control *cc)
 	free(v);
 }
 
+/* True when the client's own validators match e, so 304 replaces e's 2xx (RFC 9110 13.2.1). */
+static bool
+proxy_not_modified(const struct proxy_request *r, const struct entry *e)
+{
+	return e->status >= 200 && e->status < 300 &&
+	       rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified);
+}
+
 /* GET and HEAD: the local tier, then the origin. */
 static enum proxy_outcome
 proxy_lookup(struct proxy *p, struct proxy_request *r)
@@ -262,7 +272,7 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 	bool validate = proxy_request_wants_validation(r, &req_cc);
 	if (e != NULL && !validate && !e->cc.no_cache && entry_is_fresh(e, now)) {
 		stats_inc(STAT_local_hits);
-		if (rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified)) {
+		if (proxy_not_modified(r, e)) {
 			stats_inc(STAT_client_not_modified);
 			proxy_reply_entry(r, e, 304, FWD_NONE, 0, true, NULL);
 		} else {
@@ -323,7 +333,7 @@ proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method)
 /* Turns the origin's answer into an entry (taking its headers and body). */
 static struct entry *
 proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *f,
-		 const char *vary_key, bool keep_length)
+                 const char *vary_key, bool keep_length)
 {
 	size_t len = 0;
 	char *body = buf_steal(&f->resp_body, &len);
@@ -331,7 +341,7 @@ proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *
 	if (!keep_length)
 		http_headers_remove(&f->resp_headers, "Content-Length");
 	return entry_new(r->key ? r->key : r->target, vary_key, f->status, &f->resp_headers, body,
-			 len, f->request_time, f->response_time, &p->settings);
+	                 len, f->request_time, f->response_time, &p->settings);
 }
 
 /* Decides whether e may be stored for r, and stores it. Returns true when stored. */
@@ -381,13 +391,13 @@ proxy_fetched(struct origin_fetch *f)
 		/* still current: the stored body with the refreshed headers */
 		stats_inc(STAT_origin_not_modified);
 		e = entry_refresh(r->stale, &f->resp_headers, f->request_time, f->response_time,
-				  &p->settings);
+		                  &p->settings);
 		const char *why = NULL;
 		bool stored = proxy_store(p, r, e, &why);
 		if (!stored)
 			local_remove(p->local, r->key);
 		int status = e->status;
-		if (rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified)) {
+		if (proxy_not_modified(r, e)) {
 			stats_inc(STAT_client_not_modified);
 			status = 304;
 		}
@@ -396,7 +406,8 @@ proxy_fetched(struct origin_fetch *f)
 	} else {
 		bool is_head = proxy_is_method(r, "HEAD") && r->stale == NULL;
 		bool never = false;
-		char *vk = key_vary(http_headers_get(&f->resp_headers, "Vary"), &r->headers, &never);
+		char *vk =
+		        key_vary(http_headers_get(&f->resp_headers, "Vary"), &r->headers, &never);
 		const char *why = NULL;
 		bool stored = false;
 
@@ -411,8 +422,7 @@ proxy_fetched(struct origin_fetch *f)
 		if (!stored && r->stale != NULL)
 			local_remove(p->local, r->key); /* the stored response was replaced */
 		int status = e->status;
-		if (stored && status == 200 &&
-		    rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified)) {
+		if (stored && proxy_not_modified(r, e)) {
 			stats_inc(STAT_client_not_modified);
 			status = 304;
 		}

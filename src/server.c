@@ -63,7 +63,7 @@ server_queue_reply(struct server_conn *c)
 		struct entry *e = rep->entry;
 		rep->entry = NULL; /* the response owns this reference now */
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(
-			e->body_len, e->body, server_entry_release, e);
+		        e->body_len, e->body, server_entry_release, e);
 		for (size_t i = 0; i < e->headers.n; i++) {
 			const struct http_header *h = &e->headers.v[i];
 			if (strcasecmp(h->name, "Content-Length") == 0) {
@@ -78,12 +78,12 @@ server_queue_reply(struct server_conn *c)
 		/* A HEAD answered by the origin has no body here: keep the length it announced. */
 		if (head && length != NULL && e->body_len == 0) {
 			MHD_set_response_options(resp, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH,
-						 MHD_RO_END);
+			                         MHD_RO_END);
 			MHD_add_response_header(resp, "Content-Length", length);
 		}
 	} else {
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
-						       MHD_RESPMEM_MUST_FREE);
+		                                       MHD_RESPMEM_MUST_FREE);
 		rep->body = NULL;
 		rep->body_len = 0;
 	}
@@ -130,8 +130,8 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 	conn_tokens = http_headers_join(&all, "Connection");
 	for (size_t i = 0; i < all.n; i++) {
 		const char *name = all.v[i].name;
-		if (http_is_hop_by_hop(name, conn_tokens) || strcasecmp(name, "Content-Length") == 0 ||
-		    strcasecmp(name, "Expect") == 0)
+		if (http_is_hop_by_hop(name, conn_tokens) ||
+		    strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Expect") == 0)
 			continue;
 		http_headers_add(&c->req.headers, name, all.v[i].value);
 	}
@@ -139,7 +139,7 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL) {
 		size_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
-								   : sizeof(struct sockaddr_in);
+		                                                    : sizeof(struct sockaddr_in);
 		memcpy(&c->req.client, ci->client_addr, len);
 	}
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
@@ -151,8 +151,8 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 
 static enum MHD_Result
 server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
-		  const char *version, const char *upload_data, size_t *upload_data_size,
-		  void **con_cls)
+                  const char *version, const char *upload_data, size_t *upload_data_size,
+                  void **con_cls)
 {
 	struct server *srv = cls;
 	struct server_conn *c = *con_cls;
@@ -163,6 +163,14 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 	switch (c->state) {
 	case CONN_NEW:
 		server_start_request(c, conn, method);
+		if (c->too_large) {
+			/* refused before the body is read (and before any 100 Continue) */
+			c->state = CONN_DISPATCHED;
+			proxy_reply_text(&c->req, 413,
+			                 "413 Content Too Large: the request body exceeds "
+			                 "[server] max_body_bytes");
+			return server_queue_reply(c);
+		}
 		c->state = CONN_RECEIVING;
 		return MHD_YES; /* answering on the first call would force Connection: close */
 	case CONN_RECEIVING:
@@ -181,16 +189,19 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 		c->state = CONN_DISPATCHED;
 		if (c->too_large) {
 			proxy_reply_text(&c->req, 413,
-					 "413 Content Too Large: the request body exceeds "
-					 "[server] max_body_bytes");
+			                 "413 Content Too Large: the request body exceeds "
+			                 "[server] max_body_bytes");
 			return server_queue_reply(c);
 		}
 		c->req.resume = server_resume;
 		if (proxy_handle(srv->proxy, &c->req) == PROXY_REPLIED)
 			return server_queue_reply(c);
 		MHD_suspend_connection(conn);
-		if (atomic_exchange(&c->sync, SYNC_SUSPENDED) == SYNC_READY)
-			MHD_resume_connection(conn); /* the reply was faster than the suspend */
+		if (atomic_exchange(&c->sync, SYNC_SUSPENDED) == SYNC_READY) {
+			/* the reply was faster than the suspend */
+			atomic_store(&c->sync, SYNC_READY);
+			MHD_resume_connection(conn);
+		}
 		return MHD_YES;
 	case CONN_DISPATCHED:
 		if (*upload_data_size > 0) {
@@ -222,7 +233,7 @@ server_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 
 static void
 server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
-		    enum MHD_RequestTerminationCode toe)
+                    enum MHD_RequestTerminationCode toe)
 {
 	struct server_conn *c = *con_cls;
 
@@ -257,7 +268,7 @@ server_create(const struct config *cfg, struct proxy *proxy, char **cause)
 	struct server *s = xcalloc(1, sizeof(*s));
 	unsigned threads = cfg->threads ? cfg->threads : util_ncpus();
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
-			 MHD_USE_ERROR_LOG;
+	                 MHD_USE_ERROR_LOG;
 	uint16_t port = 0;
 
 	s->cfg = cfg;
@@ -269,17 +280,18 @@ server_create(const struct config *cfg, struct proxy *proxy, char **cause)
 		port = ntohs(((const struct sockaddr_in *)&cfg->listen_addr)->sin_port);
 	}
 	s->daemon = MHD_start_daemon(
-		flags, port, NULL, NULL, server_on_request, s, MHD_OPTION_SOCK_ADDR,
-		(const struct sockaddr *)&cfg->listen_addr, MHD_OPTION_URI_LOG_CALLBACK,
-		server_on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, s,
-		MHD_OPTION_EXTERNAL_LOGGER, server_on_mhd_log, s, MHD_OPTION_CONNECTION_LIMIT,
-		(unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-		(unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)32 * 1024,
-		threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, MHD_OPTION_END);
+	        flags, port, NULL, NULL, server_on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+	        server_on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
+	        (const struct sockaddr *)&cfg->listen_addr, MHD_OPTION_URI_LOG_CALLBACK,
+	        server_on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, s,
+	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+	        threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads,
+	        MHD_OPTION_END);
 	if (s->daemon == NULL) {
 		*cause = xasprintf("cannot listen on %s (address in use, or not allowed?)",
-				   cfg->listen);
+		                   cfg->listen);
 		free(s);
 		return NULL;
 	}

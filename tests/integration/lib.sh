@@ -57,10 +57,10 @@ unlike() {
 
 # wait_for_file FILE: up to 10 s for FILE to exist and be non-empty.
 wait_for_file() {
-  i=0
+  _i=0
   while [ ! -s "$1" ]; do
-    i=$((i + 1))
-    if [ "$i" -gt 200 ]; then echo "# timed out waiting for $1" >&2; return 1; fi
+    _i=$((_i + 1))
+    if [ "$_i" -gt 200 ]; then echo "# timed out waiting for $1" >&2; return 1; fi
     sleep 0.05
   done
 }
@@ -79,34 +79,34 @@ start_origin() {
 # write_config FILE [LINES...]: a config with the test origin and port 0, then LINES
 # (section headers and keys; a section given in LINES must not repeat [server] or [origin]).
 write_config() {
-  f=$1
+  _f=$1
   shift
   {
     printf '[server]\nlisten = 127.0.0.1:0\nthreads = 2\n'
     printf '[origin]\nurl = %s\ntimeout_ms = 2000\nconnect_timeout_ms = 500\n' "$ORIGIN_URL"
-    for line in "$@"; do printf '%s\n' "$line"; done
-  } >"$f"
+    for _line in "$@"; do printf '%s\n' "$_line"; done
+  } >"$_f"
 }
 
 # start_proxy CONFIG [NAME]: starts tiercache; sets PROXY_PID, PROXY_PORT and PROXY.
 start_proxy() {
-  name=${2:-proxy}
-  log="$WORK/$name.log"
-  : >"$log"
-  "$TIERCACHE" -c "$1" 2>"$log" &
+  _name=${2:-proxy}
+  _log="$WORK/$_name.log"
+  : >"$_log"
+  "$TIERCACHE" -c "$1" 2>"$_log" &
   PROXY_PID=$!
   TC_PIDS="$TC_PIDS $PROXY_PID"
-  i=0
-  while ! grep -q 'listening on port' "$log"; do
-    i=$((i + 1))
-    if [ "$i" -gt 200 ] || ! kill -0 "$PROXY_PID" 2>/dev/null; then
+  _i=0
+  while ! grep -q 'listening on port' "$_log"; do
+    _i=$((_i + 1))
+    if [ "$_i" -gt 200 ] || ! kill -0 "$PROXY_PID" 2>/dev/null; then
       echo "# tiercache did not start:" >&2
-      sed 's/^/# /' "$log" >&2
+      sed 's/^/# /' "$_log" >&2
       exit 1
     fi
     sleep 0.05
   done
-  PROXY_PORT=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$log" | head -n 1)
+  PROXY_PORT=$(sed -n 's/.*listening on port \([0-9]*\).*/\1/p' "$_log" | head -n 1)
   PROXY="http://127.0.0.1:$PROXY_PORT"
 }
 
@@ -118,20 +118,22 @@ stop_pid() {
 }
 
 # req METHOD URL [curl args...]: one request; sets STATUS, BODY and the headers file $WORK/h.
+# (helpers use _-prefixed variable names so that they never overwrite a scenario's own)
 req() {
-  m=$1
-  u=$2
+  _m=$1
+  _u=$2
   shift 2
-  if [ "$m" = HEAD ]; then
-    STATUS=$(curl -s -I -o "$WORK/b" -D "$WORK/h" -w '%{http_code}' --max-time 10 "$@" "$u")
+  rm -f "$WORK/b" "$WORK/h"
+  if [ "$_m" = HEAD ]; then
+    STATUS=$(curl -s -I -o "$WORK/b" -D "$WORK/h" -w '%{http_code}' --max-time 10 "$@" "$_u")
   else
-    STATUS=$(curl -s -X "$m" -o "$WORK/b" -D "$WORK/h" -w '%{http_code}' --max-time 10 "$@" "$u")
+    STATUS=$(curl -s -X "$_m" -o "$WORK/b" -D "$WORK/h" -w '%{http_code}' --max-time 10 "$@" "$_u")
   fi
-  BODY=$(cat "$WORK/b")
+  BODY=$(cat "$WORK/b" 2>/dev/null)
 }
 
 # get PATH [curl args...]: GET through the proxy.
-get() { p=$1; shift; req GET "$PROXY$p" "$@"; }
+get() { _p=$1; shift; req GET "$PROXY$_p" "$@"; }
 
 # hdr NAME: the value of header NAME in the last response (empty when absent).
 hdr() {

@@ -1,7 +1,7 @@
 #!/bin/sh
 # /stats: counters equal to what was sent (also under concurrency), JSON shape, allow list.
 . "$(dirname "$0")/lib.sh"
-plan 22
+plan 24
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'policy = lfu' 'max_entries = 1000'
@@ -39,7 +39,13 @@ total=0
 for i in $(seq 0 19); do total=$((total + $(origin_count /c$i))); done
 is "$(( $(stat .local.misses) - 1 ))" "$total" "concurrent: misses equal the origin's requests"
 
-# HTML-ish or other methods on /stats
+# 1000 concurrent misses on distinct URLs: every one answered, each fetched once
+seq 1 1000 | awk '{ printf "%s/m%d\n", "'"$PROXY"'", $1 }' >"$WORK/murls"
+codes=$(xargs -P 50 -n 1 curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 <"$WORK/murls" | sort | uniq -c | awk '{ print $2 ":" $1 }' | tr '\n' ' ')
+is "$codes" "200:1000 " "concurrent misses: all 1000 answered 200"
+is "$(curl -s "$ORIGIN_URL/_count")" "$(( total + 1004 ))" "concurrent misses: one origin request each"
+
+# other methods on /stats
 req POST "$PROXY/stats"
 is "$STATUS" 405 "POST /stats: 405"
 

@@ -17,13 +17,13 @@ make(const char *const *hdrs, const char *body)
 	for (size_t i = 0; hdrs && hdrs[i]; i += 2)
 		http_headers_add(&h, hdrs[i], hdrs[i + 1]);
 	return entry_new("GET host /p", NULL, 200, &h, body ? xstrdup(body) : NULL,
-			 body ? strlen(body) : 0, 998, 1000, &settings);
+	                 body ? strlen(body) : 0, 998, 1000, &settings);
 }
 
 START_TEST(test_max_age_freshness)
 {
 	const char *h[] = {"Cache-Control", "max-age=60", "Date", "Thu, 01 Jan 1970 00:16:40 GMT",
-			   NULL};
+	                   NULL};
 	struct entry *e = make(h, "body");
 
 	ck_assert_int_eq(e->date_value, 1000);
@@ -54,8 +54,7 @@ END_TEST
 
 START_TEST(test_validators_keep_forever)
 {
-	const char *h[] = {"ETag", "\"x\"", "Last-Modified", "Thu, 01 Jan 1970 00:00:01 GMT",
-			   NULL};
+	const char *h[] = {"ETag", "\"x\"", "Last-Modified", "Thu, 01 Jan 1970 00:00:01 GMT", NULL};
 	struct entry *e = make(h, "b");
 
 	ck_assert_str_eq(e->etag, "\"x\"");
@@ -69,8 +68,8 @@ END_TEST
 
 START_TEST(test_refresh_merges_and_keeps_body)
 {
-	const char *h[] = {"Cache-Control", "max-age=10", "ETag", "\"x\"", "Age", "50",
-			   "X-Old", "1", "Content-Type", "text/plain", NULL};
+	const char *h[] = {"Cache-Control", "max-age=10", "ETag",         "\"x\"",      "Age", "50",
+	                   "X-Old",         "1",          "Content-Type", "text/plain", NULL};
 	struct entry *e = make(h, "stored body");
 	struct http_headers nm = {0};
 

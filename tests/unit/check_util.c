@@ -39,19 +39,19 @@ static const struct {
 	bool ok;
 	uint64_t value;
 } size_cases[] = {
-	{"0", true, 0},
-	{"512", true, 512},
-	{"1K", true, 1024},
-	{"64m", true, UINT64_C(64) << 20},
-	{"2G", true, UINT64_C(2) << 30},
-	{"", false, 0},
-	{"K", false, 0},
-	{"-1", false, 0},
-	{"1.5M", false, 0},
-	{"1KB", false, 0},
-	{" 1K", false, 0},
-	{"99999999999999999999", false, 0},
-	{"18014398509481984K", false, 0}, /* 2^54 K overflows 64 bits */
+        {"0", true, 0},
+        {"512", true, 512},
+        {"1K", true, 1024},
+        {"64m", true, UINT64_C(64) << 20},
+        {"2G", true, UINT64_C(2) << 30},
+        {"", false, 0},
+        {"K", false, 0},
+        {"-1", false, 0},
+        {"1.5M", false, 0},
+        {"1KB", false, 0},
+        {" 1K", false, 0},
+        {"99999999999999999999", false, 0},
+        {"18014398509481984K", false, 0}, /* 2^54 K overflows 64 bits */
 };
 
 START_TEST(test_parse_size)
@@ -59,7 +59,7 @@ START_TEST(test_parse_size)
 	uint64_t v = 0;
 
 	ck_assert_msg(util_parse_size(size_cases[_i].in, &v) == size_cases[_i].ok, "case '%s'",
-		      size_cases[_i].in);
+	              size_cases[_i].in);
 	if (size_cases[_i].ok)
 		ck_assert_msg(v == size_cases[_i].value, "case '%s'", size_cases[_i].in);
 }
