@@ -49,6 +49,33 @@ server_entry_release(void *cls)
 	entry_unref(cls);
 }
 
+/* The reader of a HEAD response: never called, as MHD sends no body for HEAD. */
+static ssize_t
+server_no_body(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	(void)cls;
+	(void)pos;
+	(void)buf;
+	(void)max;
+	return MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/*
+ * The stored fields a 304 carries (RFC 9110 section 15.4.5): those a 200 would have that
+ * guide cache updates, and Last-Modified only when there is no ETag.
+ */
+static bool
+server_sent_with_304(const struct entry *e, const char *name)
+{
+	static const char *const fields[] = {"Cache-Control", "Content-Location", "Date",
+					     "ETag",          "Expires",          "Vary"};
+
+	for (size_t i = 0; i < TC_ARRAY_LEN(fields); i++)
+		if (strcasecmp(name, fields[i]) == 0)
+			return true;
+	return strcasecmp(name, "Last-Modified") == 0 && e->etag == NULL;
+}
+
 /* Turns the proxy's reply into an MHD response and queues it. */
 static enum MHD_Result
 server_queue_reply(struct server_conn *c)
@@ -56,34 +83,38 @@ server_queue_reply(struct server_conn *c)
 	struct proxy_reply *rep = &c->req.reply;
 	struct MHD_Response *resp;
 	bool head = strcmp(c->req.method, "HEAD") == 0;
-	const char *length = NULL;
 	enum MHD_Result ret;
 
 	if (rep->entry != NULL) {
 		struct entry *e = rep->entry;
+		const char *length = http_headers_get(&e->headers, "Content-Length");
+		uint64_t announced;
+
 		rep->entry = NULL; /* the response owns this reference now */
-		resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		        e->body_len, e->body, server_entry_release, e);
+		if (head && e->body_len == 0 && length != NULL &&
+		    util_parse_u64(length, UINT64_MAX - 1, &announced)) {
+			/* A HEAD answered by the origin has no body here: announce the length the
+			 * origin gave (MHD sends no body for HEAD, so the reader is never called). */
+			resp = MHD_create_response_from_callback(announced, 4096, server_no_body, e,
+								 server_entry_release);
+		} else {
+			resp = MHD_create_response_from_buffer_with_free_callback_cls(
+				e->body_len, e->body, server_entry_release, e);
+		}
 		for (size_t i = 0; i < e->headers.n; i++) {
 			const struct http_header *h = &e->headers.v[i];
-			if (strcasecmp(h->name, "Content-Length") == 0) {
-				length = h->value;
+			if (strcasecmp(h->name, "Content-Length") == 0)
+				continue; /* MHD frames the body itself */
+			if (rep->status == 304 && !server_sent_with_304(e, h->name))
 				continue;
-			}
 			if (http_headers_get(&rep->headers, h->name) != NULL)
 				continue; /* replaced by the proxy (Age, Via, Cache-Status) */
 			if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
 				log_debug("server: header %s dropped", h->name);
 		}
-		/* A HEAD answered by the origin has no body here: keep the length it announced. */
-		if (head && length != NULL && e->body_len == 0) {
-			MHD_set_response_options(resp, MHD_RF_INSANITY_HEADER_CONTENT_LENGTH,
-			                         MHD_RO_END);
-			MHD_add_response_header(resp, "Content-Length", length);
-		}
 	} else {
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
-		                                       MHD_RESPMEM_MUST_FREE);
+						       MHD_RESPMEM_MUST_FREE);
 		rep->body = NULL;
 		rep->body_len = 0;
 	}

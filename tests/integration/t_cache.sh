@@ -2,7 +2,7 @@
 # Caching through the real binary: miss then hit, freshness sources, what is not shared,
 # client conditionals, Vary, size limits, HEAD, header forwarding.
 . "$(dirname "$0")/lib.sh"
-plan 46
+plan 48
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 4K' 'max_bytes = 1M'
@@ -32,6 +32,8 @@ is "$(origin_count /a)" 1 "HEAD did not reach the origin"
 get '/a?cc=max-age%3D60&etag=a1' -H 'If-None-Match: "a1"'
 is "$STATUS" 304 "If-None-Match matching a fresh entry: 304"
 is "$BODY" "" "304 has no body"
+is "$(hdr ETag)" '"a1"' "304 carries the ETag"
+is "$(hdr Content-Type)" "" "304 carries no other representation metadata (RFC 9110 15.4.5)"
 get '/a?cc=max-age%3D60&etag=a1' -H 'If-None-Match: "other"'
 is "$STATUS" 200 "If-None-Match not matching: 200"
 get '/lm?cc=max-age%3D60&lm=3600'

@@ -15,6 +15,7 @@
  *   GET /_last?path=/x   the last request for /x: "METHOD TARGET\n" (the target as received,
  *                        query included), then "Name: value\n" per header in received order;
  *                        404 when /x was never requested
+ *   GET /_connections    TCP connections accepted since start (this one included), as "N\n"
  *   /_reset              (any method) forgets all counts, versions and last requests
  *
  * Any other request is answered from its query string. Values are percent-decoded ('+' is a
@@ -924,7 +925,21 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 	return queue(c, status, r);
 }
 
-/* Answers /_count, /_last and /_reset. */
+/* TCP connections accepted since start (for tests of connection reuse). */
+static atomic_uint_fast64_t connections_accepted;
+
+static void
+on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+	      enum MHD_ConnectionNotificationCode toe)
+{
+	(void)cls;
+	(void)c;
+	(void)socket_context;
+	if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+		atomic_fetch_add(&connections_accepted, 1);
+}
+
+/* Answers /_count, /_last, /_connections and /_reset. */
 static enum MHD_Result
 answer_control(struct MHD_Connection *c, const struct req *rq, const char *path)
 {
@@ -937,7 +952,11 @@ answer_control(struct MHD_Connection *c, const struct req *rq, const char *path)
 		free(f.value);
 		return reply_error(c, err);
 	}
-	if (strcmp(path, "/_reset") == 0) {
+	if (strcmp(path, "/_connections") == 0) {
+		text = xasprintf("%" PRIu64 "\n", (uint64_t)atomic_load(&connections_accepted));
+		ret = reply_text(c, MHD_HTTP_OK, text);
+		free(text);
+	} else if (strcmp(path, "/_reset") == 0) {
 		state_reset();
 		ret = reply_text(c, MHD_HTTP_OK, "reset\n");
 	} else if (strcmp(path, "/_count") == 0) {
@@ -963,7 +982,7 @@ static bool
 is_control(const char *path)
 {
 	return strcmp(path, "/_count") == 0 || strcmp(path, "/_last") == 0 ||
-	       strcmp(path, "/_reset") == 0;
+	       strcmp(path, "/_reset") == 0 || strcmp(path, "/_connections") == 0;
 }
 
 static void *
@@ -1102,7 +1121,8 @@ main(int argc, char **argv)
 	                     (struct sockaddr *)&sin, MHD_OPTION_CONNECTION_LIMIT,
 	                     (unsigned)CONNECTION_LIMIT, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
 	                     (size_t)CONN_MEMORY_LIMIT, MHD_OPTION_URI_LOG_CALLBACK, on_uri, NULL,
-	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL, MHD_OPTION_END);
+	                     MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+	                     MHD_OPTION_NOTIFY_CONNECTION, on_connection, NULL, MHD_OPTION_END);
 	if (d == NULL) {
 		fprintf(stderr, "test-origin: cannot listen on 127.0.0.1:%" PRIu64 "\n", port);
 		return 1;

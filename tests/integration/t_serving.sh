@@ -1,0 +1,38 @@
+#!/bin/sh
+# How tiercache serves: waiting misses do not hold up hits on the same server thread, origin
+# connections are persistent and reused, a HEAD miss keeps the origin's length.
+. "$(dirname "$0")/lib.sh"
+plan 7
+
+start_origin
+write_config "$WORK/p.ini"
+sed -i 's/^threads = 2$/threads = 1/; s/^timeout_ms = 2000$/timeout_ms = 10000/' "$WORK/p.ini"
+start_proxy "$WORK/p.ini"
+
+# --- one server thread: a hit is answered while a slow miss waits for the origin
+get '/hot?cc=max-age%3D600'
+curl -s -o "$WORK/slow.body" -w '%{http_code}' --max-time 20 "$PROXY/slow?delay_ms=3000" >"$WORK/slow.status" &
+slow=$!
+sleep 0.3 # let the slow request reach the origin (it is what we wait beside, not a measure)
+get '/hot?cc=max-age%3D600'
+is "$STATUS" 200 "a hit is answered while a slow miss is in flight"
+if [ -s "$WORK/slow.status" ]; then
+  not_ok "the slow miss was still waiting when the hit was answered"
+else
+  ok "the slow miss was still waiting when the hit was answered"
+fi
+wait "$slow"
+is "$(cat "$WORK/slow.status")" 200 "the slow miss completes afterwards"
+
+# --- persistent connections to the origin: 20 misses in a row reuse one connection
+c0=$(curl -s "$ORIGIN_URL/_connections")
+for i in $(seq 1 20); do get "/seq$i"; done
+c1=$(curl -s "$ORIGIN_URL/_connections")
+used=$((c1 - c0 - 1)) # minus the connection of the second /_connections request itself
+[ "$used" -le 2 ] && ok "20 origin requests used $used connection(s)" || not_ok "20 origin requests used $used connections"
+
+# --- HEAD that misses: forwarded as HEAD, the origin's length is kept, nothing stored
+req HEAD "$PROXY/hd?size=1234&cc=max-age%3D60"
+is "$(hdr Content-Length)" 1234 "HEAD miss: Content-Length is the origin's"
+is "$(hdr_count Content-Length)" 1 "HEAD miss: one Content-Length"
+is "$(origin_last /hd | head -n 1 | cut -d' ' -f1)" HEAD "HEAD miss: HEAD reached the origin"
