@@ -2,7 +2,7 @@
 # How tiercache serves: waiting misses do not hold up hits on the same server thread, origin
 # connections are persistent and reused, a HEAD miss keeps the origin's length.
 . "$(dirname "$0")/lib.sh"
-plan 7
+plan 9
 
 start_origin
 write_config "$WORK/p.ini"
@@ -36,3 +36,16 @@ req HEAD "$PROXY/hd?size=1234&cc=max-age%3D60"
 is "$(hdr Content-Length)" 1234 "HEAD miss: Content-Length is the origin's"
 is "$(hdr_count Content-Length)" 1 "HEAD miss: one Content-Length"
 is "$(origin_last /hd | head -n 1 | cut -d' ' -f1)" HEAD "HEAD miss: HEAD reached the origin"
+
+# --- [origin] max_connections bounds the connections to the origin; further requests queue
+stop_pid "$PROXY_PID"
+write_config "$WORK/few.ini"
+sed -i 's/^timeout_ms = 2000$/timeout_ms = 10000\nmax_connections = 2/' "$WORK/few.ini"
+start_proxy "$WORK/few.ini" few
+c0=$(curl -s "$ORIGIN_URL/_connections")
+seq 1 10 | awk '{ printf "%s/par%d?delay_ms=300\n", "'"$PROXY"'", $1 }' >"$WORK/par"
+codes=$(xargs -P 10 -n 1 curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 <"$WORK/par" | sort | uniq -c | awk '{ print $2 ":" $1 }' | tr '\n' ' ')
+c1=$(curl -s "$ORIGIN_URL/_connections")
+is "$codes" "200:10 " "10 concurrent misses through 2 origin connections: all answered"
+used=$((c1 - c0 - 1))
+[ "$used" -le 2 ] && ok "at most max_connections origin connections ($used)" || not_ok "at most max_connections origin connections ($used)"
