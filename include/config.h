@@ -15,6 +15,19 @@
 #include "acl.h"
 #include "util.h"
 
+/* One memcached server of a [memcached] list. */
+struct config_server {
+	char *host; /* name or address, IPv6 without brackets */
+	unsigned port;
+	unsigned weight; /* ketama weight, 1 when not given */
+};
+
+/* A parsed server list ("host:port[/weight]" items separated by commas or blanks). */
+struct config_servers {
+	struct config_server *v;
+	size_t n;
+};
+
 struct config {
 	char *file; /* the file it was loaded from */
 
@@ -47,6 +60,17 @@ struct config {
 
 	/* [log] */
 	int log_level; /* enum log_level */
+
+	/* [memcached] (the shared tier; off while servers is empty) */
+	char *mc_servers;                       /* as written */
+	struct config_servers mc_server_list;   /* parsed servers */
+	char *mc_fallback_servers;              /* as written */
+	struct config_servers mc_fallback_list; /* parsed fallback_servers */
+	bool mc_warm_from_fallback;
+	int64_t mc_ttl; /* seconds, upper bound of a record's memcached expiry */
+	unsigned mc_timeout_ms;
+	char *mc_key_prefix;
+	uint64_t mc_max_item_bytes;
 };
 
 /*
@@ -64,5 +88,15 @@ void config_destroy(struct config *c);
 
 /* Writes the sample file: every section and key with its default and one line of help. */
 void config_write_sample(FILE *out);
+
+/*
+ * Parses a memcached server list into *out (emptied first): items "host:port", "[v6]:port",
+ * each with an optional "/weight", separated by commas and/or blanks; an empty list is valid.
+ * False with an allocated *cause on the first bad item (out is then left empty).
+ */
+bool config_parse_servers(const char *value, struct config_servers *out, char **cause);
+
+/* Frees the items of a server list and empties it. */
+void config_servers_clear(struct config_servers *l);
 
 #endif

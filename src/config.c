@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
+#include <arpa/inet.h>
 #include <sys/stat.h>
 
 #include <curl/curl.h>
@@ -44,16 +46,28 @@
 #define CONFIG_G (UINT64_C(1) << 30)
 
 enum config_type {
-	CONFIG_UINT,      /* decimal integer within [min, max] */
-	CONFIG_SIZE,      /* byte size with optional K/M/G suffix within [min, max] */
-	CONFIG_SECONDS,   /* decimal number of seconds within [min, max] */
-	CONFIG_PATH,      /* URL path: starts with '/', no '?', '#', blanks or controls */
-	CONFIG_POLICY,    /* one of policy_names() */
-	CONFIG_LOG_LEVEL, /* error|warn|info|debug */
-	CONFIG_LISTEN,    /* host:port or [v6]:port; also fills listen_addr/listen_addr_len */
-	CONFIG_URL,       /* http(s) origin URL; stored normalised, without a trailing slash */
-	CONFIG_ACL,       /* CIDR list; also fills stats_allow_acl */
+	CONFIG_UINT,       /* decimal integer within [min, max] */
+	CONFIG_SIZE,       /* byte size with optional K/M/G suffix within [min, max] */
+	CONFIG_SECONDS,    /* decimal number of seconds within [min, max] */
+	CONFIG_PATH,       /* URL path: starts with '/', no '?', '#', blanks or controls */
+	CONFIG_POLICY,     /* one of policy_names() */
+	CONFIG_LOG_LEVEL,  /* error|warn|info|debug */
+	CONFIG_LISTEN,     /* host:port or [v6]:port; also fills listen_addr/listen_addr_len */
+	CONFIG_URL,        /* http(s) origin URL; stored normalised, without a trailing slash */
+	CONFIG_ACL,        /* CIDR list; also fills stats_allow_acl */
+	CONFIG_SERVERS,    /* memcached server list; also fills the list at list_offset */
+	CONFIG_BOOL,       /* on|off, yes|no, true|false, 1|0 */
+	CONFIG_KEY_PREFIX, /* printable ASCII without blanks, at most CONFIG_MAX_KEY_PREFIX bytes */
 };
+
+/* The longest [memcached] key_prefix: memcached keys stay far below their 250-byte limit. */
+#define CONFIG_MAX_KEY_PREFIX 64
+
+/* The ketama weight of a memcached server is at most this. */
+#define CONFIG_MAX_WEIGHT 1000
+
+#define CONFIG_STR_(x) #x
+#define CONFIG_STR(x)  CONFIG_STR_(x)
 
 /* The C type of the field an option fills, found from the field itself by _Generic. */
 enum config_field {
@@ -62,15 +76,22 @@ enum config_field {
 	CONFIG_FIELD_U64,
 	CONFIG_FIELD_I64,
 	CONFIG_FIELD_INT,
+	CONFIG_FIELD_BOOL,
 };
 
-#define CONFIG_FIELD(m)                                                                            \
+#define CONFIG_FIELD(m) CONFIG_FIELD_TYPE(m), 0
+
+/* The field of a CONFIG_SERVERS option and the struct config_servers it fills. */
+#define CONFIG_FIELD_LIST(m, list) CONFIG_FIELD_TYPE(m), offsetof(struct config, list)
+
+#define CONFIG_FIELD_TYPE(m)                                                                       \
 	offsetof(struct config, m), _Generic(((struct config *)NULL)->m,                           \
 	                                     char *: CONFIG_FIELD_STR,                             \
 	                                     unsigned: CONFIG_FIELD_UNSIGNED,                      \
 	                                     uint64_t: CONFIG_FIELD_U64,                           \
 	                                     int64_t: CONFIG_FIELD_I64,                            \
-	                                     int: CONFIG_FIELD_INT)
+	                                     int: CONFIG_FIELD_INT,                                \
+	                                     bool: CONFIG_FIELD_BOOL)
 
 struct config_option {
 	const char *section;
@@ -82,6 +103,7 @@ struct config_option {
 	const char *help;   /* one or more lines (separated by '\n') for the sample file */
 	size_t offset;      /* of the field in struct config */
 	enum config_field field;
+	size_t list_offset; /* CONFIG_SERVERS: of the struct config_servers it fills */
 };
 
 static const struct config_option config_options[] = {
@@ -123,6 +145,33 @@ static const struct config_option config_options[] = {
          "Seconds of freshness for a response that states none; 0 = none.",
          CONFIG_FIELD(local_default_ttl)},
 
+        {"memcached", "servers", CONFIG_SERVERS, "", NULL, 0, 0,
+         "The memcached cluster shared by every tiercache of a fleet (the second tier), as\n"
+         "host:port items with an optional /weight, e.g. 10.0.0.1:11211, 10.0.0.2:11211/2.\n"
+         "Keys are spread with ketama consistent hashing. Empty = no shared tier.",
+         CONFIG_FIELD_LIST(mc_servers, mc_server_list)},
+        {"memcached", "fallback_servers", CONFIG_SERVERS, "", NULL, 0, 0,
+         "During a migration, the old cluster: read when servers misses, never written;\n"
+         "deletes and purges go to both. Delete the line when the old cluster is retired.",
+         CONFIG_FIELD_LIST(mc_fallback_servers, mc_fallback_list)},
+        {"memcached", "warm_from_fallback", CONFIG_BOOL, "on", NULL, 0, 0,
+         "Copy a record found in fallback_servers into servers.",
+         CONFIG_FIELD(mc_warm_from_fallback)},
+        {"memcached", "ttl", CONFIG_SECONDS, "86400", NULL, 1, 2592000,
+         "Longest time a response stays in memcached; a response that is useful for less\n"
+         "(its freshness, plus a revalidation grace when it has validators) expires sooner.",
+         CONFIG_FIELD(mc_ttl)},
+        {"memcached", "timeout_ms", CONFIG_UINT, "50", NULL, 1, 60000,
+         "Milliseconds a memcached operation may take (connect, send, answer); a slower or\n"
+         "failed server is skipped (a miss) and retried with a capped exponential backoff.",
+         CONFIG_FIELD(mc_timeout_ms)},
+        {"memcached", "key_prefix", CONFIG_KEY_PREFIX, "tc:", NULL, 0, 0,
+         "Prefix of every memcached key (separates fleets that share a cluster).",
+         CONFIG_FIELD(mc_key_prefix)},
+        {"memcached", "max_item_bytes", CONFIG_SIZE, "1M", NULL, CONFIG_K, CONFIG_G,
+         "Largest item stored in memcached (record and key); as memcached's -I (default 1M).",
+         CONFIG_FIELD(mc_max_item_bytes)},
+
         {"stats", "path", CONFIG_PATH, "/stats", NULL, 0, 0,
          "URL path that serves the counters as JSON.", CONFIG_FIELD(stats_path)},
         {"stats", "allow", CONFIG_ACL, "127.0.0.1/32, ::1/128", NULL, 0, 0,
@@ -133,6 +182,8 @@ static const struct config_option config_options[] = {
 };
 
 #define CONFIG_NOPTIONS TC_ARRAY_LEN(config_options)
+
+static bool config_is_blank(char ch);
 
 /* The reader's idea of the current section. */
 enum { CONFIG_NO_SECTION = -1, CONFIG_UNKNOWN_SECTION = -2 };
@@ -229,6 +280,18 @@ config_expected(struct buf *b, const struct config_option *o)
 	case CONFIG_ACL:
 		buf_puts(b, "a list of addresses or networks such as 127.0.0.1/32, ::1/128");
 		break;
+	case CONFIG_SERVERS:
+		buf_puts(b, "a list of host:port or [IPv6]:port, each with an optional /weight "
+		            "from 1 to " CONFIG_STR(CONFIG_MAX_WEIGHT));
+		break;
+	case CONFIG_BOOL:
+		buf_puts(b, "on or off");
+		break;
+	case CONFIG_KEY_PREFIX:
+		buf_puts(b,
+		         "at most " CONFIG_STR(CONFIG_MAX_KEY_PREFIX) " printable ASCII characters "
+		                                                      "without blanks");
+		break;
 	}
 }
 
@@ -256,6 +319,9 @@ config_store_number(struct config *c, const struct config_option *o, uint64_t v)
 	case CONFIG_FIELD_I64:
 		TC_ASSERT(o->max <= INT64_MAX);
 		*(int64_t *)p = (int64_t)v;
+		break;
+	case CONFIG_FIELD_BOOL:
+		*(bool *)p = v != 0;
 		break;
 	default:
 		TC_ASSERT(!"numeric option with a non-numeric field");
@@ -418,6 +484,174 @@ config_path_ok(const char *s)
 	return true;
 }
 
+/* True for the characters of a host name (letters, digits, '.', '-', '_'). */
+static bool
+config_is_host_char(char ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') ||
+	       ch == '.' || ch == '-' || ch == '_';
+}
+
+/* Parses one "host:port[/weight]" item of n bytes into *out; false with an allocated *cause. */
+static bool
+config_parse_server(const char *item, size_t n, struct config_server *out, char **cause)
+{
+	const char *end = item + n, *host = item, *host_end, *port, *slash;
+	char num[16];
+	uint64_t portnum, weight = 1;
+	bool v6 = false;
+
+	slash = memchr(item, '/', n);
+	if (item[0] == '[') {
+		host = item + 1;
+		host_end = memchr(host, ']', (size_t)(end - host));
+		if (host_end == NULL || host_end + 1 >= end || host_end[1] != ':') {
+			*cause = xasprintf("'%.*s': an IPv6 address is written as [address]:port",
+			                   (int)n, item);
+			return false;
+		}
+		port = host_end + 2;
+		v6 = true;
+	} else {
+		host_end = memchr(item, ':', n);
+		if (host_end == NULL || (slash != NULL && slash < host_end)) {
+			*cause = xasprintf("'%.*s': the port is missing", (int)n, item);
+			return false;
+		}
+		port = host_end + 1;
+	}
+	if (host_end == host) {
+		*cause = xasprintf("'%.*s': the host is missing", (int)n, item);
+		return false;
+	}
+	if (slash != NULL && slash < port)
+		slash = memchr(port, '/', (size_t)(end - port));
+	const char *port_end = slash ? slash : end;
+	if ((size_t)(port_end - port) >= sizeof(num) || port_end == port) {
+		*cause = xasprintf("'%.*s': the port must be a number from 1 to 65535", (int)n,
+		                   item);
+		return false;
+	}
+	memcpy(num, port, (size_t)(port_end - port));
+	num[port_end - port] = '\0';
+	if (!util_parse_u64(num, 65535, &portnum) || portnum == 0) {
+		*cause = xasprintf("'%.*s': the port must be a number from 1 to 65535", (int)n,
+		                   item);
+		return false;
+	}
+	if (slash != NULL) {
+		size_t wl = (size_t)(end - slash - 1);
+		if (wl == 0 || wl >= sizeof(num)) {
+			*cause = xasprintf("'%.*s': the weight must be a number from 1 to %d",
+			                   (int)n, item, CONFIG_MAX_WEIGHT);
+			return false;
+		}
+		memcpy(num, slash + 1, wl);
+		num[wl] = '\0';
+		if (!util_parse_u64(num, CONFIG_MAX_WEIGHT, &weight) || weight == 0) {
+			*cause = xasprintf("'%.*s': the weight must be a number from 1 to %d",
+			                   (int)n, item, CONFIG_MAX_WEIGHT);
+			return false;
+		}
+	}
+	char *name = xstrndup(host, (size_t)(host_end - host));
+	bool ok = true;
+	if (v6) {
+		struct in6_addr a6;
+		ok = inet_pton(AF_INET6, name, &a6) == 1;
+	} else {
+		for (const char *p = name; *p != '\0'; p++)
+			ok = ok && config_is_host_char(*p);
+		ok = ok && strlen(name) <= 253;
+	}
+	if (!ok) {
+		*cause =
+		        xasprintf("'%.*s': '%s' is not a host name or address", (int)n, item, name);
+		free(name);
+		return false;
+	}
+	out->host = name;
+	out->port = (unsigned)portnum;
+	out->weight = (unsigned)weight;
+	return true;
+}
+
+/* Frees the items of a server list and empties it. */
+void
+config_servers_clear(struct config_servers *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i].host);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
+}
+
+/* Parses a memcached server list into *out; false with an allocated *cause. */
+bool
+config_parse_servers(const char *value, struct config_servers *out, char **cause)
+{
+	const char *p = value;
+
+	config_servers_clear(out);
+	for (;;) {
+		while (*p == ',' || config_is_blank(*p))
+			p++;
+		if (*p == '\0')
+			return true;
+		size_t n = strcspn(p, ", \t\v\f\r");
+		struct config_server srv;
+		if (!config_parse_server(p, n, &srv, cause)) {
+			config_servers_clear(out);
+			return false;
+		}
+		for (size_t i = 0; i < out->n; i++) {
+			if (out->v[i].port == srv.port &&
+			    strcasecmp(out->v[i].host, srv.host) == 0) {
+				*cause = xasprintf("'%.*s' is listed twice", (int)n, p);
+				free(srv.host);
+				config_servers_clear(out);
+				return false;
+			}
+		}
+		out->v = xrealloc(out->v, (out->n + 1) * sizeof(*out->v));
+		out->v[out->n++] = srv;
+		p += n;
+	}
+}
+
+/* Parses on|off, yes|no, true|false, 1|0 (any case). */
+static bool
+config_parse_bool(const char *value, bool *out)
+{
+	static const char *const yes[] = {"on", "yes", "true", "1"};
+	static const char *const no[] = {"off", "no", "false", "0"};
+
+	for (size_t i = 0; i < TC_ARRAY_LEN(yes); i++) {
+		if (strcasecmp(value, yes[i]) == 0) {
+			*out = true;
+			return true;
+		}
+		if (strcasecmp(value, no[i]) == 0) {
+			*out = false;
+			return true;
+		}
+	}
+	return false;
+}
+
+/* True for a memcached key prefix: printable ASCII without blanks, not too long. */
+static bool
+config_key_prefix_ok(const char *s)
+{
+	if (strlen(s) > CONFIG_MAX_KEY_PREFIX)
+		return false;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return false;
+	return true;
+}
+
 /*
  * Parses value for option o and stores it in c. False when the value is rejected; *cause may
  * then get an allocated detail for the message.
@@ -487,6 +721,32 @@ config_apply(struct config *c, const struct config_option *o, const char *value,
 		c->stats_allow_acl = acl;
 		return true;
 	}
+	case CONFIG_SERVERS: {
+		struct config_servers list = {0};
+
+		TC_ASSERT(o->list_offset != 0);
+		if (!config_parse_servers(value, &list, cause))
+			return false;
+		config_store_string(c, o, value);
+		struct config_servers *dst = (struct config_servers *)((char *)c + o->list_offset);
+		config_servers_clear(dst);
+		*dst = list;
+		return true;
+	}
+	case CONFIG_BOOL: {
+		bool b;
+
+		if (!config_parse_bool(value, &b))
+			return false;
+		TC_ASSERT(o->field == CONFIG_FIELD_BOOL);
+		*(bool *)config_field_ptr(c, o) = b;
+		return true;
+	}
+	case CONFIG_KEY_PREFIX:
+		if (!config_key_prefix_ok(value))
+			return false;
+		config_store_string(c, o, value);
+		return true;
 	}
 	TC_ASSERT(!"unknown option type");
 	return false;
@@ -805,6 +1065,33 @@ config_defaults(void)
 	return c;
 }
 
+/* [memcached]: fallback_servers needs servers, and no server is in both lists. */
+static void
+config_check_memcached(struct config_loader *ld)
+{
+	int sv = config_find_option("memcached", "servers");
+	int fb = config_find_option("memcached", "fallback_servers");
+	const struct config_servers *a = &ld->c->mc_server_list, *b = &ld->c->mc_fallback_list;
+
+	TC_ASSERT(sv >= 0 && fb >= 0);
+	if (ld->bad[sv] || ld->bad[fb] || b->n == 0)
+		return;
+	if (a->n == 0) {
+		config_error(ld, ld->set_line[fb],
+		             "[memcached] fallback_servers: needs [memcached] servers (the new "
+		             "cluster, read first and written)");
+		return;
+	}
+	for (size_t i = 0; i < b->n; i++)
+		for (size_t j = 0; j < a->n; j++)
+			if (a->v[j].port == b->v[i].port &&
+			    strcasecmp(a->v[j].host, b->v[i].host) == 0)
+				config_error(ld, ld->set_line[fb],
+				             "[memcached] fallback_servers: %s:%u is also in "
+				             "[memcached] servers",
+				             b->v[i].host, b->v[i].port);
+}
+
 /* Checks what no single key can: the bounds that tie keys together. */
 static void
 config_check_relations(struct config_loader *ld)
@@ -814,6 +1101,7 @@ config_check_relations(struct config_loader *ld)
 	char obj[32], max[32];
 
 	TC_ASSERT(mob >= 0 && mb >= 0);
+	config_check_memcached(ld);
 	if (ld->bad[mob] || ld->bad[mb] || ld->c->local_max_object_bytes <= ld->c->local_max_bytes)
 		return;
 	config_format_size(obj, sizeof(obj), ld->c->local_max_object_bytes);
@@ -901,6 +1189,8 @@ config_destroy(struct config *c)
 		if (config_options[i].field == CONFIG_FIELD_STR)
 			free(*(char **)config_field_ptr(c, &config_options[i]));
 	acl_destroy(c->stats_allow_acl);
+	config_servers_clear(&c->mc_server_list);
+	config_servers_clear(&c->mc_fallback_list);
 	free(c->file);
 	free(c);
 }
@@ -951,6 +1241,7 @@ config_write_sample(FILE *out)
 		config_expected(&what, o);
 		fprintf(out, "; Value: %s.\n", what.data);
 		buf_free(&what);
-		fprintf(out, "%s = %s\n", o->key, o->def != NULL ? o->def : o->sample);
+		const char *v = o->def != NULL ? o->def : o->sample;
+		fprintf(out, "%s =%s%s\n", o->key, v[0] != '\0' ? " " : "", v);
 	}
 }
