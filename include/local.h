@@ -17,6 +17,23 @@
 
 struct local;
 
+/*
+ * The regions and admission counters of a policy with an admission window (tinylfu): a
+ * window (LRU) in front of a main region split into probation and protected segments.
+ */
+struct local_policy_info {
+	uint64_t window_entries;
+	uint64_t window_bytes;
+	uint64_t probation_entries;
+	uint64_t probation_bytes;
+	uint64_t protected_entries;
+	uint64_t protected_bytes;
+	double window_target; /* the window's share of the capacity now aimed at, 0 to 1 */
+	uint64_t admitted;    /* window victims admitted over the main region's victim */
+	uint64_t rejected;    /* window victims evicted because the main victim was more popular */
+	uint64_t adaptations; /* times the window target changed */
+};
+
 /* A consistent snapshot of the tier's size and counters. */
 struct local_info {
 	const char *policy;
@@ -26,6 +43,8 @@ struct local_info {
 	uint64_t max_bytes;
 	uint64_t evictions;   /* removed to make room */
 	uint64_t expirations; /* removed because past keep_until */
+	bool has_regions;     /* the policy filled regions (tinylfu); all zero otherwise */
+	struct local_policy_info regions;
 };
 
 /* Creates a tier with the named policy; NULL when the policy is unknown. */

@@ -146,6 +146,8 @@ local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries)
 	TC_ASSERT(rc == 0);
 	l->ops = ops;
 	l->policy = ops->create();
+	if (ops->limits != NULL)
+		ops->limits(l->policy, max_bytes, max_entries);
 	l->max_bytes = max_bytes;
 	l->max_entries = max_entries;
 	return l;
@@ -254,6 +256,9 @@ local_clear(struct local *l)
 	void *old_policy;
 	struct local_node *old, *n, *tmp, *dead = NULL;
 
+	if (l->ops->limits != NULL)
+		l->ops->limits(fresh, l->max_bytes, l->max_entries);
+
 	local_lock(l);
 	old = l->table;
 	old_policy = l->policy;
@@ -286,6 +291,10 @@ local_info(struct local *l, struct local_info *out)
 	out->max_bytes = l->max_bytes;
 	out->evictions = l->evictions;
 	out->expirations = l->expirations;
+	out->has_regions = l->ops->info != NULL;
+	memset(&out->regions, 0, sizeof(out->regions));
+	if (l->ops->info != NULL)
+		l->ops->info(l->policy, &out->regions);
 	local_unlock(l);
 }
 

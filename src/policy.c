@@ -1,10 +1,17 @@
 /*
  * policy: the table of eviction policies the local tier can use, looked up by name. The table
  * is the one place that lists them: policy_find and policy_names are driven by it, so adding a
- * policy is one line here (plus its file). No state besides the joined names, built once.
+ * policy is one line here (plus its file). State: the joined names, built once, and the seed of
+ * the policies' keyed hashes (drawn once from getrandom, or fixed by policy_set_seed; an
+ * atomic, so any thread may read it).
  */
+#include <errno.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "policy.h"
 #include "util.h"
@@ -13,10 +20,13 @@ static const struct policy_ops *const policy_table[] = {
         &policy_lru,
         &policy_lfu,
         &policy_ttl,
+        &policy_tinylfu,
 };
 
 static pthread_once_t policy_names_once = PTHREAD_ONCE_INIT;
 static char policy_names_buf[128];
+static pthread_once_t policy_seed_once = PTHREAD_ONCE_INIT;
+static _Atomic uint64_t policy_seed_value;
 
 /* Joins the names of policy_table with '|' into policy_names_buf. */
 static void
@@ -36,7 +46,7 @@ policy_names_build(void)
 	policy_names_buf[len] = '\0';
 }
 
-/* The policy called name ("lru", "lfu", "ttl"), or NULL. */
+/* The policy called name ("lru", "lfu", "ttl", "tinylfu"), or NULL. */
 const struct policy_ops *
 policy_find(const char *name)
 {
@@ -55,4 +65,41 @@ policy_names(void)
 {
 	pthread_once(&policy_names_once, policy_names_build);
 	return policy_names_buf;
+}
+
+/* Draws the secret seed; a failing getrandom (a seccomp filter) falls back to clocks and pid. */
+static void
+policy_seed_init(void)
+{
+	uint64_t seed = 0;
+	ssize_t got;
+
+	do
+		got = getrandom(&seed, sizeof(seed), 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof(seed)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed ^= (uint64_t)ts.tv_nsec * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)ts.tv_sec;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed ^= (uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
+	}
+	atomic_store(&policy_seed_value, seed);
+}
+
+/* The seed of the policies' keyed hashes and random choices. */
+uint64_t
+policy_seed(void)
+{
+	pthread_once(&policy_seed_once, policy_seed_init);
+	return atomic_load(&policy_seed_value);
+}
+
+/* Fixes the seed for the policies created from now on. */
+void
+policy_set_seed(uint64_t seed)
+{
+	pthread_once(&policy_seed_once, policy_seed_init);
+	atomic_store(&policy_seed_value, seed);
 }

@@ -131,7 +131,7 @@ START_TEST(test_policy_find)
 	ck_assert_ptr_null(policy_find(""));
 	ck_assert_ptr_null(policy_find("lr"));
 	ck_assert_ptr_null(policy_find(NULL));
-	ck_assert_str_eq(policy_names(), "lru|lfu|ttl");
+	ck_assert_str_eq(policy_names(), "lru|lfu|ttl|tinylfu");
 	ck_assert_ptr_null(local_create("nope", BIG, 10));
 
 	struct local *l = local_create("lfu", 12345, 67);
