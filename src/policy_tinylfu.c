@@ -9,26 +9,32 @@
  *   protected  nodes hit while on probation (at most 80% of the main region); its overflow
  *              goes back to the head of probation.
  *
- * Admission: when the tier needs room and the window is over its share of the capacity, the
- * window's tail (the candidate) competes with the main region's victim: the one whose key the
- * frequency sketch (sketch.c, every insert and hit counted) estimates more popular stays, the
- * other is the victim; a tie keeps the main region's node, except that a candidate seen often
+ * Admission: when the tier needs room and the window has none left for the arriving node,
+ * the window's tail (the candidate) competes with the main region's victim: the one whose key
+ * the frequency sketch (sketch.c; every insert and hit counted) estimates more popular stays,
+ * the other is evicted; a tie keeps the main region's node, except that a candidate seen often
  * enough wins one time in 128 at random, so that an attacker who keeps a victim's count high
  * cannot shut all new keys out. The sketch hashes with a secret seed (policy_seed).
  *
- * Adaptation: the window's share of the capacity is tuned by hill climbing on the hit ratio
- * the policy sees (touched = hit, inserted = miss): after each sample of requests the share
- * moves one step in the direction that last raised the hit ratio, or reverses when it fell;
- * steps shrink as the ratio settles and grow again when it jumps. A larger window behaves more
- * like LRU (recency), a smaller one more like LFU (frequency).
+ * Adaptation: a larger window behaves more like LRU (recency), a smaller one more like LFU
+ * (frequency). Caffeine climbs on the hit ratio observed from one sample to the next; measured
+ * on real traces, that signal is dominated by the traffic's own variation (the share
+ * random-walks, worst on small caches). So the share is chosen by paired comparison instead:
+ * six shadow caches, each a W-TinyLFU of a fixed share (1% to 100%) on nodes of its own (keys'
+ * hashes only, no entries), replay the same requests, sampled by key hash down to about 512
+ * entries (SHARDS-style spatial sampling: a shadow of a big tier is the same cache scaled down,
+ * sharing the tier's sketch). Every period (2 requests per entry, at least 500) the tier takes
+ * the share of the shadow with the most hits, decayed over the past periods ("follow the
+ * leader"). Cost: six shadow accesses per sampled request, O(1) each; memory: at most
+ * 6 x 1024 nodes.
  *
  * Sizes: every list counts entries and bytes; a region is over its share when either count
  * is, so the policy honours both of the tier's bounds (given by the limits callback). Every
  * callback is O(1): nodes move between lists at most a fixed few per call.
  *
- * Called only with the tier's mutex held (policy.h). The state and the sketch are allocated
- * by create and limits (outside the lock) and freed by destroy; nothing allocates or frees
- * in between.
+ * Called only with the tier's mutex held (policy.h). The state, the sketch and the shadows'
+ * nodes are allocated by create and limits (outside the lock) and freed by destroy; nothing
+ * allocates or frees in between.
  */
 #include <stdlib.h>
 #include <string.h>
