@@ -132,7 +132,7 @@ static const struct config_option config_options[] = {
         {"origin", "max_connections", CONFIG_UINT, "64", NULL, 1, 100000,
          "Most connections open to the origin at once.", CONFIG_FIELD(origin_max_connections)},
 
-        {"local", "policy", CONFIG_POLICY, "lru", NULL, 0, 0,
+        {"local", "policy", CONFIG_POLICY, "tinylfu", NULL, 0, 0,
          "Eviction policy of the in-process cache.", CONFIG_FIELD(local_policy)},
         {"local", "max_bytes", CONFIG_SIZE, "64M", NULL, CONFIG_K, 1024 * CONFIG_G,
          "Most bytes of responses held by the in-process cache.", CONFIG_FIELD(local_max_bytes)},

@@ -156,7 +156,7 @@ check_defaults(const struct config *c)
 	ck_assert_uint_eq(c->origin_connect_timeout_ms, 1000);
 	ck_assert_uint_eq(c->origin_timeout_ms, 10000);
 	ck_assert_uint_eq(c->origin_max_connections, 64);
-	ck_assert_str_eq(c->local_policy, "lru");
+	ck_assert_str_eq(c->local_policy, "tinylfu");
 	ck_assert_uint_eq(c->local_max_bytes, UINT64_C(64) << 20);
 	ck_assert_uint_eq(c->local_max_entries, 100000);
 	ck_assert_uint_eq(c->local_max_object_bytes, UINT64_C(1) << 20);
