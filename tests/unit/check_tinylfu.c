@@ -3,10 +3,12 @@
  * policy_ops on nodes of the test's own and through a real local tier. Window and segmented
  * LRU moves, admission (a popular candidate wins, a one-hit wonder loses, equal popular keys
  * win at random rarely), adaptation of the window to recency-heavy and frequency-heavy
- * traffic, both bounds of the tier with entries of mixed sizes, and the hit ratio against LRU.
+ * traffic, both bounds of the tier with entries of mixed sizes, the hit ratio against LRU, and
+ * threads sharing one tier (sizes and regions add up, every entry's references balance).
  * Seeds are fixed with policy_set_seed, so every run is the same.
  */
 #include <check.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -405,6 +407,85 @@ START_TEST(test_clear_and_info)
 }
 END_TEST
 
+struct worker_arg {
+	struct local *l;
+	unsigned seed;
+	uint64_t hits;
+};
+
+/* Lookups and inserts of skewed keys from one thread. */
+static void *
+worker(void *p)
+{
+	const struct rfc9111_settings st = {.default_ttl = 1000000};
+	struct worker_arg *a = p;
+	uint64_t r = a->seed * UINT64_C(0x9e3779b97f4a7c15) + 1;
+
+	for (int i = 0; i < 40000; i++) {
+		struct http_headers hd = {0};
+		struct entry *e;
+		double u;
+		char key[32];
+
+		r ^= r >> 12;
+		r ^= r << 25;
+		r ^= r >> 27;
+		u = (double)((r * UINT64_C(2685821657736338717)) >> 11) / 9007199254740992.0;
+		snprintf(key, sizeof(key), "/t/%u", (unsigned)(5000.0 * u * u * u));
+		e = local_lookup(a->l, key, T0);
+		if (e != NULL) {
+			a->hits++;
+			entry_unref(e);
+			continue;
+		}
+		e = entry_new(key, NULL, 200, &hd, NULL, 0, T0, T0, &st);
+		local_insert(a->l, e, T0);
+		entry_unref(e);
+	}
+	return NULL;
+}
+
+START_TEST(test_threads)
+{
+	enum { THREADS = 4 };
+	struct local *l = local_create("tinylfu", 300 * 1024, 1000);
+	struct worker_arg args[THREADS];
+	pthread_t tids[THREADS];
+	struct local_info li;
+
+	for (unsigned t = 0; t < THREADS; t++) {
+		args[t] = (struct worker_arg){.l = l, .seed = t + 1};
+		ck_assert_int_eq(pthread_create(&tids[t], NULL, worker, &args[t]), 0);
+	}
+	for (unsigned t = 0; t < THREADS; t++) {
+		ck_assert_int_eq(pthread_join(tids[t], NULL), 0);
+		ck_assert_uint_gt(args[t].hits, 10000);
+	}
+	local_info(l, &li);
+	ck_assert_uint_le(li.entries, 1000);
+	ck_assert_uint_le(li.bytes, 300 * 1024);
+	ck_assert_uint_eq(li.regions.window_entries + li.regions.probation_entries +
+	                          li.regions.protected_entries,
+	                  li.entries);
+	ck_assert_uint_eq(li.regions.window_bytes + li.regions.probation_bytes +
+	                          li.regions.protected_bytes,
+	                  li.bytes);
+	/* every stored entry is still referenced by the tier alone */
+	for (unsigned k = 0; k < 5000; k++) {
+		char key[32];
+		struct entry *e;
+
+		snprintf(key, sizeof(key), "/t/%u", k);
+		e = local_lookup(l, key, T0);
+		if (e == NULL)
+			continue;
+		ck_assert_uint_eq(atomic_load(&e->refs), 2);
+		entry_unref(e);
+	}
+	local_destroy(l);
+}
+END_TEST
+
 static Suite *
 tinylfu_suite(void)
 {
@@ -419,6 +500,7 @@ tinylfu_suite(void)
 	tcase_add_test(tc, test_adapts_to_recency);
 	tcase_add_test(tc, test_bounds_mixed_sizes);
 	tcase_add_test(tc, test_clear_and_info);
+	tcase_add_test(tc, test_threads);
 	suite_add_tcase(s, tc);
 	return s;
 }
