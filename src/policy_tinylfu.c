@@ -86,12 +86,18 @@ struct tlfu_core {
 	uint64_t rejected;
 };
 
+/* A slot of a shadow's table: the node's pool index + 1 (0: empty) and its hash's low bits. */
+struct tlfu_slot {
+	uint32_t node;
+	uint32_t low;
+};
+
 /* A sampled simulation of a core with a fixed window share, on nodes of its own. */
 struct tlfu_shadow {
 	struct tlfu_core core;
 	struct local_node *pool; /* pool_size nodes */
 	struct local_node *free; /* unused nodes, through next */
-	uint32_t *slots;         /* open addressing by hash: pool index + 1, or 0 */
+	struct tlfu_slot *slots; /* open addressing by hash, linear probing */
 	uint64_t slot_mask;
 	uint64_t hits; /* in this period */
 	double score;  /* decayed hits of the past periods */
@@ -335,17 +341,17 @@ tlfu_core_victim(struct tlfu_core *c, struct tlfu_state *s)
 	return candidate;
 }
 
-/* The shadow's node of hash h, or NULL. */
+/* The shadow's node of hash h, or NULL (a slot's low hash bits spare most node reads). */
 static struct local_node *
 tlfu_shadow_find(const struct tlfu_shadow *sh, uint64_t h)
 {
 	for (uint64_t i = h & sh->slot_mask;; i = (i + 1) & sh->slot_mask) {
-		uint32_t v = sh->slots[i];
+		const struct tlfu_slot *e = &sh->slots[i];
 
-		if (v == 0)
+		if (e->node == 0)
 			return NULL;
-		if (sh->pool[v - 1].hash == h)
-			return &sh->pool[v - 1];
+		if (e->low == (uint32_t)h && sh->pool[e->node - 1].hash == h)
+			return &sh->pool[e->node - 1];
 	}
 }
 
@@ -354,9 +360,10 @@ tlfu_shadow_add(struct tlfu_shadow *sh, struct local_node *n)
 {
 	uint64_t i = n->hash & sh->slot_mask;
 
-	while (sh->slots[i] != 0)
+	while (sh->slots[i].node != 0)
 		i = (i + 1) & sh->slot_mask;
-	sh->slots[i] = (uint32_t)(n - sh->pool) + 1;
+	sh->slots[i].node = (uint32_t)(n - sh->pool) + 1;
+	sh->slots[i].low = (uint32_t)n->hash;
 }
 
 /* Takes n out of the shadow's table (backward-shift deletion keeps probes unbroken). */
@@ -366,10 +373,10 @@ tlfu_shadow_del(struct tlfu_shadow *sh, const struct local_node *n)
 	uint32_t v = (uint32_t)(n - sh->pool) + 1;
 	uint64_t i = n->hash & sh->slot_mask, j;
 
-	while (sh->slots[i] != v)
+	while (sh->slots[i].node != v)
 		i = (i + 1) & sh->slot_mask;
-	for (j = (i + 1) & sh->slot_mask; sh->slots[j] != 0; j = (j + 1) & sh->slot_mask) {
-		uint64_t home = sh->pool[sh->slots[j] - 1].hash & sh->slot_mask;
+	for (j = (i + 1) & sh->slot_mask; sh->slots[j].node != 0; j = (j + 1) & sh->slot_mask) {
+		uint64_t home = sh->slots[j].low & sh->slot_mask;
 
 		/* move j back to i unless its home lies cyclically in (i, j] */
 		if (((j - home) & sh->slot_mask) >= ((j - i) & sh->slot_mask)) {
@@ -377,7 +384,7 @@ tlfu_shadow_del(struct tlfu_shadow *sh, const struct local_node *n)
 			i = j;
 		}
 	}
-	sh->slots[i] = 0;
+	sh->slots[i].node = 0;
 }
 
 /* Empties a shadow and sets its bounds. */
