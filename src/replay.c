@@ -109,8 +109,10 @@ main(int argc, char **argv)
 	while ((c = getopt_long(argc, argv, "p:e:b:as:hV", options, NULL)) != -1) {
 		switch (c) {
 		case 'p':
-			if (!replay_check_policies(optarg))
+			if (!replay_check_policies(optarg)) {
+				free(policies);
 				return 2;
+			}
 			free(policies);
 			policies = xstrdup(optarg);
 			break;
@@ -123,6 +125,7 @@ main(int argc, char **argv)
 				        "positive %s, got '%s'\n",
 				        bytes ? "bytes" : "entries", REPLAY_MAX_SIZES,
 				        bytes ? "sizes" : "numbers", optarg);
+				free(policies);
 				return 2;
 			}
 			break;
@@ -134,18 +137,22 @@ main(int argc, char **argv)
 				fprintf(stderr,
 				        "tiercache-replay: --seed: expected a number, got '%s'\n",
 				        optarg);
+				free(policies);
 				return 2;
 			}
 			policy_set_seed(seed);
 			break;
 		case 'h':
 			replay_usage(stdout);
+			free(policies);
 			return 0;
 		case 'V':
 			printf("tiercache-replay %s\n", PACKAGE_VERSION);
+			free(policies);
 			return 0;
 		default:
 			replay_usage(stderr);
+			free(policies);
 			return 2;
 		}
 	}
@@ -153,6 +160,7 @@ main(int argc, char **argv)
 		path = argv[optind++];
 	if (optind < argc) {
 		replay_usage(stderr);
+		free(policies);
 		return 2;
 	}
 	if (policies == NULL)
