@@ -6,6 +6,10 @@
  * one atomic exchange on conn->sync, so resume never happens before suspend. A reply from an
  * entry is sent from the entry's own buffer; the MHD response holds one entry reference and
  * drops it in its free callback.
+ * Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505, 400 for a bad
+ * length or chunk, 413 for a length beyond 64 bits); before a request goes further its
+ * target and fields are vetted here (server_request_problem), and one whose framing or
+ * fields cannot be trusted gets 400 and its connection closed.
  */
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -20,6 +24,9 @@
 #include "log.h"
 #include "server.h"
 #include "util.h"
+
+/* Bytes of a request body beyond max_body_bytes read (and dropped) to answer 413. */
+#define SERVER_DISCARD_MAX (UINT64_C(8) << 20)
 
 struct server {
 	struct MHD_Daemon *daemon;
@@ -40,6 +47,7 @@ struct server_conn {
 	enum server_state state;
 	atomic_int sync;
 	bool too_large;
+	uint64_t received; /* request body bytes received */
 };
 
 /* MHD's free callback of a response sent from an entry's buffer. */
@@ -137,6 +145,92 @@ server_resume(struct proxy_request *r)
 		MHD_resume_connection(c->conn);
 }
 
+/* What server_vet_field found wrong in the request's header fields (first problem wins). */
+struct server_vet {
+	const char *problem;
+	const char *first_length; /* the first Content-Length value */
+	bool has_te;
+	unsigned hosts; /* Host fields */
+};
+
+static bool
+server_is_tchar(unsigned char c)
+{
+	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
+		return true;
+	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+}
+
+/*
+ * Checks one received header field. A NUL inside a name or a value would show as a length
+ * longer than the string (libmicrohttpd 0.9.75 measures with strlen: it ends a value at a
+ * NUL and drops the rest of the line, so such a value is forwarded cut, never whole).
+ */
+static enum MHD_Result
+server_vet_field(void *cls, enum MHD_ValueKind kind, const char *name, size_t name_len,
+                 const char *value, size_t value_len)
+{
+	struct server_vet *v = cls;
+
+	(void)kind;
+	if (v->problem != NULL)
+		return MHD_NO;
+	if (name_len == 0 || strlen(name) != name_len) {
+		v->problem = "a header field name is empty or contains a NUL byte";
+		return MHD_NO;
+	}
+	for (size_t i = 0; i < name_len; i++) {
+		if (!server_is_tchar((unsigned char)name[i])) {
+			v->problem = "a header field name contains a character that is not allowed";
+			return MHD_NO;
+		}
+	}
+	if (value == NULL)
+		value = "";
+	if (strlen(value) != value_len || strpbrk(value, "\r\n") != NULL) {
+		v->problem = "a header field value contains CR, LF or NUL";
+		return MHD_NO;
+	}
+	if (strcasecmp(name, "Content-Length") == 0) {
+		/* repeated lengths are tolerated only when they are all the same (RFC 9110 8.6) */
+		if (v->first_length == NULL)
+			v->first_length = value;
+		else if (strcmp(v->first_length, value) != 0)
+			v->problem = "two different Content-Length values";
+	} else if (strcasecmp(name, "Host") == 0) {
+		if (++v->hosts > 1)
+			v->problem = "more than one Host field";
+	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
+		if (v->has_te || strcasecmp(value, "chunked") != 0)
+			v->problem = "a Transfer-Encoding other than chunked";
+		v->has_te = true;
+	}
+	return v->problem == NULL ? MHD_YES : MHD_NO;
+}
+
+/*
+ * The reason to refuse a request whose framing or fields cannot be trusted (RFC 9112 sections
+ * 3.2, 5, 6.1 and 6.3), or NULL. The request target comes from the URI callback, as
+ * received: it must be free of blanks and control characters, so that it can never split the
+ * request line sent to the origin.
+ */
+static const char *
+server_request_problem(const struct server_conn *c, struct MHD_Connection *conn,
+                       const char *version)
+{
+	struct server_vet v = {0};
+
+	for (const unsigned char *p = (const unsigned char *)c->req.target; *p != '\0'; p++)
+		if (*p <= 0x20 || *p == 0x7f)
+			return "the request target contains a blank or a control character";
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, server_vet_field, &v);
+	if (v.problem == NULL && v.has_te && v.first_length != NULL)
+		v.problem = "both Content-Length and Transfer-Encoding";
+	if (v.problem == NULL && v.hosts == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+		v.problem = "an HTTP/1.1 request without Host";
+	return v.problem;
+}
+
 static enum MHD_Result
 server_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
@@ -187,13 +281,23 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 {
 	struct server *srv = cls;
 	struct server_conn *c = *con_cls;
+	const char *problem;
 
 	(void)url;
-	(void)version;
 	TC_ASSERT(c != NULL);
 	switch (c->state) {
 	case CONN_NEW:
 		server_start_request(c, conn, method);
+		if ((problem = server_request_problem(c, conn, version)) != NULL) {
+			/* answered at once, and the connection closed after it: the framing of
+			 * whatever follows on it cannot be trusted */
+			char *text = xasprintf("400 Bad Request: %s", problem);
+			c->state = CONN_DISPATCHED;
+			proxy_reply_text(&c->req, 400, text);
+			free(text);
+			http_headers_set(&c->req.reply.headers, "Connection", "close");
+			return server_queue_reply(c);
+		}
 		if (c->too_large) {
 			/* refused before the body is read (and before any 100 Continue) */
 			c->state = CONN_DISPATCHED;
@@ -206,16 +310,22 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 		return MHD_YES; /* answering on the first call would force Connection: close */
 	case CONN_RECEIVING:
 		if (*upload_data_size > 0) {
-			if (!c->too_large &&
-			    c->req.body.len + *upload_data_size > srv->cfg->max_body_bytes) {
+			c->received += *upload_data_size;
+			if (!c->too_large && c->received > srv->cfg->max_body_bytes) {
 				c->too_large = true;
 				buf_free(&c->req.body);
 			}
 			if (!c->too_large)
 				buf_append(&c->req.body, upload_data, *upload_data_size);
 			*upload_data_size = 0;
-			if (!c->too_large)
-				return MHD_YES;
+			/* libmicrohttpd 0.9.75 cannot queue an answer before the whole body
+			 * is read: a (chunked) body found too large is discarded up to its
+			 * end and the 413 sent then; SERVER_DISCARD_MAX bytes more close the
+			 * connection instead */
+			if (c->too_large &&
+			    c->received - srv->cfg->max_body_bytes > SERVER_DISCARD_MAX)
+				return MHD_NO;
+			return MHD_YES;
 		}
 		c->state = CONN_DISPATCHED;
 		if (c->too_large) {
@@ -277,6 +387,9 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	free(c);
 	*con_cls = NULL;
 }
+
+static void server_on_mhd_log(void *cls, const char *fmt, va_list ap)
+        __attribute__((format(printf, 2, 0)));
 
 static void
 server_on_mhd_log(void *cls, const char *fmt, va_list ap)
