@@ -47,6 +47,8 @@ struct origin_fetch {
 	int64_t response_time; /* local clock, seconds */
 
 	/* private to origin.c */
+	bool header_end;     /* the blank line that ends the (final) header section was seen */
+	const char *invalid; /* why the answer is not valid HTTP (the transfer was aborted) */
 	void *easy;
 	void *slist;
 	struct origin_fetch *next;

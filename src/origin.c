@@ -71,6 +71,7 @@ origin_on_header(char *data, size_t size, size_t n, void *arg)
 		/* a status line: a new (possibly interim 1xx) response starts */
 		http_headers_clear(&f->resp_headers);
 		f->status = 0;
+		f->header_end = false;
 		const char *sp = memchr(line, ' ', end);
 		if (sp != NULL && (size_t)(sp - line) + 4 <= end) {
 			int code = 0;
@@ -86,8 +87,10 @@ origin_on_header(char *data, size_t size, size_t n, void *arg)
 		}
 		return len;
 	}
-	if (end == 0)
-		return len; /* the blank line that ends the header section */
+	if (end == 0) {
+		f->header_end = true; /* the blank line that ends the header section */
+		return len;
+	}
 	if (line[0] == ' ' || line[0] == '\t') {
 		/* obsolete line folding: continue the previous value with one space */
 		if (f->resp_headers.n > 0) {
@@ -111,6 +114,16 @@ origin_on_header(char *data, size_t size, size_t n, void *arg)
 		v++;
 	while (vend > v && (vend[-1] == ' ' || vend[-1] == '\t'))
 		vend--;
+	if (name_len == 14 && util_strncaseeq("Content-Length", line, name_len)) {
+		/* lengths that differ make the framing unknowable (RFC 9112 section 6.3):
+		 * abort, which also closes the connection */
+		const char *first = http_headers_get(&f->resp_headers, "Content-Length");
+		if (first != NULL && (strlen(first) != (size_t)(vend - v) ||
+		                      memcmp(first, v, (size_t)(vend - v)) != 0)) {
+			f->invalid = "two different Content-Length values";
+			return 0;
+		}
+	}
 	http_headers_addn(&f->resp_headers, line, name_len, v, (size_t)(vend - v));
 	return len;
 }
@@ -191,6 +204,8 @@ origin_start(struct origin *o, struct origin_fetch *f)
 	f->easy = e;
 	f->error = ORIGIN_OK;
 	f->status = 0;
+	f->header_end = false;
+	f->invalid = NULL;
 	f->request_time = util_now();
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	free(url);
@@ -247,9 +262,13 @@ origin_start(struct origin *o, struct origin_fetch *f)
 static enum origin_error
 origin_classify(CURLcode rc, const struct origin_fetch *f)
 {
+	if (f->invalid != NULL)
+		return ORIGIN_INVALID;
 	switch (rc) {
 	case CURLE_OK:
-		return f->status >= 100 && f->status <= 999 ? ORIGIN_OK : ORIGIN_INVALID;
+		/* curl accepts a header section cut by the end of the connection: not we */
+		return f->status >= 100 && f->status <= 999 && f->header_end ? ORIGIN_OK
+		                                                             : ORIGIN_INVALID;
 	case CURLE_OPERATION_TIMEDOUT:
 		return ORIGIN_TIMEOUT;
 	case CURLE_COULDNT_CONNECT:
@@ -260,9 +279,11 @@ origin_classify(CURLcode rc, const struct origin_fetch *f)
 	case CURLE_PARTIAL_FILE:
 		return ORIGIN_TRUNCATED;
 	case CURLE_RECV_ERROR:
-		/* reset: before the status line the origin never answered; after it the body is cut
-		 */
-		return f->status > 0 ? ORIGIN_TRUNCATED : ORIGIN_CONNECT;
+		/* reset: before the status line the origin never answered; in the header section
+		 * the answer is not HTTP; after it the body is cut */
+		return f->status == 0  ? ORIGIN_CONNECT
+		       : f->header_end ? ORIGIN_TRUNCATED
+		                       : ORIGIN_INVALID;
 	case CURLE_GOT_NOTHING:
 		return ORIGIN_CONNECT;
 	default:
@@ -298,7 +319,16 @@ origin_finish(struct origin *o, struct origin_fetch *f, CURLcode rc)
 	f->response_time = util_now();
 	f->error = origin_classify(rc, f);
 	if (f->error != ORIGIN_OK) {
-		f->error_text = rc != CURLE_OK ? curl_easy_strerror(rc) : "bad status line";
+		if (f->invalid)
+			f->error_text = f->invalid;
+		else if (rc == CURLE_OUT_OF_MEMORY && f->status > 0 && !f->header_end)
+			f->error_text = "header section too large"; /* what curl means here */
+		else if (rc != CURLE_OK)
+			f->error_text = curl_easy_strerror(rc);
+		else if (f->status < 100 || f->status > 999)
+			f->error_text = "bad status line";
+		else
+			f->error_text = "header section cut short";
 		stats_inc(f->error == ORIGIN_TIMEOUT ? STAT_origin_timeouts : STAT_origin_errors);
 		log_debug("origin: %s %s: %s", f->method, f->target, f->error_text);
 	} else {
