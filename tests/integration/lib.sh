@@ -13,14 +13,59 @@ WORK=$(mktemp -d "${TMPDIR:-/tmp}/tiercache-test.XXXXXX")
 TC_PIDS=""
 TAP_N=0
 TAP_FAILED=0
+TC_PLANNED=0
+TC_BAD_EXITS=""
+
+# Sanitizer reports (a build configured with --enable-sanitizers) of every process a scenario
+# starts go to $WORK/sanitizer.PID; so do valgrind's when TC_WRAPPER runs the proxy under it
+# ($WORK/valgrind.PID). Any such report, or a started process that does not exit cleanly
+# (status 0, or killed by our SIGTERM) when it is stopped, fails the scenario's last test.
+ASAN_OPTIONS="halt_on_error=1:detect_leaks=1:log_path=$WORK/sanitizer${ASAN_OPTIONS:+:$ASAN_OPTIONS}"
+UBSAN_OPTIONS="halt_on_error=1:print_stacktrace=1:log_path=$WORK/sanitizer${UBSAN_OPTIONS:+:$UBSAN_OPTIONS}"
+export ASAN_OPTIONS UBSAN_OPTIONS
+# TC_WRAPPER: a command prefix start_proxy runs tiercache under (e.g. valgrind and its
+# options, as make check-valgrind sets it); %W in it stands for the scenario's $WORK.
+TC_WRAPPER=${TC_WRAPPER:-}
+
+# tc_reap PID: waits for a started process and records it when it did not exit cleanly.
+tc_reap() {
+  wait "$1" 2>/dev/null
+  _rc=$?
+  case $_rc in
+    0 | 143) ;;
+    *) TC_BAD_EXITS="$TC_BAD_EXITS $1:$_rc" ;;
+  esac
+  TC_PIDS=$(printf ' %s ' $TC_PIDS | sed "s/ $1 / /")
+}
+
+# tc_check_processes: the last test of every scenario: no crash, no sanitizer/valgrind report.
+tc_check_processes() {
+  _reports=""
+  for _f in "$WORK"/sanitizer.* "$WORK"/valgrind.*; do
+    [ -s "$_f" ] && _reports="$_reports $_f"
+  done
+  # (no test number: some scenarios print their own unnumbered lines)
+  if [ -z "$_reports" ] && [ -z "$TC_BAD_EXITS" ]; then
+    echo "ok - every process exited cleanly, no sanitizer or valgrind report"
+    return
+  fi
+  TAP_FAILED=$((TAP_FAILED + 1))
+  echo "not ok - every process exited cleanly, no sanitizer or valgrind report"
+  [ -z "$TC_BAD_EXITS" ] || diag "processes that did not exit cleanly (pid:status):$TC_BAD_EXITS"
+  for _f in $_reports; do
+    diag "--- $_f"
+    head -n 80 "$_f" | sed 's/^/# /'
+  done
+}
 
 tc_cleanup() {
   for pid in $TC_PIDS; do
     kill "$pid" 2>/dev/null
   done
   for pid in $TC_PIDS; do
-    wait "$pid" 2>/dev/null
+    tc_reap "$pid"
   done
+  [ "$TC_PLANNED" -eq 0 ] || tc_check_processes
   if [ "$TAP_FAILED" -eq 0 ]; then
     rm -rf "$WORK"
   else
@@ -30,8 +75,12 @@ tc_cleanup() {
 trap tc_cleanup EXIT
 trap 'exit 1' INT TERM
 
-# plan N: the TAP plan line.
-plan() { echo "1..$1"; }
+# plan N: the TAP plan line for the scenario's N tests, plus the one tc_cleanup adds at the end
+# (every process exited cleanly, no sanitizer or valgrind report).
+plan() {
+  TC_PLANNED=1
+  echo "1..$(($1 + 1))"
+}
 
 # ok DESCRIPTION / not_ok DESCRIPTION
 ok() { TAP_N=$((TAP_N + 1)); echo "ok $TAP_N - $1"; }
@@ -93,13 +142,16 @@ start_proxy() {
   _name=${2:-proxy}
   _log="$WORK/$_name.log"
   : >"$_log"
-  "$TIERCACHE" -c "$1" 2>"$_log" &
+  # shellcheck disable=SC2086 # the wrapper is a command and its options
+  $(printf '%s' "$TC_WRAPPER" | sed "s|%W|$WORK|g") "$TIERCACHE" -c "$1" 2>"$_log" &
   PROXY_PID=$!
   TC_PIDS="$TC_PIDS $PROXY_PID"
   _i=0
+  _max=200
+  [ -z "$TC_WRAPPER" ] || _max=1200 # valgrind starts slowly
   while ! grep -q 'listening on port' "$_log"; do
     _i=$((_i + 1))
-    if [ "$_i" -gt 200 ] || ! kill -0 "$PROXY_PID" 2>/dev/null; then
+    if [ "$_i" -gt "$_max" ] || ! kill -0 "$PROXY_PID" 2>/dev/null; then
       echo "# tiercache did not start:" >&2
       sed 's/^/# /' "$_log" >&2
       exit 1
@@ -110,10 +162,19 @@ start_proxy() {
   PROXY="http://127.0.0.1:$PROXY_PORT"
 }
 
-# stop_pid PID: stops one process and waits for it.
+# stop_pid PID: stops one process (SIGTERM) and waits for it; it must exit cleanly.
 stop_pid() {
   kill "$1" 2>/dev/null
+  tc_reap "$1"
+  return 0
+}
+
+# kill_pid PID SIGNAL: kills one process on purpose (e.g. KILL) and waits for it; its exit
+# status is not checked (but any sanitizer report it wrote still is).
+kill_pid() {
+  kill -s "$2" "$1" 2>/dev/null
   wait "$1" 2>/dev/null
+  TC_PIDS=$(printf ' %s ' $TC_PIDS | sed "s/ $1 / /")
   return 0
 }
 
