@@ -1,0 +1,57 @@
+/*
+ * fuzz_cachecontrol: cachecontrol_parse() on the input as a Cache-Control value. Properties:
+ * parsing is deterministic; a delta-seconds directive that is set holds a value in
+ * [0, CC_DELTA_MAX] and an absent or invalid one holds 0; a value without any directive
+ * name sets nothing; the value repeated (two Cache-Control lines joined with ", ") keeps every
+ * restriction the value had.
+ */
+#include <stdlib.h>
+
+#include "cachecontrol.h"
+#include "fuzz.h"
+
+static void
+fuzz_cc_check_delta(const struct cc_delta *d)
+{
+	TC_ASSERT(d->state == CC_ABSENT || d->state == CC_SET || d->state == CC_INVALID);
+	if (d->state == CC_SET)
+		TC_ASSERT(d->value >= 0 && d->value <= CC_DELTA_MAX);
+	else
+		TC_ASSERT(d->value == 0);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	char *value = fuzz_string(data, size);
+	struct cache_control a, b, c;
+
+	cachecontrol_parse(value, &a);
+	cachecontrol_parse(value, &b);
+	TC_ASSERT(memcmp(&a, &b, sizeof(a)) == 0);
+	fuzz_cc_check_delta(&a.max_age);
+	fuzz_cc_check_delta(&a.s_maxage);
+	fuzz_cc_check_delta(&a.stale_while_revalidate);
+	fuzz_cc_check_delta(&a.stale_if_error);
+	fuzz_cc_check_delta(&a.max_stale);
+	fuzz_cc_check_delta(&a.min_fresh);
+	if (!a.any) {
+		struct cache_control none;
+		cachecontrol_parse(NULL, &none);
+		TC_ASSERT(memcmp(&a, &none, sizeof(a)) == 0);
+	}
+
+	/* the value twice, as two joined Cache-Control lines: restrictions are never lost */
+	char *twice = xasprintf("%s, %s", value, value);
+	cachecontrol_parse(twice, &c);
+	TC_ASSERT(!a.no_store || c.no_store);
+	TC_ASSERT(!a.no_cache || c.no_cache);
+	TC_ASSERT(!a.private_ || c.private_);
+	TC_ASSERT(!a.must_revalidate || c.must_revalidate);
+	/* (not "==": an unterminated quoted string in the first copy swallows the second copy
+	 * whole, and the second can turn a value without directive into one with one) */
+	TC_ASSERT(!a.any || c.any);
+	free(twice);
+	free(value);
+	return 0;
+}
