@@ -70,7 +70,8 @@ void http_date_format(int64_t t, char out[30]);
 /*
  * Iterates over the elements of a comma-separated list (RFC 9110 section 5.6.1), skipping
  * empty elements and optional whitespace. Start with *pos = s; each call sets *elem and
- * *elem_len to the next element (quoted strings are kept whole) and returns false at the end.
+ * *elem_len to the next element (quoted strings are kept whole; an unterminated quote ends
+ * its element at the next comma) and returns false at the end.
  */
 bool http_list_next(const char **pos, const char **elem, size_t *elem_len);
 

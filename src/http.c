@@ -404,13 +404,15 @@ http_date_format(int64_t t, char out[30])
 /*
  * Iterates over the elements of a comma-separated list (RFC 9110 section 5.6.1), skipping
  * empty elements and optional whitespace; quoted strings (with backslash escapes) are kept
- * whole, an unterminated one runs to the end of the value.
+ * whole. A quote that is never closed does not start a quoted string: the element ends at
+ * the first comma after it. (Field lines are joined with ", " before they are parsed: an
+ * unterminated quote on one line must not swallow the next lines, e.g. a "private" or
+ * "no-store" sent on a Cache-Control line of its own.)
  */
 bool
 http_list_next(const char **pos, const char **elem, size_t *elem_len)
 {
-	const char *p = *pos, *start, *end;
-	bool quoted = false;
+	const char *p = *pos, *start, *end, *open = NULL;
 
 	if (p == NULL)
 		return false;
@@ -422,16 +424,22 @@ http_list_next(const char **pos, const char **elem, size_t *elem_len)
 	}
 	start = p;
 	for (; *p != '\0'; p++) {
-		if (quoted) {
+		if (open != NULL) {
 			if (*p == '\\' && p[1] != '\0')
 				p++;
 			else if (*p == '"')
-				quoted = false;
+				open = NULL;
 		} else if (*p == '"') {
-			quoted = true;
+			open = p;
 		} else if (*p == ',') {
 			break;
 		}
+	}
+	if (open != NULL) {
+		/* unterminated: no comma came unquoted between start and the quote */
+		p = strchr(open, ',');
+		if (p == NULL)
+			p = open + strlen(open);
 	}
 	end = p;
 	while (end > start && http_is_ows(end[-1]))

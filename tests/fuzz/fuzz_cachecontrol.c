@@ -3,7 +3,7 @@
  * parsing is deterministic; a delta-seconds directive that is set holds a value in
  * [0, CC_DELTA_MAX] and an absent or invalid one holds 0; a value without any directive
  * name sets nothing; the value repeated (two Cache-Control lines joined with ", ") keeps every
- * restriction the value had.
+ * restriction the value had; a "no-store, private" line after it is always seen.
  */
 #include <stdlib.h>
 
@@ -52,6 +52,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	 * whole, and the second can turn a value without directive into one with one) */
 	TC_ASSERT(!a.any || c.any);
 	free(twice);
+
+	/* a later Cache-Control line is never swallowed by a malformed earlier one */
+	char *later = xasprintf("%s, no-store, private", value);
+	cachecontrol_parse(later, &c);
+	TC_ASSERT(c.no_store && c.private_);
+	free(later);
 	free(value);
 	return 0;
 }

@@ -6,7 +6,7 @@
 # served, clients that vanish mid-response leave nothing behind (the sanitizer and valgrind
 # runs check leaks; here the open descriptors are counted).
 . "$(dirname "$0")/lib.sh"
-plan 83
+plan 84
 
 RAWCLIENT=$TC_BUILDDIR/tests/origin/rawclient
 
@@ -125,6 +125,11 @@ is "$(origin_last '/a%0d%0aX-Injected:%20b' | head -n 1)" "GET /a%0d%0aX-Injecte
 is "$(origin_last '/a%0d%0aX-Injected:%20b' | grep -c '^X-Injected')" 0 "no injected header reached the origin"
 get '/b/../c/./d//e?x=%41&y=a+b' --path-as-is
 is "$(origin_last '/b/../c/./d//e' | head -n 1)" "GET /b/../c/./d//e?x=%41&y=a+b" "the path is forwarded as received (no normalization)"
+
+# --- a malformed Cache-Control line of the origin does not hide the next one
+get '/priv?cc=max-age%3D60&cc=x%3D%22&cc=private'
+get '/priv?cc=max-age%3D60&cc=x%3D%22&cc=private'
+is "$(origin_count /priv)" 2 "a private line after an unterminated quote is seen: not stored"
 
 # --- 100 clients that never finish their headers, while others are served
 printf 'GET /slow HTTP/1.1\r\nHost: x\r\nX-Never: end' | "$RAWCLIENT" -s 100 -H 20 "$PROXY_PORT" >"$WORK/slow.out" &

@@ -330,7 +330,10 @@ static const struct {
         {"\"x,y\",z", {"\"x,y\"", "z", NULL}},
         {"\"a\\\",b\", c", {"\"a\\\",b\"", "c", NULL}}, /* escaped quote stays inside */
         {"\"a\\\\\", c", {"\"a\\\\\"", "c", NULL}},     /* escaped backslash ends quote */
-        {"x=\"unterminated, y", {"x=\"unterminated, y", NULL}},
+        /* an unterminated quote ends at the next comma: a joined later line survives */
+        {"x=\"unterminated, y", {"x=\"unterminated", "y", NULL}},
+        {"a=\"b\\, private", {"a=\"b\\", "private", NULL}},
+        {"a=\"q\" \"r, s", {"a=\"q\" \"r", "s", NULL}},
         {"W/\"1\", \"2\"", {"W/\"1\"", "\"2\"", NULL}},
         {"a, \"\", b", {"a", "\"\"", "b", NULL}},
 };
