@@ -31,6 +31,9 @@ struct entry {
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock */
 	int64_t request_time;
 	int64_t response_time;
+	/* wall-clock milliseconds at which the response arrived (0 = unknown): orders two
+	 * responses of the same second when shared records are replaced (set before publishing) */
+	int64_t response_ms;
 	int64_t date_value;
 	int64_t corrected_initial_age;
 	/* derived freshness */
@@ -78,5 +81,11 @@ bool entry_is_fresh(const struct entry *e, int64_t now);
 
 /* True when the entry has a validator (ETag or Last-Modified) to revalidate it with. */
 bool entry_has_validator(const struct entry *e);
+
+/*
+ * True when a's response arrived after b's: a later response_time, or the same second and a
+ * later response_ms (how shared records and local copies are ordered).
+ */
+bool entry_is_newer(const struct entry *a, const struct entry *b);
 
 #endif

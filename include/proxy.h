@@ -1,9 +1,10 @@
 /*
  * proxy: the story of a request, the only module that knows the order of the tiers. For GET
- * and HEAD: key, local tier lookup, serve if fresh (or 304 the client's conditional), else
- * revalidate or fetch from the origin, store, answer. Other methods pass through to the origin
- * and invalidate on success. A request that must wait is suspended by the caller and finished
- * on the fetch thread, which calls r->resume when r->reply is ready.
+ * and HEAD: key, local tier lookup, serve if fresh (or 304 the client's conditional), else the
+ * shared tier (memcached, on a worker thread), else revalidate or fetch from the origin, store,
+ * answer. Other methods pass through to the origin and invalidate on success; PURGE removes a
+ * URL, or everything, from both tiers. A request that must wait is suspended by the caller and
+ * finished on a worker or the fetch thread, which calls r->resume when r->reply is ready.
  */
 #ifndef TIERCACHE_PROXY_H
 #define TIERCACHE_PROXY_H
@@ -17,7 +18,9 @@
 #include "http.h"
 #include "local.h"
 #include "origin.h"
+#include "shared.h"
 #include "util.h"
+#include "worker.h"
 
 /* An answer for the client. */
 struct proxy_reply {
@@ -56,14 +59,28 @@ struct proxy_request {
 	struct entry *stale; /* the stored entry being revalidated */
 	struct origin_fetch fetch;
 	bool fetching;
+	struct worker_job job; /* a memcached step (lookup, invalidation, purge) on a worker */
+	bool purged_local;     /* an invalidation or PURGE removed something from the local tier */
 };
 
 struct proxy;
 
-/* Creates the proxy over its tiers (borrowed; they must outlive it). */
-struct proxy *proxy_create(const struct config *cfg, struct local *local, struct origin *origin);
+/*
+ * Creates the proxy over its tiers (borrowed; they must outlive it). shared (the memcached
+ * tier) may be NULL; with it, the proxy starts a worker pool for memcached operations, reads
+ * the namespace generation once, and watches it (a change empties the local tier).
+ */
+struct proxy *proxy_create(const struct config *cfg, struct local *local, struct origin *origin,
+                           struct shared *shared);
 
-/* Frees the proxy. */
+/*
+ * Stops the proxy's background work: the generation watch, and the worker pool (queued lookups
+ * and purges still finish, queued memcached writes are dropped). Call after origin_stop and
+ * before the server stops, so that no request stays suspended. Safe to call twice.
+ */
+void proxy_stop(struct proxy *p);
+
+/* Stops the proxy if needed and frees it. */
 void proxy_destroy(struct proxy *p);
 
 /* Handles a complete request (headers and body received). */

@@ -1,7 +1,8 @@
 /*
  * record: the value an entry is stored as in memcached, a versioned binary record. It carries
  * the full cache key, the Vary key, the status, the request and response times of the exchange
- * and the response headers and body; validators (ETag, Last-Modified), freshness (Cache-Control,
+ * (and the response's arrival in milliseconds, to order two responses of one second), and the
+ * response headers and body; validators (ETag, Last-Modified), freshness (Cache-Control,
  * Expires, Date, Age) and the Vary data are in those fields, and decoding recomputes everything
  * derived from them with entry_new, so the age keeps counting from the original exchange on
  * every proxy that reads the record. Decoding treats the bytes as untrusted input: every length
@@ -23,7 +24,7 @@
 #define RECORD_VERSION 1
 
 /* Bytes of a record without key, Vary key, headers and body. */
-#define RECORD_OVERHEAD 48
+#define RECORD_OVERHEAD 56
 
 enum record_status {
 	RECORD_OK = 0,

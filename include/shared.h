@@ -103,7 +103,8 @@ bool shared_warm(struct shared *s, const struct entry *e, int64_t now);
  * Writes e (under e->key) to servers. With update false (a new response after a miss) it adds
  * the record, falling back to an update when one appeared meanwhile. An update (a 304 refresh,
  * or a 200 that replaces a stale entry) is gets + cas: it never replaces a record whose
- * response time is the same or newer, and a lost race is retried with backoff, then given up.
+ * response is as new or newer (response time, then response_ms), and a lost race is retried
+ * with backoff, then given up.
  */
 enum shared_store_result shared_store(struct shared *s, const struct entry *e, bool update,
                                       int64_t now);

@@ -1,7 +1,7 @@
 /*
  * admin: the /stats JSON document. Reads the counters (relaxed atomics), a snapshot of the
- * local tier (taken under the tier's own lock by local_info) and the config; holds no lock
- * itself and keeps no state.
+ * local tier (taken under the tier's own lock by local_info), the memcached tier's counters
+ * (shared_stats_json, relaxed atomics) and the config; holds no lock itself and keeps no state.
  */
 #include "tcconfig.h"
 
@@ -10,9 +10,10 @@
 #include "admin.h"
 #include "stats.h"
 
-/* Appends the /stats JSON document to out. */
+/* Appends the /stats JSON document to out (shared is the memcached tier, NULL when off). */
 void
-admin_stats_json(struct buf *out, const struct config *cfg, struct local *local)
+admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
+                 struct shared *shared)
 {
 	struct local_info li;
 	uint64_t hits = stats_get(STAT_local_hits);
@@ -43,8 +44,11 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local)
 	buf_printf(out,
 	           " \"origin\": {\"requests\": %" PRIu64 ", \"errors\": %" PRIu64
 	           ", \"timeouts\": %" PRIu64 ", \"revalidations\": %" PRIu64
-	           ", \"not_modified\": %" PRIu64 ", \"bytes_in\": %" PRIu64 "}}\n",
+	           ", \"not_modified\": %" PRIu64 ", \"bytes_in\": %" PRIu64 "},\n",
 	           stats_get(STAT_origin_requests), stats_get(STAT_origin_errors),
 	           stats_get(STAT_origin_timeouts), stats_get(STAT_origin_revalidations),
 	           stats_get(STAT_origin_not_modified), stats_get(STAT_origin_bytes_in));
+	buf_puts(out, " \"memcached\": ");
+	shared_stats_json(shared, out);
+	buf_puts(out, "}\n");
 }

@@ -133,3 +133,12 @@ entry_has_validator(const struct entry *e)
 {
 	return e->etag != NULL || e->last_modified != NULL;
 }
+
+/* True when a's response arrived after b's (response_time, then response_ms). */
+bool
+entry_is_newer(const struct entry *a, const struct entry *b)
+{
+	if (a->response_time != b->response_time)
+		return a->response_time > b->response_time;
+	return a->response_ms > b->response_ms;
+}

@@ -1,14 +1,25 @@
 /*
  * proxy: the story of one request, top to bottom. The only module that knows the order of
- * the tiers (local tier, then the origin). It runs first on a libmicrohttpd thread
- * (proxy_handle) and, for a request that must wait for the origin, finishes on the fetch
- * thread (proxy_fetched) before calling r->resume. It holds no lock of its own: the tiers lock
- * themselves, and a request is touched by one thread at a time (the handoff through the
- * origin's queue orders the accesses). References: r->stale and r->reply.entry each own one.
+ * the tiers: the local tier, then memcached (servers, then fallback_servers), then the origin.
+ * It runs first on a libmicrohttpd thread (proxy_handle), which only does what cannot block:
+ * the local lookup. A request that needs memcached is suspended and continues on a worker
+ * thread (proxy_shared_lookup); one that needs the origin continues on the fetch thread
+ * (proxy_fetched); whichever finishes it calls r->resume last and never touches r again.
+ * A memcached hit is promoted into the local tier. Writes to memcached (a new response, a 304
+ * refresh, a replacement) are queued as background jobs only after the client's reply has
+ * been handed over; they hold their own entry reference. Invalidations (a successful unsafe
+ * method, PURGE) remove from memcached before the client hears back, so that a read that
+ * follows sees the change.
+ *
+ * It holds no lock of its own: the tiers lock themselves, and a request is touched by one
+ * thread at a time (the handoffs through the worker and origin queues order the accesses).
+ * References: r->stale and r->reply.entry each own one; a background write owns one.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "acl.h"
 #include "admin.h"
@@ -20,11 +31,31 @@
 
 #define PROXY_VIA "1.1 tiercache"
 
+/* Background memcached writes that may wait at once; more are dropped (logged). */
+#define PROXY_MAX_WRITES 10000
+
+/* How often the namespace generation is read (purge-all is seen within a second). */
+#define PROXY_WATCH_MS 250
+
+/* The header of a PURGE that invalidates everything, and its one value. */
+#define PROXY_PURGE_HEADER "Tiercache-Purge"
+
 struct proxy {
 	const struct config *cfg;
 	struct local *local;
 	struct origin *origin;
+	struct shared *shared; /* NULL: no memcached tier */
+	struct worker *worker; /* runs the memcached steps (with shared) */
 	struct rfc9111_settings settings;
+};
+
+/* A memcached write or delete that runs after the client has its answer. */
+struct proxy_write {
+	struct worker_job job; /* first: the worker hands this pointer back */
+	struct proxy *p;
+	struct entry *e; /* to store (reference owned), or NULL to delete key */
+	bool update;     /* gets + cas: the write replaces or refreshes a stored response */
+	char *key;
 };
 
 /* How a response was produced, for Cache-Status (RFC 9211). */
@@ -45,27 +76,73 @@ static const char *const proxy_fwd_names[] = {
 
 static enum proxy_outcome proxy_lookup(struct proxy *p, struct proxy_request *r);
 static enum proxy_outcome proxy_pass(struct proxy *p, struct proxy_request *r);
+static enum proxy_outcome proxy_purge(struct proxy *p, struct proxy_request *r);
+static void proxy_go_origin(struct proxy *p, struct proxy_request *r);
+static void proxy_shared_lookup(struct worker_job *job, bool cancelled);
+static void proxy_shared_invalidate(struct worker_job *job, bool cancelled);
 static void proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method);
 static void proxy_fetched(struct origin_fetch *f);
 static void proxy_passed(struct origin_fetch *f);
 
+/* The request that contains job (every job of a request is its r->job). */
+static struct proxy_request *
+proxy_of_job(struct worker_job *job)
+{
+	return (struct proxy_request *)(void *)((char *)job - offsetof(struct proxy_request, job));
+}
+
+/* The watch saw a new namespace generation: everything stored locally is from the old one. */
+static void
+proxy_namespace_changed(void *arg)
+{
+	struct proxy *p = arg;
+
+	local_clear(p->local);
+	log_info("memcached namespace generation changed: local tier emptied");
+}
+
 /* Creates the proxy over its tiers (borrowed; they must outlive it). */
 struct proxy *
-proxy_create(const struct config *cfg, struct local *local, struct origin *origin)
+proxy_create(const struct config *cfg, struct local *local, struct origin *origin,
+             struct shared *shared)
 {
 	struct proxy *p = xcalloc(1, sizeof(*p));
 
 	p->cfg = cfg;
 	p->local = local;
 	p->origin = origin;
+	p->shared = shared;
 	p->settings.default_ttl = cfg->local_default_ttl;
+	if (shared != NULL) {
+		/* memcached operations block for up to timeout_ms: enough threads that a slow
+		 * server does not hold up the others */
+		unsigned n = 2 * util_ncpus();
+		n = n < 4 ? 4 : n > 64 ? 64 : n;
+		p->worker = worker_create(n, PROXY_MAX_WRITES);
+		shared_refresh(shared);
+		shared_watch(shared, PROXY_WATCH_MS, proxy_namespace_changed, p);
+	}
 	return p;
 }
 
-/* Frees the proxy. */
+/* Stops the generation watch and the worker pool (queued lookups and purges finish). */
+void
+proxy_stop(struct proxy *p)
+{
+	if (p->shared != NULL)
+		shared_unwatch(p->shared);
+	if (p->worker != NULL)
+		worker_stop(p->worker);
+}
+
+/* Stops the proxy if needed and frees it. */
 void
 proxy_destroy(struct proxy *p)
 {
+	if (p == NULL)
+		return;
+	proxy_stop(p);
+	worker_destroy(p->worker);
 	free(p);
 }
 
@@ -185,7 +262,7 @@ proxy_admin(struct proxy *p, struct proxy_request *r)
 		http_headers_set(&r->reply.headers, "Allow", "GET, HEAD");
 		return PROXY_REPLIED;
 	}
-	admin_stats_json(&json, p->cfg, p->local);
+	admin_stats_json(&json, p->cfg, p->local, p->shared);
 	r->reply.status = 200;
 	r->reply.body = buf_steal(&json, &r->reply.body_len);
 	http_headers_set(&r->reply.headers, "Content-Type", "application/json");
@@ -200,6 +277,8 @@ proxy_handle(struct proxy *p, struct proxy_request *r)
 	r->proxy = p;
 	if (proxy_target_is(r->target, p->cfg->stats_path))
 		return proxy_admin(p, r);
+	if (proxy_is_method(r, "PURGE"))
+		return proxy_purge(p, r);
 
 	stats_inc(STAT_requests_total);
 	if (proxy_is_method(r, "GET")) {
@@ -238,6 +317,33 @@ proxy_request_cc(const struct proxy_request *r, struct cache_control *cc)
 	free(v);
 }
 
+/* True when a stored entry e may answer r now, without the origin. */
+static bool
+proxy_usable(const struct proxy_request *r, const struct entry *e, int64_t now)
+{
+	struct cache_control req_cc;
+
+	if (e->cc.no_cache || !entry_is_fresh(e, now))
+		return false;
+	proxy_request_cc(r, &req_cc);
+	return !proxy_request_wants_validation(r, &req_cc);
+}
+
+/* True when stored entry e is the variant r selects (its Vary headers match). */
+static bool
+proxy_variant_ok(const struct proxy_request *r, const struct entry *e)
+{
+	bool never = false, same;
+	char *vk;
+
+	if (e->vary_key == NULL)
+		return true;
+	vk = key_vary(http_headers_get(&e->headers, "Vary"), &r->headers, &never);
+	same = !never && vk != NULL && strcmp(vk, e->vary_key) == 0;
+	free(vk);
+	return same;
+}
+
 /* True when the client's own validators match e, so 304 replaces e's 2xx (RFC 9110 13.2.1). */
 static bool
 proxy_not_modified(const struct proxy_request *r, const struct entry *e)
@@ -246,54 +352,123 @@ proxy_not_modified(const struct proxy_request *r, const struct entry *e)
 	       rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified);
 }
 
-/* GET and HEAD: the local tier, then the origin. */
+/* Answers r from stored entry e (a hit), with 304 to the client's matching conditional. */
+static void
+proxy_serve_hit(struct proxy_request *r, struct entry *e, const char *detail)
+{
+	if (proxy_not_modified(r, e)) {
+		stats_inc(STAT_client_not_modified);
+		proxy_reply_entry(r, e, 304, FWD_NONE, 0, true, detail);
+	} else {
+		proxy_reply_entry(r, e, e->status, FWD_NONE, 0, true, detail);
+	}
+}
+
+/* GET and HEAD: the local tier, then memcached (on a worker thread), then the origin. */
 static enum proxy_outcome
 proxy_lookup(struct proxy *p, struct proxy_request *r)
 {
 	int64_t now = util_now();
-	struct cache_control req_cc;
 	struct entry *e;
 
-	proxy_request_cc(r, &req_cc);
 	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
 	e = local_lookup(p->local, r->key, now);
-	if (e != NULL && e->vary_key != NULL) {
-		/* the stored variant must match this request's selecting headers */
-		bool never = false;
-		char *vk = key_vary(http_headers_get(&e->headers, "Vary"), &r->headers, &never);
-		bool same = !never && vk != NULL && strcmp(vk, e->vary_key) == 0;
-		free(vk);
-		if (!same) {
-			entry_unref(e);
-			e = NULL;
-		}
+	if (e != NULL && !proxy_variant_ok(r, e)) {
+		entry_unref(e);
+		e = NULL;
 	}
-
-	bool validate = proxy_request_wants_validation(r, &req_cc);
-	if (e != NULL && !validate && !e->cc.no_cache && entry_is_fresh(e, now)) {
+	if (e != NULL && proxy_usable(r, e, now)) {
 		stats_inc(STAT_local_hits);
-		if (proxy_not_modified(r, e)) {
-			stats_inc(STAT_client_not_modified);
-			proxy_reply_entry(r, e, 304, FWD_NONE, 0, true, NULL);
-		} else {
-			proxy_reply_entry(r, e, e->status, FWD_NONE, 0, true, NULL);
-		}
+		proxy_serve_hit(r, e, NULL);
 		entry_unref(e);
 		return PROXY_REPLIED;
 	}
 	stats_inc(STAT_local_misses);
 
-	if (e != NULL && entry_has_validator(e)) {
-		/* stale (or to be validated): ask the origin whether it is still current */
-		r->stale = e;
+	/* kept to revalidate with, unless memcached has something newer */
+	r->stale = e;
+	if (p->shared != NULL) {
+		r->job.fn = proxy_shared_lookup;
+		if (worker_submit(p->worker, &r->job, WORKER_URGENT))
+			return PROXY_SUSPENDED;
+	}
+	proxy_go_origin(p, r);
+	return PROXY_SUSPENDED;
+}
+
+/* Puts an entry found in memcached into the local tier too (when it fits). */
+static void
+proxy_promote(struct proxy *p, struct entry *e, int64_t now)
+{
+	if (e->body_len <= p->cfg->local_max_object_bytes)
+		local_insert(p->local, e, now);
+}
+
+/*
+ * The memcached step of a GET or HEAD that missed the local tier (worker thread). A usable
+ * record is served and promoted; a stale one newer than the local copy is what the origin
+ * revalidates; otherwise the origin is asked. A record from fallback_servers is copied into
+ * servers after the request has been handed on.
+ */
+static void
+proxy_shared_lookup(struct worker_job *job, bool cancelled)
+{
+	struct proxy_request *r = proxy_of_job(job);
+	struct proxy *p = r->proxy;
+	enum shared_source from = SHARED_NONE;
+	struct entry *e = NULL, *warm = NULL;
+	int64_t now;
+
+	(void)cancelled; /* an urgent job is never cancelled */
+	if (util_monotonic_ms() - job->queued_ms <= (int64_t)p->cfg->mc_timeout_ms)
+		e = shared_lookup(p->shared, r->key, &from);
+	else
+		log_debug("memcached lookup skipped: waited %lld ms for a worker",
+		          (long long)(util_monotonic_ms() - job->queued_ms));
+	if (e != NULL && !proxy_variant_ok(r, e)) {
+		entry_unref(e);
+		e = NULL;
+	}
+	now = util_now();
+	if (e != NULL && from == SHARED_FALLBACK)
+		warm = entry_ref(e);
+	if (e != NULL && proxy_usable(r, e, now)) {
+		proxy_promote(p, e, now);
+		proxy_serve_hit(r, e, from == SHARED_FALLBACK ? "memcached-fallback" : "memcached");
+		entry_unref(e);
+		r->resume(r);
+	} else {
+		if (e != NULL && entry_has_validator(e) &&
+		    (r->stale == NULL || entry_is_newer(e, r->stale))) {
+			entry_unref(r->stale);
+			r->stale = e;
+			e = NULL;
+		}
+		entry_unref(e);
+		proxy_go_origin(p, r);
+	}
+	/* r may be gone now */
+	if (warm != NULL) {
+		shared_warm(p->shared, warm, now);
+		entry_unref(warm);
+	}
+}
+
+/*
+ * Every tier missed: revalidates r->stale with the origin when it has a validator, else
+ * fetches (HEAD fills nothing: it goes to the origin as HEAD; GET fetches to store).
+ */
+static void
+proxy_go_origin(struct proxy *p, struct proxy_request *r)
+{
+	if (r->stale != NULL && entry_has_validator(r->stale)) {
 		stats_inc(STAT_origin_revalidations);
 		proxy_fetch(p, r, "GET");
-		return PROXY_SUSPENDED;
+		return;
 	}
-	entry_unref(e);
-	/* HEAD fills nothing: it goes to the origin as HEAD; GET fetches to store */
+	entry_unref(r->stale);
+	r->stale = NULL;
 	proxy_fetch(p, r, r->method);
-	return PROXY_SUSPENDED;
 }
 
 /*
@@ -330,6 +505,16 @@ proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method)
 	origin_submit(p->origin, f);
 }
 
+/* Wall-clock milliseconds: when a response arrived, finer than its response_time. */
+static int64_t
+proxy_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 /* Turns the origin's answer into an entry (taking its headers and body). */
 static struct entry *
 proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *f,
@@ -337,16 +522,66 @@ proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *
 {
 	size_t len = 0;
 	char *body = buf_steal(&f->resp_body, &len);
+	struct entry *e;
 
 	if (!keep_length)
 		http_headers_remove(&f->resp_headers, "Content-Length");
-	return entry_new(r->key ? r->key : r->target, vary_key, f->status, &f->resp_headers, body,
-	                 len, f->request_time, f->response_time, &p->settings);
+	e = entry_new(r->key ? r->key : r->target, vary_key, f->status, &f->resp_headers, body, len,
+	              f->request_time, f->response_time, &p->settings);
+	e->response_ms = proxy_wall_ms(); /* not published yet */
+	return e;
 }
 
-/* Decides whether e may be stored for r, and stores it. Returns true when stored. */
+/* A memcached write of e (a new reference is taken) or, with e NULL, a delete of key. */
+static struct proxy_write *
+proxy_write_new(struct proxy *p, struct entry *e, bool update, const char *key)
+{
+	struct proxy_write *w = xcalloc(1, sizeof(*w));
+
+	w->p = p;
+	w->e = e != NULL ? entry_ref(e) : NULL;
+	w->update = update;
+	w->key = e == NULL ? xstrdup(key) : NULL;
+	return w;
+}
+
+/* Runs a memcached write (worker thread); a cancelled one only releases what it holds. */
+static void
+proxy_write_run(struct worker_job *job, bool cancelled)
+{
+	struct proxy_write *w = (struct proxy_write *)job;
+
+	if (!cancelled && w->e != NULL)
+		shared_store(w->p->shared, w->e, w->update, util_now());
+	else if (!cancelled)
+		shared_delete(w->p->shared, w->key);
+	entry_unref(w->e);
+	free(w->key);
+	free(w);
+}
+
+/* Queues a memcached write (NULL is ignored); the client already has its answer. */
+static void
+proxy_write_submit(struct proxy *p, struct proxy_write *w)
+{
+	if (w == NULL)
+		return;
+	w->job.fn = proxy_write_run;
+	if (!worker_submit(p->worker, &w->job, WORKER_BACKGROUND)) {
+		log_debug("memcached write of %s dropped: too many waiting, or stopping",
+		          w->e ? w->e->key : w->key);
+		proxy_write_run(&w->job, true);
+	}
+}
+
+/*
+ * Decides whether e may be stored for r, and stores it in the local tier; with memcached,
+ * *w gets the write to queue once the client has its answer (a storable response goes to
+ * memcached even when it is too large for the local tier). Returns true when stored locally.
+ */
 static bool
-proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const char **why)
+proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const char **why,
+            struct proxy_write **w)
 {
 	struct rfc9111_request rq = {0};
 	int64_t now = util_now();
@@ -360,15 +595,13 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 		*why = "set-cookie";
 		return false;
 	}
-	if (e->body_len > p->cfg->local_max_object_bytes) {
-		*why = "too-large";
-		return false;
-	}
 	if (e->keep_until <= now) {
 		*why = "stale-without-validator";
 		return false;
 	}
-	if (!local_insert(p->local, e, now)) {
+	if (p->shared != NULL)
+		*w = proxy_write_new(p, e, r->stale != NULL, NULL);
+	if (e->body_len > p->cfg->local_max_object_bytes || !local_insert(p->local, e, now)) {
 		*why = "too-large";
 		return false;
 	}
@@ -382,6 +615,7 @@ proxy_fetched(struct origin_fetch *f)
 	struct proxy_request *r = f->arg;
 	struct proxy *p = r->proxy;
 	enum proxy_fwd fwd = r->stale ? FWD_STALE : FWD_MISS;
+	struct proxy_write *w = NULL;
 	struct entry *e;
 
 	r->fetching = false;
@@ -392,10 +626,14 @@ proxy_fetched(struct origin_fetch *f)
 		stats_inc(STAT_origin_not_modified);
 		e = entry_refresh(r->stale, &f->resp_headers, f->request_time, f->response_time,
 		                  &p->settings);
+		e->response_ms = proxy_wall_ms(); /* not published yet */
 		const char *why = NULL;
-		bool stored = proxy_store(p, r, e, &why);
-		if (!stored)
+		bool stored = proxy_store(p, r, e, &why, &w);
+		if (!stored) {
 			local_remove(p->local, r->key);
+			if (w == NULL && p->shared != NULL)
+				w = proxy_write_new(p, NULL, false, r->key);
+		}
 		int status = e->status;
 		if (proxy_not_modified(r, e)) {
 			stats_inc(STAT_client_not_modified);
@@ -418,9 +656,12 @@ proxy_fetched(struct origin_fetch *f)
 		else if (never)
 			why = "vary-star";
 		else
-			stored = proxy_store(p, r, e, &why);
-		if (!stored && r->stale != NULL)
+			stored = proxy_store(p, r, e, &why, &w);
+		if (!stored && r->stale != NULL) {
 			local_remove(p->local, r->key); /* the stored response was replaced */
+			if (w == NULL && p->shared != NULL)
+				w = proxy_write_new(p, NULL, false, r->key); /* ... everywhere */
+		}
 		int status = e->status;
 		if (stored && proxy_not_modified(r, e)) {
 			stats_inc(STAT_client_not_modified);
@@ -431,6 +672,8 @@ proxy_fetched(struct origin_fetch *f)
 	}
 	origin_fetch_release(f);
 	r->resume(r);
+	/* r may be gone now; the write holds what it needs */
+	proxy_write_submit(p, w);
 }
 
 /* Every other method: to the origin unchanged; success invalidates the URL's stored response. */
@@ -461,22 +704,134 @@ proxy_passed(struct origin_fetch *f)
 	struct proxy_request *r = f->arg;
 	struct proxy *p = r->proxy;
 
+	bool invalidate = false;
+
 	r->fetching = false;
 	if (f->error != ORIGIN_OK) {
 		proxy_reply_origin_error(r, f);
 	} else {
 		if (f->status >= 200 && f->status < 400) {
-			char *key = key_build(http_headers_get(&r->headers, "Host"), r->target);
-			if (local_remove(p->local, key))
+			invalidate = true;
+			r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
+			r->purged_local = local_remove(p->local, r->key);
+			if (r->purged_local)
 				stats_inc(STAT_invalidations);
-			free(key);
 		}
 		struct entry *e = proxy_entry_from(p, r, f, NULL, false);
 		proxy_reply_entry(r, e, e->status, FWD_METHOD, e->status, false, NULL);
 		entry_unref(e);
 	}
 	origin_fetch_release(f);
+	/* the memcached copy goes too, before the client hears back (a read that follows must
+	 * not find it) */
+	if (invalidate && p->shared != NULL) {
+		r->job.fn = proxy_shared_invalidate;
+		if (worker_submit(p->worker, &r->job, WORKER_URGENT))
+			return;
+	}
 	r->resume(r);
+}
+
+/* Deletes an invalidated URL from memcached, then answers (worker thread). */
+static void
+proxy_shared_invalidate(struct worker_job *job, bool cancelled)
+{
+	struct proxy_request *r = proxy_of_job(job);
+
+	(void)cancelled;
+	if (shared_delete(r->proxy->shared, r->key) && !r->purged_local)
+		stats_inc(STAT_invalidations);
+	r->resume(r);
+}
+
+/* The answer to a PURGE of one URL: 200 when something was stored, 404 otherwise. */
+static void
+proxy_reply_purged(struct proxy_request *r, bool found)
+{
+	if (found)
+		proxy_reply_text(r, 200, "200 OK: purged");
+	else
+		proxy_reply_text(r, 404, "404 Not Found: nothing was stored for this URL");
+	http_headers_set(&r->reply.headers, "Cache-Control", "no-store");
+}
+
+/* PURGE of one URL, memcached part (worker thread). */
+static void
+proxy_shared_purge(struct worker_job *job, bool cancelled)
+{
+	struct proxy_request *r = proxy_of_job(job);
+	bool deleted = shared_delete(r->proxy->shared, r->key);
+
+	(void)cancelled;
+	proxy_reply_purged(r, r->purged_local || deleted);
+	r->resume(r);
+}
+
+/* PURGE of everything, memcached part (worker thread): a new namespace generation. */
+static void
+proxy_shared_purge_all(struct worker_job *job, bool cancelled)
+{
+	struct proxy_request *r = proxy_of_job(job);
+	struct proxy *p = r->proxy;
+	bool ok = shared_purge_all(p->shared);
+
+	(void)cancelled;
+	/* again: anything promoted meanwhile came from the old generation */
+	local_clear(p->local);
+	if (ok) {
+		char *text = xasprintf("200 OK: purged everything (namespace generation %llu)",
+		                       (unsigned long long)shared_generation(p->shared));
+		proxy_reply_text(r, 200, text);
+		free(text);
+	} else {
+		proxy_reply_text(r, 502,
+		                 "502 Bad Gateway: memcached could not be reached to purge "
+		                 "everything (the local tier was emptied)");
+	}
+	http_headers_set(&r->reply.headers, "Cache-Control", "no-store");
+	r->resume(r);
+}
+
+/*
+ * PURGE (from [stats] allow addresses): the URL (all its variants) from the local tier and
+ * memcached; with "Tiercache-Purge: all", everything, for every proxy of the fleet.
+ */
+static enum proxy_outcome
+proxy_purge(struct proxy *p, struct proxy_request *r)
+{
+	const char *scope = http_headers_get(&r->headers, PROXY_PURGE_HEADER);
+
+	if (!acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
+		proxy_reply_text(r, 403, "403 Forbidden: this address may not purge");
+		return PROXY_REPLIED;
+	}
+	if (scope != NULL && strcasecmp(scope, "all") != 0) {
+		proxy_reply_text(r, 400,
+		                 "400 Bad Request: " PROXY_PURGE_HEADER " takes one value, all");
+		return PROXY_REPLIED;
+	}
+	if (scope != NULL) {
+		local_clear(p->local);
+		if (p->shared != NULL) {
+			r->job.fn = proxy_shared_purge_all;
+			if (worker_submit(p->worker, &r->job, WORKER_URGENT))
+				return PROXY_SUSPENDED;
+			proxy_reply_text(r, 503, "503 Service Unavailable: stopping");
+			return PROXY_REPLIED;
+		}
+		proxy_reply_text(r, 200, "200 OK: purged everything");
+		http_headers_set(&r->reply.headers, "Cache-Control", "no-store");
+		return PROXY_REPLIED;
+	}
+	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
+	r->purged_local = local_remove(p->local, r->key);
+	if (p->shared != NULL) {
+		r->job.fn = proxy_shared_purge;
+		if (worker_submit(p->worker, &r->job, WORKER_URGENT))
+			return PROXY_SUSPENDED;
+	}
+	proxy_reply_purged(r, r->purged_local);
+	return PROXY_REPLIED;
 }
 
 /* Frees everything r holds (the request fields, the reply, private state). */

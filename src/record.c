@@ -3,7 +3,7 @@
  * big-endian, lengths count bytes):
  *
  *   magic "TCRE" | version u8 (1) | flags u8 (0) | status u16
- *   request_time i64 | response_time i64
+ *   request_time i64 | response_time i64 | response_ms i64 (0 = unknown)
  *   key_len u32 | key | vary_len u32 (0xffffffff = no Vary key) | vary_key
  *   header count u32 | per header: name_len u16, name, value_len u32, value
  *   body_len u32 | body
@@ -108,6 +108,7 @@ record_encode(const struct entry *e, struct buf *out)
 	record_put_u16(out, (uint16_t)e->status);
 	record_put_u64(out, (uint64_t)e->request_time);
 	record_put_u64(out, (uint64_t)e->response_time);
+	record_put_u64(out, (uint64_t)(e->response_ms > 0 ? e->response_ms : 0));
 	record_put_bytes(out, e->key, strlen(e->key));
 	if (e->vary_key != NULL)
 		record_put_bytes(out, e->vary_key, strlen(e->vary_key));
@@ -218,7 +219,7 @@ record_decode(const void *data, size_t len, const char *key,
 	const char *k, *vary = NULL, *body;
 	uint16_t status, hlen16;
 	uint32_t klen, vlen, nh, blen;
-	uint64_t sum, rq, rs;
+	uint64_t sum, rq, rs, rms;
 	enum record_status st = RECORD_CORRUPT;
 
 	*out = NULL;
@@ -243,8 +244,8 @@ record_decode(const void *data, size_t len, const char *key,
 	c.left--;
 	if (flags != 0 || !record_get_u16(&c, &status) || status < 100 || status > 999)
 		goto fail;
-	if (!record_get_u64(&c, &rq) || !record_get_u64(&c, &rs) || rq > INT64_MAX ||
-	    rs > INT64_MAX || rq > rs)
+	if (!record_get_u64(&c, &rq) || !record_get_u64(&c, &rs) || !record_get_u64(&c, &rms) ||
+	    rq > INT64_MAX || rs > INT64_MAX || rms > INT64_MAX || rq > rs)
 		goto fail;
 	if (!record_get_u32(&c, &klen) || klen == 0 || !record_get_span(&c, klen, &k) ||
 	    memchr(k, '\0', klen) != NULL)
@@ -283,6 +284,7 @@ record_decode(const void *data, size_t len, const char *key,
 	char *vary_copy = vary != NULL ? xstrndup(vary, vlen) : NULL;
 	*out = entry_new(key_copy, vary_copy, status, &headers, body_copy, blen, (int64_t)rq,
 	                 (int64_t)rs, settings);
+	(*out)->response_ms = (int64_t)rms; /* not published yet */
 	free(key_copy);
 	free(vary_copy);
 	return RECORD_OK;

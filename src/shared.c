@@ -423,7 +423,8 @@ shared_op_gets(struct shared_op *op, char **value, size_t *len, uint64_t *cas)
 		if (got == READ_NOTFOUND) {
 			*len = memcached_result_length(res);
 			*value = xmalloc(*len + 1);
-			memcpy(*value, memcached_result_value(res), *len);
+			if (*len > 0) /* an empty value has no buffer */
+				memcpy(*value, memcached_result_value(res), *len);
 			(*value)[*len] = '\0';
 			*cas = memcached_result_cas(res);
 			got = READ_FOUND;
@@ -629,7 +630,7 @@ shared_write(struct shared_op *op, const struct entry *e, const struct buf *rec,
 		enum record_status st = record_decode(value, len, e->key, &s->settings, &old);
 		free(value);
 		/* a record that is not a valid one of this key is replaced (we own the key) */
-		if (st == RECORD_OK && old->response_time >= e->response_time) {
+		if (st == RECORD_OK && !entry_is_newer(e, old)) {
 			entry_unref(old);
 			return SHARED_NOT_NEWER;
 		}

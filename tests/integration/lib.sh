@@ -216,3 +216,97 @@ origin_last() { curl -s --max-time 5 "$ORIGIN_URL/_last?path=$1"; }
 
 # stat JQ [PROXY_URL]: a field of the proxy's /stats (e.g. stat .local.hits).
 stat() { curl -s --max-time 5 "${2:-$PROXY}/stats" | jq -r "$1"; }
+
+# ------------------------------------------------------------------ memcached (shared tier)
+# Real memcached processes, children of the scenario (so cleanup stops them), each on a free
+# loopback port. memcached has no "port 0", so a random port is tried and a memcached that
+# cannot bind (it exits) is retried on another; the one that answers is checked to be ours
+# (its "stats" pid). Talking to memcached uses bash's /dev/tcp (bash is always there).
+
+# start_memcached NAME [PORT]: starts memcached (on PORT, e.g. to restart it, or a free port);
+# sets NAME_PID, NAME_PORT and NAME_ADDR (127.0.0.1:port), e.g. MC_PID, MC_PORT, MC_ADDR.
+start_memcached() {
+  _mcn=$1
+  _mct=0
+  while :; do
+    _mct=$((_mct + 1))
+    if [ "$_mct" -gt 20 ]; then echo "# memcached did not start" >&2; exit 1; fi
+    if [ -n "${2:-}" ]; then
+      _mcp=$2
+    else
+      _mcp=$((20000 + $(od -An -N2 -tu2 /dev/urandom | tr -d ' ') % 40000))
+    fi
+    memcached -l 127.0.0.1 -p "$_mcp" -U 0 -u nobody >"$WORK/memcached.$_mcn.log" 2>&1 &
+    _mcpid=$!
+    _i=0
+    while [ "$_i" -lt 100 ]; do
+      if ! kill -0 "$_mcpid" 2>/dev/null; then break; fi
+      if mc_cmd "$_mcp" 'stats\r\n' 2>/dev/null | tr -d '\r' | grep -qx "STAT pid $_mcpid"; then
+        TC_PIDS="$TC_PIDS $_mcpid"
+        eval "${_mcn}_PID=$_mcpid ${_mcn}_PORT=$_mcp ${_mcn}_ADDR=127.0.0.1:$_mcp"
+        return 0
+      fi
+      _i=$((_i + 1))
+      sleep 0.05
+    done
+    kill -9 "$_mcpid" 2>/dev/null
+    wait "$_mcpid" 2>/dev/null
+    if [ -n "${2:-}" ]; then sleep 0.2; fi # the same port again: give it a moment
+  done
+}
+
+# stop_memcached NAME [SIGNAL]: stops it (TERM, or e.g. KILL for a crash) and waits for it.
+stop_memcached() {
+  eval "_mcpid=\$${1}_PID"
+  kill -s "${2:-TERM}" "$_mcpid" 2>/dev/null
+  wait "$_mcpid" 2>/dev/null
+  TC_PIDS=$(printf ' %s ' $TC_PIDS | sed "s/ $_mcpid / /")
+  return 0
+}
+
+# mc_cmd PORT TEXT: sends TEXT (printf %b escapes, e.g. 'flush_all\r\n') to memcached on
+# PORT, then quit; prints the answers.
+mc_cmd() {
+  bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "%b" "$2" >&3
+    timeout 5 cat <&3' mc_cmd "$1" "$2quit\r\n"
+}
+
+# mc_get_raw PORT KEY FILE: the value of KEY, byte for byte, into FILE (empty when missing).
+mc_get_raw() {
+  bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    printf "get %s\r\n" "$2" >&3
+    IFS=" " read -r _v _k _f _len <&3
+    : >"$3"
+    case $_v in VALUE) head -c "${_len%$(printf "\r")}" <&3 >"$3" ;; esac' mc_get_raw "$@"
+}
+
+# mc_set_raw PORT KEY FILE [EXPTIME]: stores the bytes of FILE under KEY; prints STORED.
+mc_set_raw() {
+  {
+    printf 'set %s 0 %s %s\r\n' "$2" "${4:-600}" "$(wc -c <"$3" | tr -d ' ')"
+    cat "$3"
+    printf '\r\nquit\r\n'
+  } | bash -c 'exec 3<>"/dev/tcp/127.0.0.1/$1" || exit 1
+    cat >&3
+    timeout 5 cat <&3' mc_set_raw "$1" | tr -d '\r'
+}
+
+# mc_ttl PORT KEY: the seconds KEY has left in memcached (-1: no expiry; empty: missing).
+mc_ttl() { mc_cmd "$1" "mg $2 t\r\n" | tr -d '\r' | sed -n 's/^HD.* t\(-\{0,1\}[0-9]*\).*/\1/p'; }
+
+# show_record CONFIG HOST/PATH JQ: a field of `tiercache --show-record` (what memcached holds).
+show_record() { "$TIERCACHE" -c "$1" --show-record "$2" 2>/dev/null | jq -r "$3"; }
+
+# get_via PROXY_URL PATH [curl args...]: GET through the given proxy.
+get_via() { _pu=$1; _p=$2; shift 2; req GET "$_pu$_p" "$@"; }
+
+# wait_stat JQ WANT [PROXY_URL]: waits up to 10 s for a /stats field to equal WANT (for
+# counters that background work updates); the caller then asserts on it.
+wait_stat() {
+  _i=0
+  while [ "$(stat "$1" "${3:-$PROXY}")" != "$2" ] && [ "$_i" -lt 200 ]; do
+    _i=$((_i + 1))
+    sleep 0.05
+  done
+}

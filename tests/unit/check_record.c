@@ -36,8 +36,10 @@ sample(void)
 	http_headers_add(&h, "X-Empty", "");
 	http_headers_add(&h, "X-Dup", "1");
 	http_headers_add(&h, "X-Dup", "2");
-	return entry_new(KEY, "accept=application/json", 200, &h, b, sizeof(body) - 1, 997, 1000,
-	                 &settings);
+	struct entry *e = entry_new(KEY, "accept=application/json", 200, &h, b, sizeof(body) - 1,
+	                            997, 1000, &settings);
+	e->response_ms = 1000123;
+	return e;
 }
 
 static char *
@@ -68,6 +70,7 @@ assert_same(const struct entry *a, const struct entry *b)
 		ck_assert(memcmp(a->body, b->body, a->body_len) == 0);
 	ck_assert_int_eq(a->request_time, b->request_time);
 	ck_assert_int_eq(a->response_time, b->response_time);
+	ck_assert_int_eq(a->response_ms, b->response_ms);
 	ck_assert_int_eq(a->date_value, b->date_value);
 	ck_assert_int_eq(a->corrected_initial_age, b->corrected_initial_age);
 	ck_assert_int_eq(a->lifetime, b->lifetime);
@@ -298,6 +301,7 @@ enum spoil {
 	SPOIL_STATUS_HIGH,
 	SPOIL_TIMES_ORDER,
 	SPOIL_TIME_NEGATIVE,
+	SPOIL_MS_NEGATIVE,
 	SPOIL_KEY_EMPTY,
 	SPOIL_KEY_NUL,
 	SPOIL_KEY_LENGTH,
@@ -327,6 +331,7 @@ forged(enum spoil s, size_t *len)
 	forge_u16(&f, s == SPOIL_STATUS_LOW ? 99 : s == SPOIL_STATUS_HIGH ? 1000 : 200);
 	forge_u64(&f, s == SPOIL_TIMES_ORDER ? 11 : 9);
 	forge_u64(&f, s == SPOIL_TIME_NEGATIVE ? UINT64_C(0x8000000000000000) : 10);
+	forge_u64(&f, s == SPOIL_MS_NEGATIVE ? UINT64_C(0xffffffffffffffff) : 10001);
 	if (s == SPOIL_KEY_EMPTY)
 		forge_str(&f, "", 0);
 	else if (s == SPOIL_KEY_NUL)
@@ -384,6 +389,7 @@ START_TEST(test_forged_fields)
 	/* the forge itself makes a valid record */
 	ck_assert_int_eq(record_decode(rec, len, "k", &settings, &d), RECORD_OK);
 	ck_assert_int_eq(d->status, 200);
+	ck_assert_int_eq(d->response_ms, 10001);
 	ck_assert_str_eq(d->vary_key, "accept=x");
 	ck_assert_str_eq(http_headers_get(&d->headers, "X-Y"), "z");
 	ck_assert_uint_eq(d->body_len, 5);
