@@ -5,7 +5,7 @@
 # by itself when the server is back. A flush (or a restart) gives a new namespace generation,
 # and every proxy empties its local tier.
 . "$(dirname "$0")/lib.sh"
-plan 20
+plan 23
 
 start_origin
 start_memcached MC
@@ -66,14 +66,33 @@ B=$PROXY
 get_via "$B" '/back?cc=max-age%3D300' -H "$H"
 like "$(hdr Cache-Status)" 'detail=memcached' "restarted: another proxy reads from it"
 
-# slow: memcached stopped (SIGSTOP), connections accepted but never answered
+# slow: memcached stopped (SIGSTOP), connections accepted but never answered. D waits up to
+# 3 s per operation: while 4 of its requests wait on memcached (more than its 2 server
+# threads), a local hit is answered at once: no libmicrohttpd thread waits on memcached.
+write_config "$WORK/d.ini" "[memcached]
+servers = $MC_ADDR
+timeout_ms = 3000"
+start_proxy "$WORK/d.ini" d
+D=$PROXY
+get_via "$D" '/dhit?cc=max-age%3D300' -H "$H"
 kill -STOP "$MC_PID"
 _i=0
 while [ "$(awk '{ print $3 }' "/proc/$MC_PID/stat")" != T ] && [ "$_i" -lt 100 ]; do _i=$((_i + 1)); sleep 0.01; done
+pids=""
+for i in 1 2 3 4; do
+  curl -s -o /dev/null --max-time 10 -H "$H" "$D/dslow$i?cc=max-age%3D300" &
+  pids="$pids $!"
+done
 t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 -H "$H" "$B/slow?cc=max-age%3D300")
+d=$(curl -s -o "$WORK/b" -D "$WORK/h" -w '%{time_total}' --max-time 10 -H "$H" "$D/dhit?cc=max-age%3D300")
+dslow=$(origin_count /dslow1)
 kill -CONT "$MC_PID"
+for pid in $pids; do wait "$pid"; done
 like "$t" '^200 ' "memcached hanging: the request succeeds"
 is "$(echo "$t" | awk '{ print ($2 < 1.0) }')" 1 "memcached hanging: answered within the timeout (timeout_ms 100; took ${t#* } s)"
+is "$dslow" 0 "memcached hanging: D's requests were still waiting on it"
+like "$(hdr Cache-Status)" '^tiercache; hit' "memcached hanging: D's local hit ..."
+is "$(echo "$d" | awk '{ print ($1 < 0.5) }')" 1 "... is not held up by the requests waiting on memcached (took $d s)"
 like "$(stat .memcached.timeouts "$B")" '^[1-9]' "timeouts are counted"
 is "$(stat '.memcached.servers[0].state' "$B")" down "a hanging server is marked down"
 
