@@ -15,6 +15,7 @@
  * Usage: ceiling [-p PORT] [-P PORTFILE] [-s SMALL] [-l LARGE] [-t THREADS] [-m MEMLIMIT]
  * Listens on 127.0.0.1 only. Runs until SIGTERM or SIGINT.
  */
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,15 +25,6 @@
 #include <netinet/in.h>
 
 #include <microhttpd.h>
-
-static volatile sig_atomic_t ceiling_stop;
-
-static void
-ceiling_on_signal(int sig)
-{
-	(void)sig;
-	ceiling_stop = 1;
-}
 
 struct ceiling {
 	struct MHD_Response *small;
@@ -87,16 +79,29 @@ main(int argc, char **argv)
 	const char *portfile = NULL;
 	unsigned port = 0, threads = 0;
 	size_t small = 1024, large = 65536, memlimit = 8192;
-	int opt;
+	sigset_t stop;
+	int opt, sig;
 
 	while ((opt = getopt(argc, argv, "p:P:s:l:t:m:")) != -1) {
 		switch (opt) {
-		case 'p': port = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'P': portfile = optarg; break;
-		case 's': small = strtoul(optarg, NULL, 10); break;
-		case 'l': large = strtoul(optarg, NULL, 10); break;
-		case 't': threads = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 'm': memlimit = strtoul(optarg, NULL, 10); break;
+		case 'p':
+			port = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'P':
+			portfile = optarg;
+			break;
+		case 's':
+			small = strtoul(optarg, NULL, 10);
+			break;
+		case 'l':
+			large = strtoul(optarg, NULL, 10);
+			break;
+		case 't':
+			threads = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 'm':
+			memlimit = strtoul(optarg, NULL, 10);
+			break;
 		default:
 			fprintf(stderr, "usage: ceiling [-p PORT] [-P PORTFILE] [-s SMALL] "
 			                "[-l LARGE] [-t THREADS] [-m MEMLIMIT]\n");
@@ -107,6 +112,12 @@ main(int argc, char **argv)
 		long n = sysconf(_SC_NPROCESSORS_ONLN);
 		threads = n > 0 ? (unsigned)n : 1;
 	}
+	/* SIGTERM and SIGINT are blocked in every thread (MHD's inherit the mask) and taken by
+	 * sigwait below: no window where a signal could be missed */
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	pthread_sigmask(SIG_BLOCK, &stop, NULL);
 	c.small = ceiling_response(small, "\"ceiling-small\"");
 	c.large = ceiling_response(large, "\"ceiling-large\"");
 	memset(&sin, 0, sizeof(sin));
@@ -140,10 +151,7 @@ main(int argc, char **argv)
 			return 1;
 		}
 	}
-	signal(SIGTERM, ceiling_on_signal);
-	signal(SIGINT, ceiling_on_signal);
-	while (!ceiling_stop)
-		pause();
+	sigwait(&stop, &sig);
 	MHD_stop_daemon(d);
 	MHD_destroy_response(c.small);
 	MHD_destroy_response(c.large);

@@ -47,11 +47,21 @@ main(int argc, char **argv)
 
 	while ((opt = getopt(argc, argv, "p:s:n:b")) != -1) {
 		switch (opt) {
-		case 'p': port = (unsigned)strtoul(optarg, NULL, 10); break;
-		case 's': size = strtoul(optarg, NULL, 10); break;
-		case 'n': n = strtoul(optarg, NULL, 10); break;
-		case 'b': binary = true; break;
-		default: fprintf(stderr, "usage: mcget -p PORT [-s SIZE] [-n N] [-b]\n"); return 2;
+		case 'p':
+			port = (unsigned)strtoul(optarg, NULL, 10);
+			break;
+		case 's':
+			size = strtoul(optarg, NULL, 10);
+			break;
+		case 'n':
+			n = strtoul(optarg, NULL, 10);
+			break;
+		case 'b':
+			binary = true;
+			break;
+		default:
+			fprintf(stderr, "usage: mcget -p PORT [-s SIZE] [-n N] [-b]\n");
+			return 2;
 		}
 	}
 	if (n == 0)

@@ -53,7 +53,7 @@ done
 if [ $QUICK -eq 1 ]; then
 	ROUNDS=${ROUNDS:-3}; DURATION=${DURATION:-2}; SCEN_ROUNDS=3; SCEN_DURATION=2
 else
-	ROUNDS=${ROUNDS:-5}; DURATION=${DURATION:-8}; SCEN_ROUNDS=3; SCEN_DURATION=5
+	ROUNDS=${ROUNDS:-5}; DURATION=${DURATION:-8}; SCEN_ROUNDS=5; SCEN_DURATION=5
 fi
 SMALL_N=1000   # 1 KiB bodies: /s/0 .. /s/999
 LARGE_N=100    # 64 KiB bodies: /l/0 .. /l/99
@@ -542,10 +542,14 @@ for round in $(seq 1 $SCEN_ROUNDS); do
 	printf '%s\t%s\t%s\t%s\n' "$round" "$alone" "$beside" "${misses:-0}" >>"$WORK/slow.tsv"
 	log "  round $round: hits alone $alone req/s, beside slow misses $beside req/s (${misses:-0} misses done)"
 done
-SLOW_ALONE=$(cut -f2 "$WORK/slow.tsv" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-SLOW_BESIDE=$(cut -f3 "$WORK/slow.tsv" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-SLOW_MISSES=$(cut -f4 "$WORK/slow.tsv" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }')
-scen "slow misses beside hits: hits alone $SLOW_ALONE req/s, beside 100 connections of 1 s misses $SLOW_BESIDE req/s, ratio $(awk -v a="$SLOW_ALONE" -v b="$SLOW_BESIDE" 'BEGIN { printf "%.2f", (a > 0 ? b / a : 0) }') (target >= 0.90); misses completed per run: $SLOW_MISSES (medians of $SCEN_ROUNDS rounds, ${SCEN_DURATION}s, 1 KiB hits, 50 connections)"
+median_of() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
+SLOW_ALONE=$(cut -f2 "$WORK/slow.tsv" | median_of)
+SLOW_BESIDE=$(cut -f3 "$WORK/slow.tsv" | median_of)
+SLOW_MISSES=$(cut -f4 "$WORK/slow.tsv" | median_of)
+# the ratio of each round (alone and beside ran back to back), then their median: steadier on
+# a shared machine than the ratio of the two medians
+SLOW_RATIO=$(awk -F'\t' '$2 > 0 { printf "%.3f\n", $3 / $2 }' "$WORK/slow.tsv" | median_of)
+scen "slow misses beside hits: hits alone $SLOW_ALONE req/s, beside 100 connections of 1 s misses $SLOW_BESIDE req/s (medians); median of the per-round ratios $SLOW_RATIO (target >= 0.90); misses completed per run: $SLOW_MISSES ($SCEN_ROUNDS rounds, ${SCEN_DURATION}s, 1 KiB hits, 50 connections)"
 
 # ---------------------------------------------------------------------------------------------
 # Scenario: collapsed forwarding
@@ -652,7 +656,7 @@ OUT=$HERE/results/$DATE.txt
 	echo "tiercache benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "command: bash contrib/bench/run.sh${ARGS_GIVEN:+ $ARGS_GIVEN}"
 	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-	echo "versions: $("$TIERCACHE" --version 2>&1 | head -n 1) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')), $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), $("$VARNISHD" -V 2>&1 | head -n 1 | sed 's/ revision.*//; s/^varnishd (//'), libmicrohttpd $(pkg-config --modversion libmicrohttpd), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), memcached $(memcached -V | awk '{ print $2 }'), curl $(curl -V | awk 'NR == 1 { print $2 }')"
+	echo "versions: $("$TIERCACHE" --version 2>&1 | head -n 1) (binary built $(date -u -r "$TIERCACHE" '+%Y-%m-%d %H:%M UTC'); repository HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')), $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), $("$VARNISHD" -V 2>&1 | head -n 1 | sed 's/ revision.*//; s/^varnishd (//'), libmicrohttpd $(pkg-config --modversion libmicrohttpd), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), memcached $(memcached -V | awk '{ print $2 }'), curl $(curl -V | awk 'NR == 1 { print $2 }')"
 	echo "method: wrk -t1, random paths over 1,000 x 1 KiB (/s/) or 100 x 64 KiB (/l/), ${DURATION}s per run, $ROUNDS interleaved rounds, medians; every cache warmed until each path is a hit; cpu = utime+stime of all the server's processes per request"
 	echo "tiercache origin requests: $TC_ORIGIN_AFTER_WARM after the warm-up, $TC_ORIGIN_AFTER_BENCH after the runs (equal: every measured request was a hit; local.hits $TC_HITS)"
 	echo
