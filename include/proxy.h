@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 #include "config.h"
@@ -61,6 +62,7 @@ struct proxy_request {
 	bool fetching;
 	struct worker_job job; /* a memcached step (lookup, invalidation, purge) on a worker */
 	bool purged_local;     /* an invalidation or PURGE removed something from the local tier */
+	uint64_t epoch;        /* the proxy's purge epoch when the lookup began */
 };
 
 struct proxy;

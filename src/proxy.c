@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdatomic.h>
 #include <strings.h>
 #include <time.h>
 
@@ -37,6 +38,9 @@
 /* How often the namespace generation is read (purge-all is seen within a second). */
 #define PROXY_WATCH_MS 250
 
+/* Cache-Status detail of a response not stored because everything was purged meanwhile. */
+static const char proxy_why_purged[] = "purged";
+
 /* The header of a PURGE that invalidates everything, and its one value. */
 #define PROXY_PURGE_HEADER "Tiercache-Purge"
 
@@ -47,6 +51,9 @@ struct proxy {
 	struct shared *shared; /* NULL: no memcached tier */
 	struct worker *worker; /* runs the memcached steps (with shared) */
 	struct rfc9111_settings settings;
+	/* bumped by every purge of everything (ours, or a new namespace generation seen): a
+	 * response fetched before it is not stored after it */
+	atomic_uint_least64_t epoch;
 };
 
 /* A memcached write or delete that runs after the client has its answer. */
@@ -97,6 +104,7 @@ proxy_namespace_changed(void *arg)
 {
 	struct proxy *p = arg;
 
+	atomic_fetch_add(&p->epoch, 1);
 	local_clear(p->local);
 	log_info("memcached namespace generation changed: local tier emptied");
 }
@@ -371,6 +379,7 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 	int64_t now = util_now();
 	struct entry *e;
 
+	r->epoch = atomic_load(&p->epoch);
 	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
 	e = local_lookup(p->local, r->key, now);
 	if (e != NULL && !proxy_variant_ok(r, e)) {
@@ -396,11 +405,11 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 	return PROXY_SUSPENDED;
 }
 
-/* Puts an entry found in memcached into the local tier too (when it fits). */
+/* Puts an entry found in memcached for r into the local tier too (when it fits). */
 static void
-proxy_promote(struct proxy *p, struct entry *e, int64_t now)
+proxy_promote(struct proxy *p, struct proxy_request *r, struct entry *e, int64_t now)
 {
-	if (e->body_len <= p->cfg->local_max_object_bytes)
+	if (e->body_len <= p->cfg->local_max_object_bytes && atomic_load(&p->epoch) == r->epoch)
 		local_insert(p->local, e, now);
 }
 
@@ -433,7 +442,7 @@ proxy_shared_lookup(struct worker_job *job, bool cancelled)
 	if (e != NULL && from == SHARED_FALLBACK)
 		warm = entry_ref(e);
 	if (e != NULL && proxy_usable(r, e, now)) {
-		proxy_promote(p, e, now);
+		proxy_promote(p, r, e, now);
 		proxy_serve_hit(r, e, from == SHARED_FALLBACK ? "memcached-fallback" : "memcached");
 		entry_unref(e);
 		r->resume(r);
@@ -599,6 +608,10 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 		*why = "stale-without-validator";
 		return false;
 	}
+	if (atomic_load(&p->epoch) != r->epoch) {
+		*why = proxy_why_purged; /* everything was purged while it was fetched */
+		return false;
+	}
 	if (p->shared != NULL)
 		*w = proxy_write_new(p, e, r->stale != NULL, NULL);
 	if (e->body_len > p->cfg->local_max_object_bytes || !local_insert(p->local, e, now)) {
@@ -629,7 +642,7 @@ proxy_fetched(struct origin_fetch *f)
 		e->response_ms = proxy_wall_ms(); /* not published yet */
 		const char *why = NULL;
 		bool stored = proxy_store(p, r, e, &why, &w);
-		if (!stored) {
+		if (!stored && why != proxy_why_purged) {
 			local_remove(p->local, r->key);
 			if (w == NULL && p->shared != NULL)
 				w = proxy_write_new(p, NULL, false, r->key);
@@ -657,7 +670,7 @@ proxy_fetched(struct origin_fetch *f)
 			why = "vary-star";
 		else
 			stored = proxy_store(p, r, e, &why, &w);
-		if (!stored && r->stale != NULL) {
+		if (!stored && r->stale != NULL && why != proxy_why_purged) {
 			local_remove(p->local, r->key); /* the stored response was replaced */
 			if (w == NULL && p->shared != NULL)
 				w = proxy_write_new(p, NULL, false, r->key); /* ... everywhere */
@@ -777,6 +790,7 @@ proxy_shared_purge_all(struct worker_job *job, bool cancelled)
 
 	(void)cancelled;
 	/* again: anything promoted meanwhile came from the old generation */
+	atomic_fetch_add(&p->epoch, 1);
 	local_clear(p->local);
 	if (ok) {
 		char *text = xasprintf("200 OK: purged everything (namespace generation %llu)",
@@ -811,6 +825,7 @@ proxy_purge(struct proxy *p, struct proxy_request *r)
 		return PROXY_REPLIED;
 	}
 	if (scope != NULL) {
+		atomic_fetch_add(&p->epoch, 1);
 		local_clear(p->local);
 		if (p->shared != NULL) {
 			r->job.fn = proxy_shared_purge_all;

@@ -4,7 +4,7 @@
 # generation in memcached: a second proxy sees it within a second and empties its local tier.
 # A successful unsafe method invalidates the URL in memcached too.
 . "$(dirname "$0")/lib.sh"
-plan 25
+plan 27
 
 start_origin
 start_memcached MC
@@ -75,6 +75,16 @@ like "$(hdr Cache-Status)" 'fwd=miss' "B's local tier was emptied"
 get_via "$A" '/p3?cc=max-age%3D300' -H "$H"
 like "$(hdr Cache-Status)" 'fwd=miss|detail=memcached' "A's too (and the old records are out of reach)"
 is "$(origin_count /p3)" 2 "one refetch, shared"
+
+# a response fetched across a purge of everything is not stored (it may predate the purge)
+curl -s -o /dev/null -D "$WORK/slow.h" --max-time 10 -H "$H" "$A/race?cc=max-age%3D300&delay_ms=1000" &
+slow=$!
+sleep 0.3
+req PURGE "$A/" -H "$H" -H 'Tiercache-Purge: all'
+wait "$slow"
+like "$(tr -d '\r' <"$WORK/slow.h" | grep -i '^Cache-Status:')" 'fwd=miss; fwd-status=200; detail=purged' "fetched across a purge-all: not stored"
+get_via "$B" '/race?cc=max-age%3D300&delay_ms=1000' -H "$H"
+is "$(origin_count /race)" 2 "not in memcached either"
 
 # a successful unsafe method invalidates memcached too: the next reader anywhere misses
 get_via "$A" '/inv?cc=max-age%3D300' -H "$H"
