@@ -10,14 +10,16 @@
 #   --build DIR   a configured build directory with src/tiercache (default: build one out of
 #                 tree with CFLAGS='-O2 -g' in the work directory; install-deps.sh first)
 #   --keep        keep the work directory (configs, logs, raw results) instead of removing it
+#   --only LIST   run only these parts (comma-separated): hits (the side-by-side benchmark),
+#                 slow, collapse, shared, memory, reval (the scenarios); default: all
 #
 # Everything listens on 127.0.0.1 only, on free ports picked at start. Every wrk run and every
 # request loop is bounded. Every process started here is stopped on exit (trap), by PID.
 # Missing tools (nginx, varnish, wrk, memcached, curl, jq, gcc) are installed from Debian's
 # packages (apt-get; sudo when not root).
 #
-# Results: printed, and written to contrib/bench/results/<UTC date>.txt (and latest.txt). The
-# raw per-run lines (one per wrk run) are kept beside them as <date>.raw.
+# Results: printed, and written to contrib/bench/results/<UTC date>.txt (and latest.txt when
+# every part ran). The raw per-run lines (one per wrk run) are kept beside them as <date>.raw.
 #
 # Method: each target is warmed until every one of the 1,100 paths is a hit, then wrk -t1
 # (random paths, 50 and 200 connections, 1 KiB and 64 KiB bodies) runs against each target in
@@ -29,12 +31,14 @@
 set -euo pipefail
 
 HERE=$(cd "$(dirname "$0")" && pwd)
+HOST_HEADER=""
 ROOT=$(cd "$HERE/../.." && pwd)
 QUICK=0
 BUILD=""
 ROUNDS=""
 DURATION=""
 KEEP=0
+ONLY=" hits slow collapse shared memory reval "
 ARGS_GIVEN="$*"
 
 while [ $# -gt 0 ]; do
@@ -44,6 +48,7 @@ while [ $# -gt 0 ]; do
 	--rounds) ROUNDS=$2; shift ;;
 	--duration) DURATION=$2; shift ;;
 	--keep) KEEP=1 ;;
+	--only) ONLY=" ${2//,/ } "; shift ;;
 	-h | --help) sed -n '2,30p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
@@ -58,6 +63,8 @@ fi
 SMALL_N=1000   # 1 KiB bodies: /s/0 .. /s/999
 LARGE_N=100    # 64 KiB bodies: /l/0 .. /l/99
 
+# want PART: true when PART (hits, slow, collapse, shared, memory, reval) is to be run.
+want() { case $ONLY in *" $1 "*) return 0 ;; esac; return 1; }
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
 
@@ -204,6 +211,70 @@ gcc -std=c11 -D_GNU_SOURCE -O2 "$HERE/mcget.c" $(pkg-config --cflags --libs libm
 	-o "$MCGET"
 
 # ---------------------------------------------------------------------------------------------
+# Helpers shared by the hit benchmark and the scenarios
+# ---------------------------------------------------------------------------------------------
+# start_tiercache NAME ORIGIN_URL [EXTRA_SECTIONS [EXTRA_LOCAL_KEYS]]: writes $WORK/NAME.ini,
+# starts tiercache, sets TC_PORT and TC_PID.
+start_tiercache() {
+	local name=$1 url=$2 extra=${3:-} local_extra=${4:-}
+	TC_PORT=$(free_port)
+	cat >"$WORK/$name.ini" <<EOF
+[server]
+listen = 127.0.0.1:$TC_PORT
+; one libmicrohttpd epoll thread per core
+threads = 0
+max_connections = 4096
+[origin]
+url = $url
+max_connections = 256
+[local]
+max_bytes = 512M
+max_entries = 200000
+$local_extra
+[log]
+level = warn
+$extra
+EOF
+	"$TIERCACHE" -c "$WORK/$name.ini" 2>"$WORK/$name.log" &
+	TC_PID=$!
+	PIDS+=($TC_PID)
+	wait_http "$TC_PORT" /stats
+}
+
+# wrk_run URL CONNS SECONDS ARGS...: runs wrk, prints its RESULT fields as "req us p50 p99 err".
+# HOST_HEADER, when set, replaces the Host header (wrk_run and curl_all).
+wrk_run() {
+	local url=$1 conns=$2 secs=$3
+	shift 3
+	wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s ${HOST_HEADER:+-H "Host: $HOST_HEADER"} \
+		-s "$HERE/paths.lua" "$url" -- "$@" >"$WORK/wrk.out" 2>&1 || true
+	awk '/^RESULT/ {
+		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		print v["requests"], v["duration_us"], v["p50_us"], v["p99_us"], v["errors"] }' \
+		"$WORK/wrk.out"
+}
+
+# curl_all PORT PATHFILE PARALLEL: requests every path of the file (bounded: one pass).
+curl_all() {
+	awk -v p="$1" '{ printf "url = \"http://127.0.0.1:%s%s\"\noutput = \"/dev/null\"\n", p, $0 }' \
+		"$2" >"$WORK/curl.cfg"
+	curl -s --no-progress-meter -Z --parallel-max "${3:-8}" --max-time 30 \
+		${HOST_HEADER:+-H "Host: $HOST_HEADER"} -K "$WORK/curl.cfg" || true
+}
+
+# stop_pid PID: stops one process started here and waits for it.
+stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
+
+# median_of: the median of the numbers on stdin, one a line.
+median_of() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
+
+RAW=$WORK/raw.tsv
+: >"$RAW"
+TC_ORIGIN_AFTER_WARM=-
+TC_ORIGIN_AFTER_BENCH=-
+TC_HITS=-
+if want hits; then
+# ---------------------------------------------------------------------------------------------
 # The origin: nginx serving 1,000 bodies of 1 KiB and 100 of 64 KiB, with ETag and
 # Cache-Control: max-age=3600
 # ---------------------------------------------------------------------------------------------
@@ -254,33 +325,6 @@ wait_http "$ORIGIN_PORT" /s/0
 # ---------------------------------------------------------------------------------------------
 # tiercache
 # ---------------------------------------------------------------------------------------------
-# start_tiercache NAME ORIGIN_URL [EXTRA_SECTIONS [EXTRA_LOCAL_KEYS]]: writes $WORK/NAME.ini,
-# starts tiercache, sets TC_PORT and TC_PID.
-start_tiercache() {
-	local name=$1 url=$2 extra=${3:-} local_extra=${4:-}
-	TC_PORT=$(free_port)
-	cat >"$WORK/$name.ini" <<EOF
-[server]
-listen = 127.0.0.1:$TC_PORT
-; one libmicrohttpd epoll thread per core
-threads = 0
-max_connections = 4096
-[origin]
-url = $url
-max_connections = 256
-[local]
-max_bytes = 512M
-max_entries = 200000
-$local_extra
-[log]
-level = warn
-$extra
-EOF
-	"$TIERCACHE" -c "$WORK/$name.ini" 2>"$WORK/$name.log" &
-	TC_PID=$!
-	PIDS+=($TC_PID)
-	wait_http "$TC_PORT" /stats
-}
 start_tiercache tiercache "http://127.0.0.1:$ORIGIN_PORT"
 TIERCACHE_PORT=$TC_PORT
 TIERCACHE_PID=$TC_PID
@@ -409,12 +453,6 @@ pid_of() {
 # ---------------------------------------------------------------------------------------------
 # Warm-up: every path through every cache until it is a hit
 # ---------------------------------------------------------------------------------------------
-# curl_all PORT PATHFILE PARALLEL: requests every path of the file (bounded: one pass).
-curl_all() {
-	awk -v p="$1" '{ printf "url = \"http://127.0.0.1:%s%s\"\noutput = \"/dev/null\"\n", p, $0 }' \
-		"$2" >"$WORK/curl.cfg"
-	curl -s --no-progress-meter -Z --parallel-max "${3:-8}" --max-time 30 -K "$WORK/curl.cfg" || true
-}
 : >"$WORK/paths.txt"
 for i in $(seq 0 $((SMALL_N - 1))); do echo "/s/$i"; done >>"$WORK/paths.txt"
 for i in $(seq 0 $((LARGE_N - 1))); do echo "/l/$i"; done >>"$WORK/paths.txt"
@@ -443,20 +481,7 @@ TC_ORIGIN_AFTER_WARM=$(stats_get "$TIERCACHE_PORT" .origin.requests)
 # ---------------------------------------------------------------------------------------------
 # The hit benchmark
 # ---------------------------------------------------------------------------------------------
-RAW=$WORK/raw.tsv
-: >"$RAW"
 
-# wrk_run URL CONNS SECONDS ARGS...: runs wrk, prints its RESULT fields as "req us p50 p99 err".
-wrk_run() {
-	local url=$1 conns=$2 secs=$3
-	shift 3
-	wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s -s "$HERE/paths.lua" "$url" -- "$@" \
-		>"$WORK/wrk.out" 2>&1 || true
-	awk '/^RESULT/ {
-		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		print v["requests"], v["duration_us"], v["p50_us"], v["p99_us"], v["errors"] }' \
-		"$WORK/wrk.out"
-}
 
 # measure ROUND TARGET SIZE CONNS: one wrk run with CPU accounting; appends a line to $RAW.
 measure() {
@@ -498,6 +523,8 @@ TC_HITS=$(stats_get "$TIERCACHE_PORT" .local.hits)
 # the proxies in front of the nginx origin are not needed any more: quiet machine
 for pid in $NGINX_PID $VARNISH_PID $CEILING_PID; do kill "$pid" 2>/dev/null || true; done
 
+fi # hits
+
 SCEN=$WORK/scenarios.txt
 : >"$SCEN"
 scen() { echo "$*" | tee -a "$SCEN" >&2; }
@@ -505,6 +532,7 @@ scen() { echo "$*" | tee -a "$SCEN" >&2; }
 # ---------------------------------------------------------------------------------------------
 # The test origin (tests/origin/test-origin): delays, validators, counts per path
 # ---------------------------------------------------------------------------------------------
+if want slow || want collapse || want shared || want memory || want reval; then
 "$TEST_ORIGIN" -P "$WORK/test-origin.port" >"$WORK/test-origin.log" 2>&1 &
 PIDS+=($!)
 for _ in $(seq 1 100); do [ -s "$WORK/test-origin.port" ] && break; sleep 0.1; done
@@ -512,15 +540,19 @@ TO_PORT=$(cat "$WORK/test-origin.port")
 TO_URL="http://127.0.0.1:$TO_PORT"
 RUN_ID=$(date +%s)$$
 CC_HOUR='cc=max-age%3D3600'
+for i in $(seq 0 999); do echo "/h/$i?size=1024&$CC_HOUR"; done >"$WORK/hpaths.txt"
+fi # test origin
 
 # ---------------------------------------------------------------------------------------------
 # Scenario: slow misses beside hits
 # ---------------------------------------------------------------------------------------------
+if want slow || want collapse || want shared; then
+	start_tiercache slow "$TO_URL"
+	SLOW_PORT=$TC_PORT
+	SLOW_PID=$TC_PID
+fi
+if want slow; then
 log "scenario: slow misses beside hits"
-start_tiercache slow "$TO_URL"
-SLOW_PORT=$TC_PORT
-SLOW_PID=$TC_PID
-for i in $(seq 0 999); do echo "/h/$i?size=1024&$CC_HOUR"; done >"$WORK/hpaths.txt"
 curl_all "$SLOW_PORT" "$WORK/hpaths.txt" 8
 curl_all "$SLOW_PORT" "$WORK/hpaths.txt" 8
 : >"$WORK/slow.tsv"
@@ -542,7 +574,6 @@ for round in $(seq 1 $SCEN_ROUNDS); do
 	printf '%s\t%s\t%s\t%s\n' "$round" "$alone" "$beside" "${misses:-0}" >>"$WORK/slow.tsv"
 	log "  round $round: hits alone $alone req/s, beside slow misses $beside req/s (${misses:-0} misses done)"
 done
-median_of() { sort -n | awk '{ v[NR] = $1 } END { print (NR ? v[int((NR + 1) / 2)] : 0) }'; }
 SLOW_ALONE=$(cut -f2 "$WORK/slow.tsv" | median_of)
 SLOW_BESIDE=$(cut -f3 "$WORK/slow.tsv" | median_of)
 SLOW_MISSES=$(cut -f4 "$WORK/slow.tsv" | median_of)
@@ -550,55 +581,91 @@ SLOW_MISSES=$(cut -f4 "$WORK/slow.tsv" | median_of)
 # a shared machine than the ratio of the two medians
 SLOW_RATIO=$(awk -F'\t' '$2 > 0 { printf "%.3f\n", $3 / $2 }' "$WORK/slow.tsv" | median_of)
 scen "slow misses beside hits: hits alone $SLOW_ALONE req/s, beside 100 connections of 1 s misses $SLOW_BESIDE req/s (medians); median of the per-round ratios $SLOW_RATIO (target >= 0.90); misses completed per run: $SLOW_MISSES ($SCEN_ROUNDS rounds, ${SCEN_DURATION}s, 1 KiB hits, 50 connections)"
+fi # slow
 
 # ---------------------------------------------------------------------------------------------
 # Scenario: collapsed forwarding
 # ---------------------------------------------------------------------------------------------
+if want collapse; then
 log "scenario: collapsed forwarding (1,000 concurrent requests for one cold URL)"
 CPATH="/c/$RUN_ID"
 wrk -t1 -c1000 -d2s --timeout 5s "http://127.0.0.1:$SLOW_PORT$CPATH?delay_ms=500&size=1024&$CC_HOUR" \
 	>"$WORK/collapse.out" 2>&1 || true
 COLLAPSE=$(curl -s "$TO_URL/_count?path=$CPATH")
 scen "collapsed forwarding: 1,000 concurrent requests for one cold URL (origin answers in 0.5 s) -> $COLLAPSE origin requests (target: 1)"
+fi # collapse
 
 # ---------------------------------------------------------------------------------------------
-# Scenario: shared tier (memcached). STUB until the memcached tier exists: it runs only when
-# tiercache's /stats has a "memcached" object.
+# Scenario: shared tier (memcached). Runs when tiercache has the memcached tier (its /stats has
+# a "memcached" object that is enabled); otherwise prints that it was skipped.
+# A fills memcached; B shares that memcached and has a local tier that stores nothing
+# (max_object_bytes = 1: a memcached hit is only promoted when the body fits), so every hit of
+# B is served from memcached. Beside it, a plain memcached get of the same size (mcget.c).
 # ---------------------------------------------------------------------------------------------
+if want shared; then
 log "scenario: shared tier"
-if [ "$(stats_get "$SLOW_PORT" 'has("memcached")')" != true ]; then
+printf '[origin]\nurl = %s\n[memcached]\nservers = 127.0.0.1:11211\n' "$TO_URL" >"$WORK/probe.ini"
+if ! "$TIERCACHE" -t -c "$WORK/probe.ini" >/dev/null 2>&1; then
 	scen "shared tier: skipped: memcached tier not available"
 else
 	MC_PORT=$(free_port)
 	memcached -l 127.0.0.1 -p "$MC_PORT" -U 0 -m 256 -u nobody >"$WORK/memcached.log" 2>&1 &
 	PIDS+=($!)
-	for _ in $(seq 1 50); do (exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null && break; sleep 0.1; done
-	# A fills memcached; B has the same memcached and a local tier that stores nothing
-	# (max_object_bytes = 1), so every hit of B is served from memcached.
+	for _ in $(seq 1 50); do
+		(exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null && break
+		sleep 0.1
+	done
 	start_tiercache shared-a "$TO_URL" "[memcached]
 servers = 127.0.0.1:$MC_PORT"
 	SA_PORT=$TC_PORT
+	SA_PID=$TC_PID
 	curl_all "$SA_PORT" "$WORK/hpaths.txt" 8
+	for _ in $(seq 1 50); do # memcached is written after the reply
+		[ "$(stats_get "$SA_PORT" .memcached.stores)" -ge 1000 ] && break
+		sleep 0.1
+	done
 	start_tiercache shared-b "$TO_URL" "[memcached]
 servers = 127.0.0.1:$MC_PORT" "max_object_bytes = 1"
 	SB_PORT=$TC_PORT
-	o0=$(curl -s "$TO_URL/_count")
-	curl_all "$SB_PORT" "$WORK/hpaths.txt" 8
-	set -- $(wrk_run "http://127.0.0.1:$SB_PORT/" 1 "$SCEN_DURATION" random /h/ 1000 "?size=1024&$CC_HOUR")
-	sb1_p50=$3; sb1_p99=$4; sb1_rps=$(awk -v n="$1" -v us="$2" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
-	set -- $(wrk_run "http://127.0.0.1:$SB_PORT/" 50 "$SCEN_DURATION" random /h/ 1000 "?size=1024&$CC_HOUR")
-	sb50_p50=$3; sb50_p99=$4; sb50_rps=$(awk -v n="$1" -v us="$2" 'BEGIN { printf "%.0f", n / (us / 1e6) }')
-	o1=$(curl -s "$TO_URL/_count")
-	set -- $("$MCGET" -p "$MC_PORT" -s 1024 -n 20000)
-	mc_p50=${4#p50_us=}; mc_p99=${5#p99_us=}
-	scen "shared tier (local tier empty, every hit from memcached): 1 connection: $sb1_rps req/s, p50 $sb1_p50 us, p99 $sb1_p99 us; 50 connections: $sb50_rps req/s, p50 $sb50_p50 us, p99 $sb50_p99 us; plain memcached get (libmemcached, 1 KiB, 1 connection): p50 $mc_p50 us, p99 $mc_p99 us; p50 ratio (1 connection) $(awk -v a="$sb1_p50" -v b="$mc_p50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') (target <= 2); origin requests during B's runs: $((o1 - o0))"
+	if [ "$(stats_get "$SB_PORT" '.memcached.enabled // false')" != true ]; then
+		scen "shared tier: skipped: memcached tier not available"
+	else
+		# the cache key holds the Host: B is asked with A's, so both use the same keys
+		HOST_HEADER=127.0.0.1:$SA_PORT
+		o0=$(curl -s "$TO_URL/_count")
+		curl_all "$SB_PORT" "$WORK/hpaths.txt" 8
+		: >"$WORK/shared.tsv"
+		for round in $(seq 1 $SCEN_ROUNDS); do
+			one=($(wrk_run "http://127.0.0.1:$SB_PORT/" 1 "$SCEN_DURATION" random /h/ 1000 \
+				"?size=1024&$CC_HOUR") 0 0 0 0 0)
+			fifty=($(wrk_run "http://127.0.0.1:$SB_PORT/" 50 "$SCEN_DURATION" random /h/ \
+				1000 "?size=1024&$CC_HOUR") 0 0 0 0 0)
+			mc=($("$MCGET" -p "$MC_PORT" -s 1024 -n 20000) - - - - - -)
+			# for scale: a local-tier hit on A, same requests, 1 connection
+			loc=($(wrk_run "http://127.0.0.1:$SA_PORT/" 1 "$SCEN_DURATION" random /h/ 1000 \
+				"?size=1024&$CC_HOUR") 0 0 0 0 0)
+			# req/s, p50, p99 on 1 connection; the same on 50; memcached get p50, p99
+			awk -v n1="${one[0]}" -v us1="${one[1]}" -v n50="${fifty[0]}" -v us50="${fifty[1]}" \
+				'BEGIN { printf "%.0f\t%.0f\t", (us1 > 0 ? n1 / (us1 / 1e6) : 0),
+					(us50 > 0 ? n50 / (us50 / 1e6) : 0) }' >>"$WORK/shared.tsv"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${one[2]}" "${one[3]}" "${fifty[2]}" \
+				"${fifty[3]}" "${mc[3]#p50_us=}" "${mc[4]#p99_us=}" "${loc[2]}" "${loc[3]}" \
+				>>"$WORK/shared.tsv"
+		done
+		o1=$(curl -s "$TO_URL/_count")
+		col() { cut -f"$1" "$WORK/shared.tsv" | median_of; }
+		SH_P50=$(col 3); MC_P50=$(col 7)
+		scen "shared tier (local tier empty, every hit from memcached; medians of $SCEN_ROUNDS rounds): 1 connection: $(col 1) req/s, p50 $SH_P50 us, p99 $(col 4) us; 50 connections: $(col 2) req/s, p50 $(col 5) us, p99 $(col 6) us; plain memcached get (libmemcached, 1 KiB, 1 connection): p50 $MC_P50 us, p99 $(col 8) us; p50 ratio (1 connection) $(awk -v a="$SH_P50" -v b="$MC_P50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') (target <= 2); for scale, a local-tier hit (1 connection): p50 $(col 9) us, p99 $(col 10) us; memcached hits of B: $(stats_get "$SB_PORT" .memcached.hits), origin requests during B's runs: $((o1 - o0))"
+		HOST_HEADER=""
+	fi
 fi
-stop_pid() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
-stop_pid "$SLOW_PID"
+fi # shared
+if want slow || want collapse || want shared; then stop_pid "$SLOW_PID"; fi
 
 # ---------------------------------------------------------------------------------------------
 # Scenario: memory with 100,000 entries of 1 KiB
 # ---------------------------------------------------------------------------------------------
+if want memory; then
 log "scenario: memory (100,000 entries of 1 KiB)"
 start_tiercache mem "$TO_URL"
 MEM_PORT=$TC_PORT
@@ -618,10 +685,12 @@ awk -v n="$MEM_ENTRIES" -v r0="$rss0" -v r1="$rss1" -v lb="$MEM_BYTES" 'BEGIN {
 		n, payload, rss, r0 / 1024, lb / 1048576, (payload > 0 ? rss / payload : 0), bound,
 		(rss <= bound ? "met" : "MISSED") }' | tee -a "$SCEN" >&2
 stop_pid "$MEM_PID"
+fi # memory
 
 # ---------------------------------------------------------------------------------------------
 # Scenario: revalidation, 10,000 URLs with max-age=1, with ETags and without
 # ---------------------------------------------------------------------------------------------
+if want reval; then
 log "scenario: revalidation (10,000 URLs, max-age=1, with and without ETag)"
 start_tiercache reval "$TO_URL"
 RV_PORT=$TC_PORT
@@ -645,6 +714,7 @@ for kind in etag none; do
 	eval "RV_${kind}_req=$((r2 - r1)) RV_${kind}_bytes=$((b2 - b1)) RV_${kind}_nm=$nm"
 done
 scen "revalidation: 10,000 URLs (1 KiB, max-age=1), second pass after they went stale: with ETag $RV_etag_req origin requests, $RV_etag_bytes bytes in ($RV_etag_nm answered 304 so far); without validators $RV_none_req origin requests, $RV_none_bytes bytes in; bytes ratio $(awk -v a="$RV_etag_bytes" -v b="$RV_none_bytes" 'BEGIN { printf "%.3f", (b > 0 ? a / b : 0) }') (first pass: $RV_etag_fill_req / $RV_none_fill_req requests, $RV_etag_fill_bytes / $RV_none_fill_bytes bytes)"
+fi # reval
 
 # ---------------------------------------------------------------------------------------------
 # Report
@@ -666,7 +736,8 @@ OUT=$HERE/results/$DATE.txt
 	sed 's/^/- /' "$SCEN"
 } >"$OUT"
 cp "$RAW" "$HERE/results/$DATE.raw"
-cp "$OUT" "$HERE/results/latest.txt"
+# latest.txt (committed) is the last run of everything
+[ "$ONLY" = " hits slow collapse shared memory reval " ] && cp "$OUT" "$HERE/results/latest.txt"
 echo
 cat "$OUT"
 echo
