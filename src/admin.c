@@ -10,6 +10,22 @@
 #include "admin.h"
 #include "stats.h"
 
+/* The regions and admissions of the tinylfu policy, inside the "local" object. */
+static void
+admin_tinylfu_json(struct buf *out, const struct local_policy_info *r)
+{
+	buf_printf(out,
+	           ",\n           \"tinylfu\": {\"window_entries\": %" PRIu64
+	           ", \"window_bytes\": %" PRIu64 ", \"probation_entries\": %" PRIu64
+	           ", \"probation_bytes\": %" PRIu64 ", \"protected_entries\": %" PRIu64
+	           ", \"protected_bytes\": %" PRIu64 ", \"window_target\": %.4f"
+	           ", \"admissions_accepted\": %" PRIu64 ", \"admissions_rejected\": %" PRIu64
+	           ", \"adaptations\": %" PRIu64 "}",
+	           r->window_entries, r->window_bytes, r->probation_entries, r->probation_bytes,
+	           r->protected_entries, r->protected_bytes, r->window_target, r->admitted,
+	           r->rejected, r->adaptations);
+}
+
 /* Appends the /stats JSON document to out (shared is the memcached tier, NULL when off). */
 void
 admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
@@ -36,11 +52,14 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
 	           ", \"max_bytes\": %" PRIu64 ",\n           \"hits\": %" PRIu64
 	           ", \"misses\": %" PRIu64 ", \"hit_ratio\": %.4f, \"evictions\": %" PRIu64
 	           ", \"expirations\": %" PRIu64 ", \"client_not_modified\": %" PRIu64
-	           ", \"invalidations\": %" PRIu64 "},\n",
+	           ", \"invalidations\": %" PRIu64,
 	           li.entries, li.bytes, li.max_entries, li.max_bytes, hits, misses,
 	           hits + misses ? (double)hits / (double)(hits + misses) : 0.0, li.evictions,
 	           li.expirations, stats_get(STAT_client_not_modified),
 	           stats_get(STAT_invalidations));
+	if (li.has_regions)
+		admin_tinylfu_json(out, &li.regions);
+	buf_puts(out, "},\n");
 	buf_printf(out,
 	           " \"origin\": {\"requests\": %" PRIu64 ", \"errors\": %" PRIu64
 	           ", \"timeouts\": %" PRIu64 ", \"revalidations\": %" PRIu64

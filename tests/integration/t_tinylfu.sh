@@ -2,7 +2,7 @@
 # The tinylfu policy in the proxy: popular entries survive a scan of one-time URLs that
 # flushes LRU, both bounds hold, and /stats names the policy. Oracle: origin request counts.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 12
 
 start_origin
 cc='cc=max-age%3D600'
@@ -23,6 +23,10 @@ is "$(stat .local.policy)" tinylfu "stats: local.policy"
 is "$(stat .local.entries)" 20 "tinylfu: max_entries holds"
 is "$(stat .local.hits)" 15 "tinylfu: 10 hits before the scan, 5 after"
 is "$(stat .local.evictions)" 45 "tinylfu: 80 stores into 20 entries, 45 evictions (65 distinct)"
+is "$(stat '.local.tinylfu.window_entries + .local.tinylfu.probation_entries + .local.tinylfu.protected_entries')" 20 \
+  "stats: window + probation + protected = entries"
+[ "$(stat .local.tinylfu.admissions_rejected)" -gt 0 ] && ok "stats: the scan's entries were refused admission" \
+  || not_ok "stats: the scan's entries were refused admission"
 stop_pid "$PROXY_PID"
 
 # the same traffic through lru loses the popular entries
@@ -30,6 +34,7 @@ write_config "$WORK/l.ini" '[local]' 'policy = lru' 'max_entries = 20'
 start_proxy "$WORK/l.ini" lru
 scan l
 is "$(for k in 1 2 3 4 5; do origin_count /l-hot$k; done | tr -d '\n')" 22222 "lru: the scan flushed the popular entries"
+is "$(stat .local.tinylfu)" null "stats: no tinylfu object for lru"
 stop_pid "$PROXY_PID"
 
 # byte limit: entries of 3000 bytes in 8K
