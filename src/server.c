@@ -76,7 +76,7 @@ static bool
 server_sent_with_304(const struct entry *e, const char *name)
 {
 	static const char *const fields[] = {"Cache-Control", "Content-Location", "Date",
-					     "ETag",          "Expires",          "Vary"};
+	                                     "ETag",          "Expires",          "Vary"};
 
 	for (size_t i = 0; i < TC_ARRAY_LEN(fields); i++)
 		if (strcasecmp(name, fields[i]) == 0)
@@ -102,12 +102,13 @@ server_queue_reply(struct server_conn *c)
 		if (head && e->body_len == 0 && length != NULL &&
 		    util_parse_u64(length, UINT64_MAX - 1, &announced)) {
 			/* A HEAD answered by the origin has no body here: announce the length the
-			 * origin gave (MHD sends no body for HEAD, so the reader is never called). */
+			 * origin gave (MHD sends no body for HEAD, so the reader is never called).
+			 */
 			resp = MHD_create_response_from_callback(announced, 4096, server_no_body, e,
-								 server_entry_release);
+			                                         server_entry_release);
 		} else {
 			resp = MHD_create_response_from_buffer_with_free_callback_cls(
-				e->body_len, e->body, server_entry_release, e);
+			        e->body_len, e->body, server_entry_release, e);
 		}
 		for (size_t i = 0; i < e->headers.n; i++) {
 			const struct http_header *h = &e->headers.v[i];
@@ -122,7 +123,7 @@ server_queue_reply(struct server_conn *c)
 		}
 	} else {
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
-						       MHD_RESPMEM_MUST_FREE);
+		                                       MHD_RESPMEM_MUST_FREE);
 		rep->body = NULL;
 		rep->body_len = 0;
 	}

@@ -930,7 +930,7 @@ static atomic_uint_fast64_t connections_accepted;
 
 static void
 on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
-	      enum MHD_ConnectionNotificationCode toe)
+              enum MHD_ConnectionNotificationCode toe)
 {
 	(void)cls;
 	(void)c;
