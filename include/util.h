@@ -77,6 +77,9 @@ bool util_parse_u64(const char *s, uint64_t max, uint64_t *out);
 /* Parses a byte size with an optional K/M/G suffix (powers of 1024); false on error. */
 bool util_parse_size(const char *s, uint64_t *out);
 
+/* 64 secret random bits (getrandom, with a clock-and-pid fallback), for keyed hashes. */
+uint64_t util_random_seed(void);
+
 /* Number of online processors (at least 1). */
 unsigned util_ncpus(void);
 

@@ -15,13 +15,9 @@
  * References: the table holds one reference per node; a lookup hands out a new one, so an
  * entry evicted, replaced or purged while someone sends it stays valid until they drop it.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include <xxhash.h>
 
@@ -65,26 +61,11 @@ struct local {
 	uint64_t expirations;
 };
 
-/* Draws the hash seed; a failing getrandom (a seccomp filter) falls back to clock and pid. */
+/* Draws the hash seed once per process. */
 static void
 local_seed_init(void)
 {
-	uint64_t seed = 0;
-	ssize_t got;
-
-	do
-		got = getrandom(&seed, sizeof(seed), 0);
-	while (got < 0 && errno == EINTR);
-	if (got != (ssize_t)sizeof(seed)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		seed ^= (uint64_t)ts.tv_nsec * 0x9e3779b97f4a7c15u ^ (uint64_t)ts.tv_sec;
-		seed ^= (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)&ts;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		seed = XXH3_64bits_withSeed(&ts, sizeof(ts), seed);
-	}
-	local_seed = seed;
+	local_seed = util_random_seed();
 }
 
 static void

@@ -5,13 +5,9 @@
  * the policies' keyed hashes (drawn once from getrandom, or fixed by policy_set_seed; an
  * atomic, so any thread may read it).
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <string.h>
-#include <sys/random.h>
-#include <time.h>
-#include <unistd.h>
 
 #include "policy.h"
 #include "util.h"
@@ -67,25 +63,11 @@ policy_names(void)
 	return policy_names_buf;
 }
 
-/* Draws the secret seed; a failing getrandom (a seccomp filter) falls back to clocks and pid. */
+/* Draws the secret seed once per process. */
 static void
 policy_seed_init(void)
 {
-	uint64_t seed = 0;
-	ssize_t got;
-
-	do
-		got = getrandom(&seed, sizeof(seed), 0);
-	while (got < 0 && errno == EINTR);
-	if (got != (ssize_t)sizeof(seed)) {
-		struct timespec ts;
-
-		clock_gettime(CLOCK_MONOTONIC, &ts);
-		seed ^= (uint64_t)ts.tv_nsec * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)ts.tv_sec;
-		clock_gettime(CLOCK_REALTIME, &ts);
-		seed ^= (uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
-	}
-	atomic_store(&policy_seed_value, seed);
+	atomic_store(&policy_seed_value, util_random_seed());
 }
 
 /* The seed of the policies' keyed hashes and random choices. */

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -292,4 +293,25 @@ util_ncpus(void)
 	long n = sysconf(_SC_NPROCESSORS_ONLN);
 
 	return n > 0 ? (unsigned)n : 1;
+}
+
+/* 64 secret random bits from getrandom(2); if it fails (a seccomp filter), clocks and pid. */
+uint64_t
+util_random_seed(void)
+{
+	uint64_t seed = 0;
+	ssize_t got;
+
+	do
+		got = getrandom(&seed, sizeof(seed), 0);
+	while (got < 0 && errno == EINTR);
+	if (got != (ssize_t)sizeof(seed)) {
+		struct timespec ts;
+
+		clock_gettime(CLOCK_MONOTONIC, &ts);
+		seed ^= (uint64_t)ts.tv_nsec * UINT64_C(0x9e3779b97f4a7c15) ^ (uint64_t)ts.tv_sec;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		seed ^= (uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
+	}
+	return seed;
 }
