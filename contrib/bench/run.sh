@@ -66,7 +66,7 @@ LARGE_N=100    # 64 KiB bodies: /l/0 .. /l/99
 # want PART: true when PART (hits, slow, collapse, shared, memory, reval) is to be run.
 want() { case $ONLY in *" $1 "*) return 0 ;; esac; return 1; }
 log() { printf '%s %s\n' "$(date -u +%H:%M:%S)" "$*" >&2; }
-die() { log "error: $*"; exit 1; }
+die() { log "error: $*"; KEEP=1; exit 1; } # the work directory is kept: its logs tell why
 
 # ---------------------------------------------------------------------------------------------
 # Dependencies (Debian 12 packages)
@@ -100,6 +100,8 @@ ulimit -n 65536 2>/dev/null || ulimit -n "$(ulimit -Hn)" 2>/dev/null || true
 # Work directory, processes, cleanup
 # ---------------------------------------------------------------------------------------------
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tiercache-bench.XXXXXX")
+DATE=$(date -u +%Y-%m-%dT%H%M%SZ)
+mkdir -p "$HERE/results"
 chmod 755 "$WORK" # nginx workers run as nobody and read the origin's files from here
 PIDS=()
 
@@ -120,12 +122,14 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
-# free_port: a TCP port nothing listens on at 127.0.0.1 (checked by connecting).
+# free_port: a TCP port nothing listens on at 127.0.0.1 (checked by connecting), below the
+# kernel's ephemeral range, so that no client connection on the machine holds it meanwhile.
 USED_PORTS=" "
+PORT_TOP=$(awk '{ print ($1 > 12000 ? $1 - 1 : 32767) }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null || echo 32767)
 free_port() {
 	local p
 	for _ in $(seq 1 200); do
-		p=$((20000 + RANDOM % 40000))
+		p=$((10000 + RANDOM % (PORT_TOP - 10000)))
 		case $USED_PORTS in *" $p "*) continue ;; esac
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then
 			USED_PORTS="$USED_PORTS$p "
@@ -136,14 +140,19 @@ free_port() {
 	die "no free port found"
 }
 
-# wait_http PORT [PATH]: until something answers HTTP there (10 s at most).
-wait_http() {
+# try_http PORT PATH [PID]: true once something answers HTTP there; false after 10 s or
+# as soon as PID has exited.
+try_http() {
 	for _ in $(seq 1 100); do
-		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1${2:-/}" && return 0
+		curl -s -o /dev/null --max-time 1 "http://127.0.0.1:$1$2" && return 0
+		[ -z "${3:-}" ] || kill -0 "$3" 2>/dev/null || return 1
 		sleep 0.1
 	done
-	die "nothing answers on 127.0.0.1:$1"
+	return 1
 }
+
+# wait_http PORT [PATH [PID]]: until something answers HTTP there (10 s at most), or fails.
+wait_http() { try_http "$1" "${2:-/}" "${3:-}" || die "nothing answers on 127.0.0.1:$1"; }
 
 # tree_pids PID: PID and all its descendants (nginx workers, the varnishd child).
 tree_pids() {
@@ -216,7 +225,8 @@ gcc -std=c11 -D_GNU_SOURCE -O2 "$HERE/mcget.c" $(pkg-config --cflags --libs libm
 # start_tiercache NAME ORIGIN_URL [EXTRA_SECTIONS [EXTRA_LOCAL_KEYS]]: writes $WORK/NAME.ini,
 # starts tiercache, sets TC_PORT and TC_PID.
 start_tiercache() {
-	local name=$1 url=$2 extra=${3:-} local_extra=${4:-}
+	local name=$1 url=$2 extra=${3:-} local_extra=${4:-} try
+	for try in 1 2 3; do # another port when this one was taken meanwhile
 	TC_PORT=$(free_port)
 	cat >"$WORK/$name.ini" <<EOF
 [server]
@@ -235,10 +245,14 @@ $local_extra
 level = warn
 $extra
 EOF
-	"$TIERCACHE" -c "$WORK/$name.ini" 2>"$WORK/$name.log" &
+	"$TIERCACHE" -c "$WORK/$name.ini" 2>>"$WORK/$name.log" &
 	TC_PID=$!
 	PIDS+=($TC_PID)
-	wait_http "$TC_PORT" /stats
+	try_http "$TC_PORT" /stats "$TC_PID" && return 0
+	kill "$TC_PID" 2>/dev/null || true
+	log "tiercache ($name) did not start on port $TC_PORT (try $try): $(tail -n 2 "$WORK/$name.log")"
+	done
+	die "tiercache ($name) does not start: see $WORK/$name.log"
 }
 
 # wrk_run URL CONNS SECONDS ARGS...: runs wrk, prints its RESULT fields as "req us p50 p99 err".
@@ -517,6 +531,7 @@ for round in $(seq 1 "$ROUNDS"); do
 	done
 	order=("${order[@]:1}" "${order[0]}") # rotate: no target always runs first
 done
+cp "$RAW" "$HERE/results/$DATE.raw" # kept even if a scenario fails below
 TC_ORIGIN_AFTER_BENCH=$(stats_get "$TIERCACHE_PORT" .origin.requests)
 TC_HITS=$(stats_get "$TIERCACHE_PORT" .local.hits)
 
@@ -719,8 +734,6 @@ fi # reval
 # ---------------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------------
-DATE=$(date -u +%Y-%m-%dT%H%M%SZ)
-mkdir -p "$HERE/results"
 OUT=$HERE/results/$DATE.txt
 {
 	echo "tiercache benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
