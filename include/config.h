@@ -39,6 +39,7 @@ struct config {
 	unsigned max_connections;
 	unsigned connection_timeout; /* seconds */
 	uint64_t max_body_bytes;
+	uint64_t max_header_bytes; /* libmicrohttpd's memory pool per connection */
 
 	/* [origin] */
 	char *origin_url; /* scheme://host[:port][/base], no trailing slash */

@@ -118,6 +118,10 @@ static const struct config_option config_options[] = {
          "Seconds an idle client connection is kept open.", CONFIG_FIELD(connection_timeout)},
         {"server", "max_body_bytes", CONFIG_SIZE, "1M", NULL, 0, CONFIG_G,
          "Largest request body accepted from a client.", CONFIG_FIELD(max_body_bytes)},
+        {"server", "max_header_bytes", CONFIG_SIZE, "8K", NULL, 4 * CONFIG_K, CONFIG_M,
+         "Memory for one request's line and header fields (and the answer's header);\n"
+         "a larger request line gets 414, larger header fields 431. Small is fast.",
+         CONFIG_FIELD(max_header_bytes)},
 
         {"origin", "url", CONFIG_URL, NULL, "http://127.0.0.1:9000", 0, 0,
          "Base URL of the origin: http:// or https://, a host, an optional port and base path.\n"

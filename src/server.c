@@ -431,7 +431,7 @@ server_create(const struct config *cfg, struct proxy *proxy, char **cause)
 	        server_on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, s,
 	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
 	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
-	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32 * 1024,
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 	        threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads,
 	        MHD_OPTION_END);
 	if (s->daemon == NULL) {

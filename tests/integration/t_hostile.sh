@@ -44,7 +44,7 @@ refused() {
   is "$STATUS" 200 "$1: the next request is served"
 }
 
-# --- sizes (libmicrohttpd's limits: 32 KiB of memory per connection)
+# --- sizes (libmicrohttpd's limits: [server] max_header_bytes of memory per connection, 8K)
 { printf 'GET /'; head -c 40000 /dev/zero | tr '\0' a; printf ' HTTP/1.1\r\nHost: x\r\n\r\n'; } >"$WORK/req"
 raw <"$WORK/req"
 is "$RAW_STATUS" 414 "a request line too long: 414"

@@ -2,7 +2,7 @@
 # How tiercache serves: waiting misses do not hold up hits on the same server thread, origin
 # connections are persistent and reused, a HEAD miss keeps the origin's length.
 . "$(dirname "$0")/lib.sh"
-plan 9
+plan 12
 
 start_origin
 write_config "$WORK/p.ini"
@@ -49,3 +49,20 @@ c1=$(curl -s "$ORIGIN_URL/_connections")
 is "$codes" "200:10 " "10 concurrent misses through 2 origin connections: all answered"
 used=$((c1 - c0 - 1))
 [ "$used" -le 2 ] && ok "at most max_connections origin connections ($used)" || not_ok "at most max_connections origin connections ($used)"
+
+# --- [server] max_header_bytes bounds a request's header section (default 8K)
+stop_pid "$PROXY_PID"
+write_config "$WORK/hdr.ini"
+start_proxy "$WORK/hdr.ini" hdr
+big6k=$(head -c 6000 /dev/zero | tr '\0' a)
+big10k=$(head -c 10000 /dev/zero | tr '\0' a)
+get '/h6?cc=max-age%3D60' -H "X-Big: $big6k"
+is "$STATUS" 200 "a 6 KB header field fits the default 8K"
+get '/h10?cc=max-age%3D60' -H "X-Big: $big10k"
+is "$STATUS" 431 "a 10 KB header field does not: 431"
+stop_pid "$PROXY_PID"
+write_config "$WORK/hdr32.ini"
+sed -i 's/^threads = 2$/threads = 2\nmax_header_bytes = 32K/' "$WORK/hdr32.ini"
+start_proxy "$WORK/hdr32.ini" hdr32
+get '/h10?cc=max-age%3D60' -H "X-Big: $big10k"
+is "$STATUS" 200 "with max_header_bytes = 32K it fits"

@@ -153,6 +153,7 @@ check_defaults(const struct config *c)
 	ck_assert_uint_eq(c->max_connections, 1024);
 	ck_assert_uint_eq(c->connection_timeout, 30);
 	ck_assert_uint_eq(c->max_body_bytes, 1024 * 1024);
+	ck_assert_uint_eq(c->max_header_bytes, 8 * 1024);
 	ck_assert_uint_eq(c->origin_connect_timeout_ms, 1000);
 	ck_assert_uint_eq(c->origin_timeout_ms, 10000);
 	ck_assert_uint_eq(c->origin_max_connections, 64);
@@ -203,6 +204,7 @@ START_TEST(test_good_fixture)
 	ck_assert_uint_eq(c->max_connections, 2048);
 	ck_assert_uint_eq(c->connection_timeout, 60);
 	ck_assert_uint_eq(c->max_body_bytes, 512 * 1024);
+	ck_assert_uint_eq(c->max_header_bytes, 16 * 1024);
 	ck_assert_str_eq(c->origin_url, "https://api.example.com:8443/v1");
 	ck_assert_uint_eq(c->origin_connect_timeout_ms, 250);
 	ck_assert_uint_eq(c->origin_timeout_ms, 5000);
