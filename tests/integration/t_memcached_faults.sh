@@ -55,15 +55,27 @@ while [ "$(stat '.memcached.servers[0].state' "$A")" != up ] && [ "$_i" -lt 200 
   sleep 0.05
 done
 is "$(stat '.memcached.servers[0].state' "$A")" up "restarted: the server is up again"
-get_via "$A" '/back?cc=max-age%3D300' -H "$H"
-wait_stat .memcached.stores $((stores + _i + 1)) "$A"
-like "$(show_record "$WORK/a.ini" 'api.test/back?cc=max-age%3D300' .servers.decode)" '^ok$' "restarted: writes resume"
+# A write is queued after the reply; on a loaded machine one can still meet a timeout and
+# the backoff that follows, so try a few URLs: the point is that writes resume by themselves.
+back=""
+for _k in 1 2 3 4 5 6 7 8 9 10; do
+  get_via "$A" "/back$_k?cc=max-age%3D300" -H "$H"
+  _j=0
+  while [ "$(show_record "$WORK/a.ini" "api.test/back$_k?cc=max-age%3D300" .servers.decode)" != ok ] &&
+    [ "$_j" -lt 20 ]; do
+    _j=$((_j + 1))
+    sleep 0.1
+  done
+  if [ "$_j" -lt 20 ]; then back="/back$_k"; break; fi
+done
+[ "$(stat .memcached.stores "$A")" -gt "$stores" ] && [ -n "$back" ] &&
+  ok "restarted: writes resume ($back)" || not_ok "restarted: writes resume"
 write_config "$WORK/b.ini" "[memcached]
 servers = $MC_ADDR
 timeout_ms = 100"
 start_proxy "$WORK/b.ini" b
 B=$PROXY
-get_via "$B" '/back?cc=max-age%3D300' -H "$H"
+get_via "$B" "${back:-/back1}?cc=max-age%3D300" -H "$H"
 like "$(hdr Cache-Status)" 'detail=memcached' "restarted: another proxy reads from it"
 
 # slow: memcached stopped (SIGSTOP), connections accepted but never answered. D waits up to
@@ -86,6 +98,7 @@ done
 t=$(curl -s -o /dev/null -w '%{http_code} %{time_total}' --max-time 10 -H "$H" "$B/slow?cc=max-age%3D300")
 d=$(curl -s -o "$WORK/b" -D "$WORK/h" -w '%{time_total}' --max-time 10 -H "$H" "$D/dhit?cc=max-age%3D300")
 dslow=$(origin_count /dslow1)
+state=$(stat '.memcached.servers[0].state' "$B") # before the server answers again
 kill -CONT "$MC_PID"
 for pid in $pids; do wait "$pid"; done
 like "$t" '^200 ' "memcached hanging: the request succeeds"
@@ -94,7 +107,7 @@ is "$dslow" 0 "memcached hanging: D's requests were still waiting on it"
 like "$(hdr Cache-Status)" '^tiercache; hit' "memcached hanging: D's local hit ..."
 is "$(echo "$d" | awk '{ print ($1 < 0.5) }')" 1 "... is not held up by the requests waiting on memcached (took $d s)"
 like "$(stat .memcached.timeouts "$B")" '^[1-9]' "timeouts are counted"
-is "$(stat '.memcached.servers[0].state' "$B")" down "a hanging server is marked down"
+is "$state" down "a hanging server is marked down"
 
 # flushed: a new namespace generation; every proxy empties its local tier within a second
 gen=$(stat .memcached.namespace_generation "$A")
