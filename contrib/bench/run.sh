@@ -18,8 +18,8 @@
 # Missing tools (nginx, varnish, wrk, memcached, curl, jq, gcc) are installed from Debian's
 # packages (apt-get; sudo when not root).
 #
-# Results: printed, and written to contrib/bench/results/<UTC date>.txt (and latest.txt when
-# every part ran). The raw per-run lines (one per wrk run) are kept beside them as <date>.raw.
+# Results: printed, and written to contrib/bench/results/<UTC date>.txt (and latest.txt after
+# a full run of every part). The raw per-run lines (one per wrk run) are kept beside them as <date>.raw.
 #
 # Method: each target is warmed until every one of the 1,100 paths is a hit, then wrk -t1
 # (random paths, 50 and 200 connections, 1 KiB and 64 KiB bodies) runs against each target in
@@ -749,8 +749,10 @@ OUT=$HERE/results/$DATE.txt
 	sed 's/^/- /' "$SCEN"
 } >"$OUT"
 cp "$RAW" "$HERE/results/$DATE.raw"
-# latest.txt (committed) is the last run of everything
-[ "$ONLY" = " hits slow collapse shared memory reval " ] && cp "$OUT" "$HERE/results/latest.txt"
+# latest.txt (committed) is the last full run of everything
+if [ "$ONLY" = " hits slow collapse shared memory reval " ] && [ $QUICK -eq 0 ]; then
+	cp "$OUT" "$HERE/results/latest.txt"
+fi
 echo
 cat "$OUT"
 echo
