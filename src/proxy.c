@@ -533,6 +533,9 @@ proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *
 	char *body = buf_steal(&f->resp_body, &len);
 	struct entry *e;
 
+	/* the buffer grew by doubling: give back what the body does not use before storing */
+	if (body != NULL)
+		body = xrealloc(body, len ? len : 1);
 	if (!keep_length)
 		http_headers_remove(&f->resp_headers, "Content-Length");
 	e = entry_new(r->key ? r->key : r->target, vary_key, f->status, &f->resp_headers, body, len,
