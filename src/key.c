@@ -31,16 +31,19 @@
 char *
 key_build(const char *host, const char *target)
 {
-	struct buf b = {0};
+	size_t hl = host ? strlen(host) : 0, tl = target ? strlen(target) : 0;
+	char *key = xmalloc(4 + hl + 1 + tl + 1);
+	char *p = key;
 
-	buf_puts(&b, "GET ");
-	for (const char *p = host ? host : ""; *p != '\0'; p++) {
-		char c = (char)tolower((unsigned char)*p);
-		buf_append(&b, &c, 1);
-	}
-	buf_append(&b, " ", 1);
-	buf_puts(&b, target ? target : "");
-	return buf_steal(&b, NULL);
+	memcpy(p, "GET ", 4);
+	p += 4;
+	for (size_t i = 0; i < hl; i++)
+		*p++ = (char)tolower((unsigned char)host[i]);
+	*p++ = ' ';
+	if (tl)
+		memcpy(p, target, tl);
+	p[tl] = '\0';
+	return key;
 }
 
 static bool

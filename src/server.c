@@ -232,36 +232,67 @@ server_request_problem(const struct server_conn *c, struct MHD_Connection *conn,
 	return v.problem;
 }
 
+/* Keeps a request field unless it is hop-by-hop or framing (the proxy frames the body). */
 static enum MHD_Result
 server_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
 {
 	struct http_headers *h = cls;
 
 	(void)kind;
+	if (http_is_hop_by_hop(name, NULL) || strcasecmp(name, "Content-Length") == 0 ||
+	    strcasecmp(name, "Expect") == 0)
+		return MHD_YES;
 	http_headers_add(h, name, value ? value : "");
 	return MHD_YES;
+}
+
+static enum MHD_Result
+server_join_connection(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
+{
+	struct buf *b = cls;
+
+	(void)kind;
+	if (strcasecmp(name, "Connection") == 0 && value != NULL) {
+		if (b->len > 0)
+			buf_puts(b, ", ");
+		buf_puts(b, value);
+	}
+	return MHD_YES;
+}
+
+/* Removes from h the fields that the request's Connection fields name (RFC 9110 7.6.1). */
+static void
+server_drop_connection_fields(struct MHD_Connection *conn, struct http_headers *h)
+{
+	struct buf tokens = {0};
+	size_t j = 0;
+
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, server_join_connection, &tokens);
+	for (size_t i = 0; i < h->n; i++) {
+		if (http_is_hop_by_hop(h->v[i].name, tokens.data)) {
+			free(h->v[i].name);
+			free(h->v[i].value);
+			continue;
+		}
+		h->v[j++] = h->v[i];
+	}
+	h->n = j;
+	buf_free(&tokens);
 }
 
 /* Reads method, end-to-end headers and client address of a new request. */
 static void
 server_start_request(struct server_conn *c, struct MHD_Connection *conn, const char *method)
 {
-	struct http_headers all = {0};
 	const union MHD_ConnectionInfo *ci;
-	char *conn_tokens;
 
 	c->conn = conn;
 	c->req.method = xstrdup(method);
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, server_collect_header, &all);
-	conn_tokens = http_headers_join(&all, "Connection");
-	for (size_t i = 0; i < all.n; i++) {
-		const char *name = all.v[i].name;
-		if (http_is_hop_by_hop(name, conn_tokens) ||
-		    strcasecmp(name, "Content-Length") == 0 || strcasecmp(name, "Expect") == 0)
-			continue;
-		http_headers_add(&c->req.headers, name, all.v[i].value);
-	}
-	free(conn_tokens);
+	/* one pass keeps the end-to-end fields; only when the request has a Connection field
+	 * (rare) does a second pass drop the fields it names */
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, server_collect_header, &c->req.headers);
+	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Connection") != NULL)
+		server_drop_connection_fields(conn, &c->req.headers);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL) {
 		size_t len = ci->client_addr->sa_family == AF_INET6 ? sizeof(struct sockaddr_in6)
@@ -272,7 +303,6 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 	uint64_t n;
 	if (cl != NULL && util_parse_u64(cl, UINT64_MAX, &n) && n > c->srv->cfg->max_body_bytes)
 		c->too_large = true;
-	http_headers_clear(&all);
 }
 
 static enum MHD_Result
