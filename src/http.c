@@ -300,12 +300,17 @@ http_date_dayname(const char **p)
 	return 0;
 }
 
+/* Earliest and latest times that format with a four-digit year (0000 to 9999). */
+#define HTTP_DATE_MIN INT64_C(-62167219200)
+#define HTTP_DATE_MAX INT64_C(253402300799)
+
 /* Parses an HTTP-date (IMF-fixdate, RFC 850 or asctime form); false when invalid. */
 bool
 http_date_parse(const char *s, int64_t *out)
 {
 	struct tm tm;
 	const char *p = s;
+	int64_t t;
 	int kind;
 
 	if (s == NULL)
@@ -351,13 +356,14 @@ http_date_parse(const char *s, int64_t *out)
 	if (*p != '\0' || !http_date_valid(&tm))
 		return false;
 	tm.tm_year -= 1900;
-	*out = (int64_t)timegm(&tm);
+	t = (int64_t)timegm(&tm);
+	/* a leap second at the very end of 9999 would be the year 10000, which no HTTP-date
+	 * can say (found by fuzz_http) */
+	if (t > HTTP_DATE_MAX)
+		return false;
+	*out = t;
 	return true;
 }
-
-/* Earliest and latest times that format with a four-digit year (0000 to 9999). */
-#define HTTP_DATE_MIN INT64_C(-62167219200)
-#define HTTP_DATE_MAX INT64_C(253402300799)
 
 /* Formats t as IMF-fixdate ("Sun, 06 Nov 1994 08:49:37 GMT") into out (at least 30 bytes). */
 void

@@ -179,6 +179,7 @@ static const struct {
         {"Sat, 01 Jan 2000 00:00:00 GMT", true, INT64_C(946684800)},
         {"Tue, 19 Jan 2038 03:14:08 GMT", true, INT64_C(2147483648)},
         {"Fri, 31 Dec 9999 23:59:59 GMT", true, INT64_C(253402300799)},
+        {"Fri, 31 Dec 9999 23:59:60 GMT", false, 0}, /* would be the year 10000 */
         /* leap years */
         {"Thu, 29 Feb 2024 12:00:00 GMT", true, INT64_C(1709208000)},
         {"Tue, 29 Feb 2000 00:00:00 GMT", true, INT64_C(951782400)},
