@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "collapse.h"
 #include "config.h"
 #include "entry.h"
 #include "http.h"
@@ -63,6 +64,9 @@ struct proxy_request {
 	struct worker_job job; /* a memcached step (lookup, invalidation, purge) on a worker */
 	bool purged_local;     /* an invalidation or PURGE removed something from the local tier */
 	uint64_t epoch;        /* the proxy's purge epoch when the lookup began */
+	struct collapse_link collapse; /* with the other requests for key (collapse.h) */
+	bool collapse_leader;          /* others wait for this request's answer */
+	uint8_t collapsed; /* 1: answered from a leader's answer, 2: released to go on its own */
 };
 
 struct proxy;

@@ -22,7 +22,9 @@
 	X(origin_timeouts)                                                                         \
 	X(origin_revalidations)                                                                    \
 	X(origin_not_modified)                                                                     \
-	X(origin_bytes_in)
+	X(origin_bytes_in)                                                                         \
+	X(collapsed_waiters)                                                                       \
+	X(hit_for_pass)
 
 enum stats_counter {
 #define STATS_ENUM(name) STAT_##name,

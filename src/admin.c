@@ -67,6 +67,9 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
 	           stats_get(STAT_origin_requests), stats_get(STAT_origin_errors),
 	           stats_get(STAT_origin_timeouts), stats_get(STAT_origin_revalidations),
 	           stats_get(STAT_origin_not_modified), stats_get(STAT_origin_bytes_in));
+	buf_printf(out,
+	           " \"collapse\": {\"waiters\": %" PRIu64 ", \"hit_for_pass\": %" PRIu64 "},\n",
+	           stats_get(STAT_collapsed_waiters), stats_get(STAT_hit_for_pass));
 	buf_puts(out, " \"memcached\": ");
 	shared_stats_json(shared, out);
 	buf_puts(out, "}\n");

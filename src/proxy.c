@@ -14,6 +14,17 @@
  * It holds no lock of its own: the tiers lock themselves, and a request is touched by one
  * thread at a time (the handoffs through the worker and origin queues order the accesses).
  * References: r->stale and r->reply.entry each own one; a background write owns one.
+ *
+ * Collapsed forwarding (collapse.h): a GET or HEAD that misses the local tier joins the other
+ * requests for its key before the memcached step, so one memcached lookup and one origin
+ * request serve them all. The first GET leads; the others wait suspended. The leader, once its
+ * answer is ready (a memcached hit, or the origin's answer stored), answers each waiter from the
+ * entry when its Vary headers select it (else the waiter goes to the origin itself), and then
+ * resumes them; an unstorable answer releases the waiters to the origin each and marks the key
+ * hit-for-pass for COLLAPSE_PASS_SECONDS; an origin failure (502/504) is given to the waiters
+ * too (they would have waited as long again for the same failing origin). Requests with
+ * Authorization, no-store, or a request for validation (no-cache, max-age=0, Pragma) neither
+ * lead nor wait: their answer may not be shared, or they asked for the origin's own answer.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -24,6 +35,7 @@
 
 #include "acl.h"
 #include "admin.h"
+#include "collapse.h"
 #include "key.h"
 #include "log.h"
 #include "proxy.h"
@@ -48,8 +60,9 @@ struct proxy {
 	const struct config *cfg;
 	struct local *local;
 	struct origin *origin;
-	struct shared *shared; /* NULL: no memcached tier */
-	struct worker *worker; /* runs the memcached steps (with shared) */
+	struct shared *shared;     /* NULL: no memcached tier */
+	struct worker *worker;     /* runs the memcached steps (with shared) */
+	struct collapse *collapse; /* the keys in flight and those marked hit-for-pass */
 	struct rfc9111_settings settings;
 	/* bumped by every purge of everything (ours, or a new namespace generation seen): a
 	 * response fetched before it is not stored after it */
@@ -63,6 +76,12 @@ struct proxy_write {
 	struct entry *e; /* to store (reference owned), or NULL to delete key */
 	bool update;     /* gets + cas: the write replaces or refreshes a stored response */
 	char *key;
+};
+
+/* r->collapsed: how a request that waited for another was answered. */
+enum {
+	PROXY_COLLAPSED = 1, /* from the leader's answer */
+	PROXY_RELEASED = 2,  /* it went to the origin itself */
 };
 
 /* How a response was produced, for Cache-Status (RFC 9211). */
@@ -90,6 +109,9 @@ static void proxy_shared_invalidate(struct worker_job *job, bool cancelled);
 static void proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method);
 static void proxy_fetched(struct origin_fetch *f);
 static void proxy_passed(struct origin_fetch *f);
+static void proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
+                                  const struct origin_fetch *err, int fwd_status, bool pass);
+static bool proxy_may_collapse(const struct proxy_request *r);
 
 /* The request that contains job (every job of a request is its r->job). */
 static struct proxy_request *
@@ -121,6 +143,7 @@ proxy_create(const struct config *cfg, struct local *local, struct origin *origi
 	p->origin = origin;
 	p->shared = shared;
 	p->settings.default_ttl = cfg->local_default_ttl;
+	p->collapse = collapse_create();
 	if (shared != NULL) {
 		/* memcached operations block for up to timeout_ms: enough threads that a slow
 		 * server does not hold up the others */
@@ -151,6 +174,7 @@ proxy_destroy(struct proxy *p)
 		return;
 	proxy_stop(p);
 	worker_destroy(p->worker);
+	collapse_destroy(p->collapse);
 	free(p);
 }
 
@@ -207,9 +231,11 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 	int64_t now = util_now();
 	struct buf cs = {0};
 
+	bool reused = r->collapsed == PROXY_COLLAPSED;
+
 	r->reply.status = status;
 	r->reply.entry = entry_ref(e);
-	if (fwd == FWD_NONE || fwd == FWD_STALE || stored) {
+	if (fwd == FWD_NONE || fwd == FWD_STALE || stored || reused) {
 		char age[24];
 		snprintf(age, sizeof(age), "%lld", (long long)entry_age(e, now));
 		http_headers_set(&r->reply.headers, "Age", age);
@@ -219,10 +245,14 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 	if (fwd == FWD_NONE)
 		buf_puts(&cs, "; hit");
 	else
-		buf_printf(&cs, "; fwd=%s; fwd-status=%d", proxy_fwd_names[fwd], fwd_status);
+		buf_printf(&cs, "; fwd=%s", proxy_fwd_names[fwd]);
+	if (fwd != FWD_NONE && fwd_status != 0)
+		buf_printf(&cs, "; fwd-status=%d", fwd_status);
 	if (stored && fwd != FWD_NONE)
 		buf_puts(&cs, "; stored");
-	if (fwd == FWD_NONE || stored)
+	if (r->collapsed != 0)
+		buf_puts(&cs, reused ? "; collapsed" : "; collapsed=?0");
+	if (fwd == FWD_NONE || stored || reused)
 		buf_printf(&cs, "; ttl=%lld", (long long)entry_ttl(e, now));
 	if (detail)
 		buf_printf(&cs, "; detail=%s", detail);
@@ -243,10 +273,12 @@ proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
 	                     : f->error == ORIGIN_TRUNCATED ? "origin-truncated"
 	                     : f->error == ORIGIN_INVALID   ? "origin-invalid"
 	                                                    : "origin-unreachable";
-	char *cs = xasprintf("tiercache; fwd=%s; detail=%s",
-	                     proxy_is_method(r, "GET") || proxy_is_method(r, "HEAD") ? "miss"
-	                                                                             : "method",
-	                     detail);
+	char *cs = xasprintf(
+	        "tiercache; fwd=%s; detail=%s%s",
+	        proxy_is_method(r, "GET") || proxy_is_method(r, "HEAD") ? "miss" : "method", detail,
+	        r->collapsed == PROXY_COLLAPSED  ? "; collapsed"
+	        : r->collapsed == PROXY_RELEASED ? "; collapsed=?0"
+	                                         : "");
 
 	proxy_reply_text(r, timeout ? 504 : 502, text);
 	http_headers_set(&r->reply.headers, "Via", PROXY_VIA);
@@ -372,6 +404,68 @@ proxy_serve_hit(struct proxy_request *r, struct entry *e, const char *detail)
 	}
 }
 
+/* The request that contains link (a waiter's r->collapse). */
+static struct proxy_request *
+proxy_of_link(struct collapse_link *link)
+{
+	return (struct proxy_request *)(void *)((char *)link -
+	                                        offsetof(struct proxy_request, collapse));
+}
+
+/* True when r may lead or wait for a shared answer (see the comment at the top). */
+static bool
+proxy_may_collapse(const struct proxy_request *r)
+{
+	struct cache_control cc;
+
+	if (http_headers_get(&r->headers, "Authorization") != NULL)
+		return false;
+	proxy_request_cc(r, &cc);
+	return !cc.no_store && !proxy_request_wants_validation(r, &cc);
+}
+
+/*
+ * The leader r has its answer (call before its resume; nothing when r does not lead): each
+ * waiter gets the origin failure err when there is one, else e (NULL: nothing to share) when
+ * it selects that variant, with fwd_status (0: not from the origin); a waiter that gets
+ * neither goes to the origin itself. pass marks the key hit-for-pass.
+ */
+static void
+proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
+                      const struct origin_fetch *err, int fwd_status, bool pass)
+{
+	int64_t now = util_now();
+	struct collapse_link *l;
+
+	if (!r->collapse_leader)
+		return;
+	r->collapse_leader = false;
+	l = collapse_finish(p->collapse, r->key, &r->collapse,
+	                    pass ? now + COLLAPSE_PASS_SECONDS : 0, now);
+	while (l != NULL) {
+		struct proxy_request *w = proxy_of_link(l);
+		l = l->next; /* w may be gone once it is resumed */
+		if (err != NULL) {
+			w->collapsed = PROXY_COLLAPSED;
+			proxy_reply_origin_error(w, err);
+			w->resume(w);
+		} else if (e != NULL && proxy_variant_ok(w, e)) {
+			enum proxy_fwd fwd = w->stale != NULL ? FWD_STALE : FWD_MISS;
+			int status = e->status;
+			w->collapsed = PROXY_COLLAPSED;
+			if (proxy_not_modified(w, e)) {
+				stats_inc(STAT_client_not_modified);
+				status = 304;
+			}
+			proxy_reply_entry(w, e, status, fwd, fwd_status, false, NULL);
+			w->resume(w);
+		} else {
+			w->collapsed = PROXY_RELEASED;
+			proxy_go_origin(p, w);
+		}
+	}
+}
+
 /* GET and HEAD: the local tier, then memcached (on a worker thread), then the origin. */
 static enum proxy_outcome
 proxy_lookup(struct proxy *p, struct proxy_request *r)
@@ -396,6 +490,33 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 
 	/* kept to revalidate with, unless memcached has something newer */
 	r->stale = e;
+	if (proxy_may_collapse(r)) {
+		bool pass = false;
+		switch (collapse_join(p->collapse, r->key, &r->collapse, proxy_is_method(r, "GET"),
+		                      now, &pass)) {
+		case COLLAPSE_WAITER:
+			/* r belongs to the leader now: not touched again here */
+			stats_inc(STAT_collapsed_waiters);
+			return PROXY_SUSPENDED;
+		case COLLAPSE_LEADER:
+			r->collapse_leader = true;
+			/* a fetch for the key that ended between the lookup and the join stored its
+			 * answer: that serves this request and the ones that joined meanwhile */
+			e = local_lookup(p->local, r->key, now);
+			if (e != NULL && proxy_variant_ok(r, e) && proxy_usable(r, e, now)) {
+				proxy_serve_hit(r, e, NULL);
+				proxy_collapse_finish(p, r, e, NULL, 0, false);
+				entry_unref(e);
+				return PROXY_REPLIED;
+			}
+			entry_unref(e);
+			break;
+		case COLLAPSE_ALONE:
+			if (pass)
+				stats_inc(STAT_hit_for_pass);
+			break;
+		}
+	}
 	if (p->shared != NULL) {
 		r->job.fn = proxy_shared_lookup;
 		if (worker_submit(p->worker, &r->job, WORKER_URGENT))
@@ -444,6 +565,7 @@ proxy_shared_lookup(struct worker_job *job, bool cancelled)
 	if (e != NULL && proxy_usable(r, e, now)) {
 		proxy_promote(p, r, e, now);
 		proxy_serve_hit(r, e, from == SHARED_FALLBACK ? "memcached-fallback" : "memcached");
+		proxy_collapse_finish(p, r, e, NULL, 0, false);
 		entry_unref(e);
 		r->resume(r);
 	} else {
@@ -637,6 +759,7 @@ proxy_fetched(struct origin_fetch *f)
 	r->fetching = false;
 	if (f->error != ORIGIN_OK) {
 		proxy_reply_origin_error(r, f);
+		proxy_collapse_finish(p, r, NULL, f, 0, false);
 	} else if (r->stale != NULL && f->status == 304) {
 		/* still current: the stored body with the refreshed headers */
 		stats_inc(STAT_origin_not_modified);
@@ -656,6 +779,8 @@ proxy_fetched(struct origin_fetch *f)
 			status = 304;
 		}
 		proxy_reply_entry(r, e, status, FWD_STALE, 304, stored, stored ? NULL : why);
+		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, 304,
+		                      !stored && why != proxy_why_purged);
 		entry_unref(e);
 	} else {
 		bool is_head = proxy_is_method(r, "HEAD") && r->stale == NULL;
@@ -684,6 +809,8 @@ proxy_fetched(struct origin_fetch *f)
 			status = 304;
 		}
 		proxy_reply_entry(r, e, status, fwd, f->status, stored, stored ? NULL : why);
+		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, f->status,
+		                      !stored && why != proxy_why_purged);
 		entry_unref(e);
 	}
 	origin_fetch_release(f);
