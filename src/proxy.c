@@ -203,21 +203,25 @@ proxy_reply_text(struct proxy_request *r, int status, const char *text)
 	http_headers_set(&r->reply.headers, "Content-Type", "text/plain; charset=utf-8");
 }
 
-/* Appends our member to a list-valued field that may already be in the stored headers. */
+/*
+ * Sets the list-valued field name of dst to the values it has in src followed by our member
+ * (Via, Cache-Status: each hop appends itself), built in one buffer.
+ */
 static void
-proxy_reply_append(struct proxy_request *r, const struct http_headers *stored, const char *name,
-                   const char *member)
+proxy_list_append(struct http_headers *dst, const struct http_headers *src, const char *name,
+                  const char *member)
 {
-	char *prior = stored ? http_headers_join(stored, name) : NULL;
+	struct buf v = {0};
 
-	if (prior != NULL && prior[0] != '\0') {
-		char *v = xasprintf("%s, %s", prior, member);
-		http_headers_set(&r->reply.headers, name, v);
-		free(v);
-	} else {
-		http_headers_set(&r->reply.headers, name, member);
+	for (size_t i = 0; i < src->n; i++) {
+		if (strcasecmp(src->v[i].name, name) != 0 || src->v[i].value[0] == '\0')
+			continue;
+		buf_puts(&v, src->v[i].value);
+		buf_append(&v, ", ", 2);
 	}
-	free(prior);
+	buf_puts(&v, member);
+	http_headers_set(dst, name, v.data);
+	buf_free(&v);
 }
 
 /*
@@ -240,7 +244,7 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 		snprintf(age, sizeof(age), "%lld", (long long)entry_age(e, now));
 		http_headers_set(&r->reply.headers, "Age", age);
 	}
-	proxy_reply_append(r, &e->headers, "Via", PROXY_VIA);
+	proxy_list_append(&r->reply.headers, &e->headers, "Via", PROXY_VIA);
 	buf_puts(&cs, "tiercache");
 	if (fwd == FWD_NONE)
 		buf_puts(&cs, "; hit");
@@ -256,7 +260,7 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 		buf_printf(&cs, "; ttl=%lld", (long long)entry_ttl(e, now));
 	if (detail)
 		buf_printf(&cs, "; detail=%s", detail);
-	proxy_reply_append(r, &e->headers, "Cache-Status", cs.data);
+	proxy_list_append(&r->reply.headers, &e->headers, "Cache-Status", cs.data);
 	buf_free(&cs);
 }
 
@@ -627,9 +631,7 @@ proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method)
 		if (r->stale->last_modified)
 			http_headers_add(&f->headers, "If-Modified-Since", r->stale->last_modified);
 	}
-	proxy_reply_append(r, &r->headers, "Via", PROXY_VIA);
-	http_headers_set(&f->headers, "Via", http_headers_get(&r->reply.headers, "Via"));
-	http_headers_remove(&r->reply.headers, "Via");
+	proxy_list_append(&f->headers, &r->headers, "Via", PROXY_VIA);
 	f->done = proxy_fetched;
 	f->arg = r;
 	r->fetching = true;
@@ -828,9 +830,7 @@ proxy_pass(struct proxy *p, struct proxy_request *r)
 	f->method = r->method;
 	f->target = r->target;
 	http_headers_copy(&f->headers, &r->headers);
-	proxy_reply_append(r, &r->headers, "Via", PROXY_VIA);
-	http_headers_set(&f->headers, "Via", http_headers_get(&r->reply.headers, "Via"));
-	http_headers_remove(&r->reply.headers, "Via");
+	proxy_list_append(&f->headers, &r->headers, "Via", PROXY_VIA);
 	f->body = r->body.data;
 	f->body_len = r->body.len;
 	f->done = proxy_passed;
