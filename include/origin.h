@@ -3,6 +3,9 @@
  * connections to the origin, bounded by [origin] max_connections) and performs the fetches
  * submitted from any thread. A fetch is owned by its submitter; the origin only borrows it
  * between origin_submit and the call of its done callback, which runs on the fetch thread.
+ * A body larger than f->stream_over is not kept whole: the origin calls f->streaming once the
+ * headers are known, and from then on writes the body into f->stream (stream.h), a bounded
+ * pipe read by the client's connection; the transfer pauses while the pipe is full.
  */
 #ifndef TIERCACHE_ORIGIN_H
 #define TIERCACHE_ORIGIN_H
@@ -13,6 +16,7 @@
 
 #include "config.h"
 #include "http.h"
+#include "stream.h"
 #include "util.h"
 
 enum origin_error {
@@ -22,6 +26,7 @@ enum origin_error {
 	ORIGIN_INVALID,   /* not a valid HTTP answer */
 	ORIGIN_TRUNCATED, /* the body ended before its announced end */
 	ORIGIN_SHUTDOWN,  /* the proxy is stopping */
+	ORIGIN_ABANDONED, /* a streamed body's client went away: the transfer was stopped */
 };
 
 struct origin_fetch;
@@ -36,6 +41,8 @@ struct origin_fetch {
 	size_t body_len;
 	origin_done_fn *done;
 	void *arg;
+	size_t stream_over;        /* a body larger than this is streamed (0: never) */
+	origin_done_fn *streaming; /* with stream_over: the body starts streaming (fetch thread) */
 
 	/* set by the origin before done is called */
 	enum origin_error error;
@@ -45,10 +52,13 @@ struct origin_fetch {
 	struct buf resp_body;
 	int64_t request_time;  /* local clock, seconds */
 	int64_t response_time; /* local clock, seconds */
+	struct stream *stream; /* the streamed body (one reference, dropped by release), or NULL */
 
 	/* private to origin.c */
 	bool header_end;     /* the blank line that ends the (final) header section was seen */
 	const char *invalid; /* why the answer is not valid HTTP (the transfer was aborted) */
+	bool abandoned;      /* the stream's client went away (the transfer was aborted) */
+	uint64_t streamed;   /* body bytes put into the stream */
 	void *easy;
 	void *slist;
 	struct origin_fetch *next;
@@ -71,7 +81,7 @@ void origin_destroy(struct origin *o);
 /* Queues f (borrowed until f->done runs on the fetch thread). */
 void origin_submit(struct origin *o, struct origin_fetch *f);
 
-/* Frees what the origin put in f (response headers and body, curl state). */
+/* Frees what the origin put in f (response headers and body, its stream reference). */
 void origin_fetch_release(struct origin_fetch *f);
 
 /* Text of an error ("connect", "timeout", ...). */

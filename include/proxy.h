@@ -9,6 +9,7 @@
 #ifndef TIERCACHE_PROXY_H
 #define TIERCACHE_PROXY_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -34,6 +35,9 @@ struct proxy_reply {
 	/* The body when entry is NULL (owned). */
 	char *body;
 	size_t body_len;
+	/* With entry (its headers; no body): the body arrives through this pipe from the origin
+	 * (reference owned); sent with the entry's Content-Length when it has one. */
+	struct stream *stream;
 };
 
 enum proxy_outcome {
@@ -50,6 +54,11 @@ struct proxy_request {
 	struct sockaddr_storage client;
 	void (*resume)(struct proxy_request *r);
 	void *server_data;
+	/* drops one of holds; the last frees r (and what contains it) */
+	void (*drop)(struct proxy_request *r);
+	/* the server's hold (1, set by the server), plus one taken by the proxy while an origin
+	 * fetch streams into the reply: r outlives its connection until the fetch ends */
+	atomic_int holds;
 
 	/* the answer */
 	struct proxy_reply reply;

@@ -23,6 +23,9 @@
 	X(origin_revalidations)                                                                    \
 	X(origin_not_modified)                                                                     \
 	X(origin_bytes_in)                                                                         \
+	X(origin_streams)                                                                          \
+	X(origin_streams_cut)                                                                      \
+	X(origin_streams_abandoned)                                                                \
 	X(collapsed_waiters)                                                                       \
 	X(hit_for_pass)
 

@@ -63,10 +63,14 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
 	buf_printf(out,
 	           " \"origin\": {\"requests\": %" PRIu64 ", \"errors\": %" PRIu64
 	           ", \"timeouts\": %" PRIu64 ", \"revalidations\": %" PRIu64
-	           ", \"not_modified\": %" PRIu64 ", \"bytes_in\": %" PRIu64 "},\n",
+	           ", \"not_modified\": %" PRIu64 ", \"bytes_in\": %" PRIu64
+	           ",\n            \"streams\": %" PRIu64 ", \"streams_cut\": %" PRIu64
+	           ", \"streams_abandoned\": %" PRIu64 "},\n",
 	           stats_get(STAT_origin_requests), stats_get(STAT_origin_errors),
 	           stats_get(STAT_origin_timeouts), stats_get(STAT_origin_revalidations),
-	           stats_get(STAT_origin_not_modified), stats_get(STAT_origin_bytes_in));
+	           stats_get(STAT_origin_not_modified), stats_get(STAT_origin_bytes_in),
+	           stats_get(STAT_origin_streams), stats_get(STAT_origin_streams_cut),
+	           stats_get(STAT_origin_streams_abandoned));
 	buf_printf(out,
 	           " \"collapse\": {\"waiters\": %" PRIu64 ", \"hit_for_pass\": %" PRIu64 "},\n",
 	           stats_get(STAT_collapsed_waiters), stats_get(STAT_hit_for_pass));

@@ -5,6 +5,16 @@
  * it needs no lock. The multi handle keeps the connection cache: connections to the origin are
  * persistent and reused, at most [origin] max_connections at once (curl queues the rest).
  * A fetch is borrowed from its submitter until its done callback has run on the fetch thread.
+ *
+ * Streaming: a fetch with stream_over set whose body turns out larger (announced by
+ * Content-Length, or found while it arrives) gets a stream (stream.h): the bytes received so
+ * far go into it, f->streaming runs, and the rest of the body is put into the stream as it
+ * arrives. When the stream is full the write callback returns CURL_WRITEFUNC_PAUSE; the
+ * consumer's thread later calls origin_stream_room, which queues the stream (with a reference)
+ * under o->lock and wakes the fetch thread, which unpauses the transfer (curl_easy_pause may
+ * only be called on the fetch thread). When the client went away the next put says so and
+ * the transfer is aborted (ORIGIN_ABANDONED). The end of the transfer ends the stream, ok or
+ * cut, before f->done runs.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -21,6 +31,9 @@
 /* Easy handles kept for reuse (each reset before use). */
 #define ORIGIN_IDLE_MAX 64
 
+/* Bytes a streamed body may hold in memory before the transfer pauses. */
+#define ORIGIN_STREAM_BUFFER (256 * 1024)
+
 struct origin {
 	char *base_url;
 	long connect_timeout_ms;
@@ -33,6 +46,9 @@ struct origin {
 	struct origin_fetch *queue_tail;
 	bool stopping;
 	bool joined; /* origin_stop has joined (or is joining) the thread */
+	/* streams whose transfer may go on (one reference each), guarded by lock */
+	struct stream **unpause;
+	size_t nunpause, unpause_cap;
 
 	/* fetch thread only */
 	struct origin_fetch *active; /* doubly linked through next/prev */
@@ -47,6 +63,7 @@ static const char *const origin_error_names[] = {
         [ORIGIN_INVALID] = "invalid response",
         [ORIGIN_TRUNCATED] = "truncated",
         [ORIGIN_SHUTDOWN] = "shutdown",
+        [ORIGIN_ABANDONED] = "abandoned by the client",
 };
 
 /* Text of an error ("connect", "timeout", ...). */
@@ -128,16 +145,6 @@ origin_on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
-/* curl write callback: appends body bytes. */
-static size_t
-origin_on_body(char *data, size_t size, size_t n, void *arg)
-{
-	struct origin_fetch *f = arg;
-
-	buf_append(&f->resp_body, data, size * n);
-	return size * n;
-}
-
 /* Removes hop-by-hop fields from the received headers (RFC 9110 section 7.6.1). */
 static void
 origin_strip_hop_by_hop(struct http_headers *h)
@@ -155,6 +162,87 @@ origin_strip_hop_by_hop(struct http_headers *h)
 	}
 	h->n = j;
 	free(conn);
+}
+
+/* The consumer made room in s, or went away (its thread): the fetch thread unpauses s. */
+static void
+origin_stream_room(struct stream *s, void *arg)
+{
+	struct origin *o = arg;
+	struct stream **old = NULL;
+
+	pthread_mutex_lock(&o->lock);
+	if (o->nunpause == o->unpause_cap) {
+		/* the old array is freed after the lock is released */
+		size_t cap = o->unpause_cap ? 2 * o->unpause_cap : 16;
+		struct stream **grown = xcalloc(cap, sizeof(*grown));
+		if (o->nunpause > 0)
+			memcpy(grown, o->unpause, o->nunpause * sizeof(*grown));
+		old = o->unpause;
+		o->unpause = grown;
+		o->unpause_cap = cap;
+	}
+	o->unpause[o->nunpause++] = stream_ref(s);
+	pthread_mutex_unlock(&o->lock);
+	free(old);
+	curl_multi_wakeup(o->multi);
+}
+
+/* True when the body, with n more bytes, is larger than f may keep (it is then streamed). */
+static bool
+origin_too_large(const struct origin_fetch *f, size_t n)
+{
+	uint64_t announced;
+
+	if (f->resp_body.len + n > f->stream_over)
+		return true;
+	if (f->resp_body.len > 0)
+		return false; /* the length was looked at with the first bytes */
+	const char *cl = http_headers_get(&f->resp_headers, "Content-Length");
+	return cl != NULL && util_parse_u64(cl, UINT64_MAX, &announced) &&
+	       announced > f->stream_over;
+}
+
+/* The body is too large to keep: hands what arrived to a new stream and tells the submitter. */
+static void
+origin_begin_stream(struct origin_fetch *f)
+{
+	f->stream = stream_new(ORIGIN_STREAM_BUFFER);
+	stream_set_producer(f->stream, origin_stream_room, f->origin);
+	if (f->resp_body.len > 0) {
+		stream_put(f->stream, f->resp_body.data, f->resp_body.len, true);
+		f->streamed = f->resp_body.len;
+	}
+	buf_free(&f->resp_body);
+	origin_strip_hop_by_hop(&f->resp_headers);
+	f->streaming(f);
+}
+
+/* curl write callback: appends body bytes, or streams them (see the top of the file). */
+static size_t
+origin_on_body(char *data, size_t size, size_t n, void *arg)
+{
+	struct origin_fetch *f = arg;
+	size_t len = size * n;
+
+	if (f->stream == NULL) {
+		if (f->stream_over == 0 || f->streaming == NULL || !origin_too_large(f, len)) {
+			buf_append(&f->resp_body, data, len);
+			return len;
+		}
+		origin_begin_stream(f);
+	}
+	switch (stream_put(f->stream, data, len, false)) {
+	case STREAM_TAKEN:
+		f->streamed += len;
+		return len;
+	case STREAM_FULL:
+		return CURL_WRITEFUNC_PAUSE;
+	case STREAM_GONE:
+		break;
+	}
+	f->abandoned = true;
+	return 0; /* aborts the transfer */
 }
 
 static CURL *
@@ -206,6 +294,8 @@ origin_start(struct origin *o, struct origin_fetch *f)
 	f->status = 0;
 	f->header_end = false;
 	f->invalid = NULL;
+	f->abandoned = false;
+	f->streamed = 0;
 	f->request_time = util_now();
 	curl_easy_setopt(e, CURLOPT_URL, url);
 	free(url);
@@ -262,6 +352,8 @@ origin_start(struct origin *o, struct origin_fetch *f)
 static enum origin_error
 origin_classify(CURLcode rc, const struct origin_fetch *f)
 {
+	if (f->abandoned)
+		return ORIGIN_ABANDONED;
 	if (f->invalid != NULL)
 		return ORIGIN_INVALID;
 	switch (rc) {
@@ -315,10 +407,13 @@ origin_finish(struct origin *o, struct origin_fetch *f, CURLcode rc)
 	curl_off_t header_bytes = 0;
 
 	curl_easy_getinfo(f->easy, CURLINFO_HEADER_SIZE, &header_bytes);
-	stats_add(STAT_origin_bytes_in, (uint64_t)header_bytes + f->resp_body.len);
+	stats_add(STAT_origin_bytes_in, (uint64_t)header_bytes + f->resp_body.len + f->streamed);
 	f->response_time = util_now();
 	f->error = origin_classify(rc, f);
-	if (f->error != ORIGIN_OK) {
+	if (f->error == ORIGIN_ABANDONED) {
+		f->error_text = "the client went away";
+		stats_inc(STAT_origin_streams_abandoned);
+	} else if (f->error != ORIGIN_OK) {
 		if (f->invalid)
 			f->error_text = f->invalid;
 		else if (rc == CURLE_OUT_OF_MEMORY && f->status > 0 && !f->header_end)
@@ -330,11 +425,15 @@ origin_finish(struct origin *o, struct origin_fetch *f, CURLcode rc)
 		else
 			f->error_text = "header section cut short";
 		stats_inc(f->error == ORIGIN_TIMEOUT ? STAT_origin_timeouts : STAT_origin_errors);
+		if (f->stream != NULL)
+			stats_inc(STAT_origin_streams_cut);
 		log_debug("origin: %s %s: %s", f->method, f->target, f->error_text);
-	} else {
+	} else if (f->stream == NULL) {
 		origin_strip_hop_by_hop(&f->resp_headers);
 	}
 	origin_detach(o, f);
+	if (f->stream != NULL)
+		stream_end(f->stream, f->error == ORIGIN_OK);
 	f->done(f);
 }
 
@@ -344,7 +443,37 @@ origin_fail(struct origin_fetch *f, enum origin_error err, const char *text)
 	f->error = err;
 	f->error_text = text;
 	f->response_time = util_now();
+	if (f->stream != NULL) {
+		stats_inc(STAT_origin_streams_cut);
+		stream_end(f->stream, false);
+	}
 	f->done(f);
+}
+
+/* Unpauses the transfers whose streams have room again (fetch thread). */
+static void
+origin_unpause(struct origin *o)
+{
+	struct stream **q;
+	size_t n;
+
+	pthread_mutex_lock(&o->lock);
+	q = o->unpause;
+	n = o->nunpause;
+	o->unpause = NULL;
+	o->nunpause = o->unpause_cap = 0;
+	pthread_mutex_unlock(&o->lock);
+	for (size_t i = 0; i < n; i++) {
+		/* a stream whose transfer has ended is no longer among the active fetches */
+		for (struct origin_fetch *f = o->active; f != NULL; f = f->next) {
+			if (f->stream == q[i]) {
+				curl_easy_pause(f->easy, CURLPAUSE_CONT);
+				break;
+			}
+		}
+		stream_unref(q[i]);
+	}
+	free(q);
 }
 
 static void *
@@ -376,6 +505,7 @@ origin_thread(void *arg)
 			return NULL;
 		}
 
+		origin_unpause(o);
 		int running = 0;
 		curl_multi_perform(o->multi, &running);
 		CURLMsg *msg;
@@ -452,6 +582,9 @@ origin_destroy(struct origin *o)
 	if (o == NULL)
 		return;
 	origin_stop(o);
+	for (size_t i = 0; i < o->nunpause; i++)
+		stream_unref(o->unpause[i]);
+	free(o->unpause);
 	for (size_t i = 0; i < o->nidle; i++)
 		curl_easy_cleanup(o->idle[i]);
 	curl_multi_cleanup(o->multi);
@@ -485,10 +618,12 @@ origin_submit(struct origin *o, struct origin_fetch *f)
 		curl_multi_wakeup(o->multi);
 }
 
-/* Frees what the origin put in f (response headers and body). */
+/* Frees what the origin put in f (response headers and body, its stream reference). */
 void
 origin_fetch_release(struct origin_fetch *f)
 {
 	http_headers_clear(&f->resp_headers);
 	buf_free(&f->resp_body);
+	stream_unref(f->stream);
+	f->stream = NULL;
 }

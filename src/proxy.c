@@ -25,6 +25,13 @@
  * too (they would have waited as long again for the same failing origin). Requests with
  * Authorization, no-store, or a request for validation (no-cache, max-age=0, Pragma) neither
  * lead nor wait: their answer may not be shared, or they asked for the origin's own answer.
+ *
+ * Streaming: a GET's answer whose body is larger than anything a tier may store is not kept
+ * whole (origin.h): once its headers are known (proxy_streaming, fetch thread) the reply is
+ * built with the origin's stream, waiters are released and the key marked hit-for-pass, a
+ * stale entry is dropped, and the client is resumed while the body is still arriving. The
+ * fetch lives in r, so the proxy takes a hold on r (r->holds) that the end of the transfer
+ * drops (proxy_streamed): r outlives its connection when the client leaves first.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -109,6 +116,8 @@ static void proxy_shared_invalidate(struct worker_job *job, bool cancelled);
 static void proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method);
 static void proxy_fetched(struct origin_fetch *f);
 static void proxy_passed(struct origin_fetch *f);
+static void proxy_streaming(struct origin_fetch *f);
+static void proxy_streamed(struct origin_fetch *f);
 static void proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
                                   const struct origin_fetch *err, int fwd_status, bool pass);
 static bool proxy_may_collapse(const struct proxy_request *r);
@@ -634,6 +643,11 @@ proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method)
 	proxy_list_append(&f->headers, &r->headers, "Via", PROXY_VIA);
 	f->done = proxy_fetched;
 	f->arg = r;
+	/* larger than any tier may store: streamed through, not kept whole */
+	f->stream_over = p->cfg->local_max_object_bytes;
+	if (p->shared != NULL && p->cfg->mc_max_item_bytes > f->stream_over)
+		f->stream_over = p->cfg->mc_max_item_bytes;
+	f->streaming = proxy_streaming;
 	r->fetching = true;
 	origin_submit(p->origin, f);
 }
@@ -748,6 +762,45 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 	return true;
 }
 
+/*
+ * The origin's answer to a GET is too large to store: the client gets it as it arrives (fetch
+ * thread, while the body is being received; see the top of the file).
+ */
+static void
+proxy_streaming(struct origin_fetch *f)
+{
+	struct proxy_request *r = f->arg;
+	struct proxy *p = r->proxy;
+	struct proxy_write *w = NULL;
+	struct entry *e = proxy_entry_from(p, r, f, NULL, true);
+
+	stats_inc(STAT_origin_streams);
+	if (r->stale != NULL) {
+		local_remove(p->local, r->key); /* the stored response was replaced */
+		if (p->shared != NULL)
+			w = proxy_write_new(p, NULL, false, r->key);
+	}
+	r->reply.stream = stream_ref(f->stream);
+	proxy_reply_entry(r, e, e->status, r->stale ? FWD_STALE : FWD_MISS, f->status, false,
+	                  "too-large");
+	proxy_collapse_finish(p, r, NULL, NULL, f->status, true);
+	entry_unref(e);
+	atomic_fetch_add(&r->holds, 1); /* dropped by proxy_streamed */
+	r->resume(r);
+	proxy_write_submit(p, w);
+}
+
+/* A streamed answer's transfer ended (fetch thread): the stream says how to the client. */
+static void
+proxy_streamed(struct origin_fetch *f)
+{
+	struct proxy_request *r = f->arg;
+
+	r->fetching = false;
+	origin_fetch_release(f);
+	r->drop(r);
+}
+
 /* The origin answered a GET or HEAD (fetch thread). */
 static void
 proxy_fetched(struct origin_fetch *f)
@@ -758,6 +811,10 @@ proxy_fetched(struct origin_fetch *f)
 	struct proxy_write *w = NULL;
 	struct entry *e;
 
+	if (f->stream != NULL) {
+		proxy_streamed(f);
+		return;
+	}
 	r->fetching = false;
 	if (f->error != ORIGIN_OK) {
 		proxy_reply_origin_error(r, f);
@@ -989,6 +1046,7 @@ proxy_request_release(struct proxy_request *r)
 	http_headers_clear(&r->headers);
 	buf_free(&r->body);
 	entry_unref(r->reply.entry);
+	stream_unref(r->reply.stream);
 	http_headers_clear(&r->reply.headers);
 	free(r->reply.body);
 	free(r->key);

@@ -6,6 +6,15 @@
  * one atomic exchange on conn->sync, so resume never happens before suspend. A reply from an
  * entry is sent from the entry's own buffer; the MHD response holds one entry reference and
  * drops it in its free callback.
+ * A streamed reply (an origin body too large to store, stream.h) is sent by a content reader
+ * that copies what the pipe holds; when it holds nothing yet the reader suspends the
+ * connection, under the pipe's lock, and returns 0 (a reader returning 0 without suspending
+ * would make libmicrohttpd's thread spin), and the fetch thread resumes it when bytes or the
+ * end arrive. A failed origin makes the reader return an error: libmicrohttpd closes the
+ * connection, so the client never takes a cut body for a whole one. When the connection
+ * ends, the response's free callback tells the pipe that the client went away. The request
+ * itself is freed by the last of two holds (r->holds): the server's, dropped when the
+ * request completes, and the proxy's, while an origin transfer streams into it.
  * Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505, 400 for a bad
  * length or chunk, 413 for a length beyond 64 bits); before a request goes further its
  * target and fields are vetted here (server_request_problem), and one whose framing or
@@ -24,6 +33,9 @@
 #include "log.h"
 #include "server.h"
 #include "util.h"
+
+/* Preferred size of the reads of a streamed body (libmicrohttpd may ask for less). */
+#define SERVER_STREAM_BLOCK (64 * 1024)
 
 /* Bytes of a request body beyond max_body_bytes read (and dropped) to answer 413. */
 #define SERVER_DISCARD_MAX (UINT64_C(8) << 20)
@@ -55,6 +67,53 @@ static void
 server_entry_release(void *cls)
 {
 	entry_unref(cls);
+}
+
+/* The content reader's state of a streamed reply. */
+struct server_stream {
+	struct stream *s; /* reference owned */
+	struct MHD_Connection *conn;
+};
+
+/* Nothing to read yet: park the connection (under the pipe's lock; see the top). */
+static void
+server_stream_wait(struct stream *s, void *arg)
+{
+	(void)s;
+	MHD_suspend_connection(arg);
+}
+
+/* Bytes or the end arrived for a parked connection (fetch thread). */
+static void
+server_stream_ready(struct stream *s, void *arg)
+{
+	(void)s;
+	MHD_resume_connection(arg);
+}
+
+/* The content reader of a streamed reply. */
+static ssize_t
+server_stream_read(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct server_stream *ss = cls;
+	ssize_t n = stream_read(ss->s, buf, max, server_stream_wait, ss->conn);
+
+	(void)pos;
+	if (n >= 0)
+		return n; /* 0: suspended until server_stream_ready */
+	return n == STREAM_EOF ? MHD_CONTENT_READER_END_OF_STREAM
+	                       : MHD_CONTENT_READER_END_WITH_ERROR;
+}
+
+/* The streamed reply is done with (sent, or the client went away). */
+static void
+server_stream_free(void *cls)
+{
+	struct server_stream *ss = cls;
+
+	stream_close(ss->s);
+	stream_unref(ss->s);
+	free(ss);
 }
 
 /* The reader of a HEAD response: never called, as MHD sends no body for HEAD. */
@@ -91,6 +150,7 @@ server_queue_reply(struct server_conn *c)
 	struct proxy_reply *rep = &c->req.reply;
 	struct MHD_Response *resp;
 	bool head = strcmp(c->req.method, "HEAD") == 0;
+	bool drop_entry = false;
 	enum MHD_Result ret;
 
 	if (rep->entry != NULL) {
@@ -99,8 +159,21 @@ server_queue_reply(struct server_conn *c)
 		uint64_t announced;
 
 		rep->entry = NULL; /* the response owns this reference now */
-		if (head && e->body_len == 0 && length != NULL &&
-		    util_parse_u64(length, UINT64_MAX - 1, &announced)) {
+		if (rep->stream != NULL) {
+			struct server_stream *ss = xcalloc(1, sizeof(*ss));
+			uint64_t size = MHD_SIZE_UNKNOWN; /* chunked (or close-delimited) */
+			if (length != NULL && util_parse_u64(length, UINT64_MAX - 1, &announced))
+				size = announced;
+			ss->s = rep->stream;
+			ss->conn = c->conn;
+			rep->stream = NULL;
+			stream_set_consumer(ss->s, server_stream_ready, c->conn);
+			resp = MHD_create_response_from_callback(size, SERVER_STREAM_BLOCK,
+			                                         server_stream_read, ss,
+			                                         server_stream_free);
+			drop_entry = true; /* only its headers are used */
+		} else if (head && e->body_len == 0 && length != NULL &&
+		           util_parse_u64(length, UINT64_MAX - 1, &announced)) {
 			/* A HEAD answered by the origin has no body here: announce the length the
 			 * origin gave (MHD sends no body for HEAD, so the reader is never called).
 			 */
@@ -121,6 +194,8 @@ server_queue_reply(struct server_conn *c)
 			if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
 				log_debug("server: header %s dropped", h->name);
 		}
+		if (drop_entry)
+			entry_unref(e);
 	} else {
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
 		                                       MHD_RESPMEM_MUST_FREE);
@@ -390,6 +465,18 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 	return MHD_NO;
 }
 
+/* Drops one hold on a request; the last frees it (any thread). */
+static void
+server_drop(struct proxy_request *r)
+{
+	struct server_conn *c = (struct server_conn *)r;
+
+	if (atomic_fetch_sub(&r->holds, 1) != 1)
+		return;
+	proxy_request_release(&c->req);
+	free(c);
+}
+
 /* MHD calls this first for every request, with the target exactly as received. */
 static void *
 server_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
@@ -399,6 +486,8 @@ server_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	(void)conn;
 	c->srv = cls;
 	c->req.target = xstrdup(uri ? uri : "/");
+	c->req.drop = server_drop;
+	atomic_init(&c->req.holds, 1);
 	atomic_init(&c->sync, SYNC_NONE);
 	return c;
 }
@@ -414,9 +503,8 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (c == NULL)
 		return;
-	proxy_request_release(&c->req);
-	free(c);
 	*con_cls = NULL;
+	server_drop(&c->req);
 }
 
 static void server_on_mhd_log(void *cls, const char *fmt, va_list ap)

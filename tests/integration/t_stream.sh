@@ -1,0 +1,135 @@
+#!/bin/sh
+# Origin bodies larger than [local] max_object_bytes are streamed to the client as they arrive:
+# byte for byte, never stored, and never held whole in memory (the proxy's peak RSS, VmHWM,
+# grows far less than the body). An origin that fails in the middle of such a body cuts the
+# client's connection (never a clean, shorter answer) and is counted; clients that leave in
+# the middle, fast or slow, stop the origin transfer and leak nothing.
+. "$(dirname "$0")/lib.sh"
+plan 33
+
+start_origin
+write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 1M'
+# a 20 MB body to a slow client takes longer than the default test timeout
+sed -i 's/^timeout_ms = 2000$/timeout_ms = 30000/' "$WORK/p.ini"
+start_proxy "$WORK/p.ini"
+
+hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PROXY_PID/status"; }
+MB20=20971520
+
+# warm up (threads, pools, curl) before the peak is read
+get "/warm?size=900000&cc=max-age=600"
+get "/warm?size=900000&cc=max-age=600"
+is "$STATUS $(hdr Cache-Status | grep -c hit)" "200 1" "a body under max_object_bytes is stored"
+hwm0=$(hwm)
+
+curl -s --max-time 10 -o "$WORK/direct" "$ORIGIN_URL/ref?size=$MB20"
+get "/big?size=$MB20"
+is "$STATUS" 200 "20 MB body through a proxy with max_object_bytes 1M: 200"
+is "$(cmp -s "$WORK/b" "$WORK/direct" && echo same)" same "... byte for byte what the origin sent"
+is "$(wc -c <"$WORK/b" | tr -d ' ')" "$MB20" "... all of it"
+is "$(hdr Content-Length)" "$MB20" "... with the origin's Content-Length"
+like "$(hdr Cache-Status)" 'fwd=miss; fwd-status=200; detail=too-large' "... Cache-Status says too-large"
+get "/big?size=$MB20"
+is "$(origin_count /big)" 2 "a second request goes to the origin again (not stored)"
+is "$(stat .local.entries)" 1 "only the small body is stored"
+is "$(stat .origin.streams)" 2 "/stats origin.streams counts both"
+
+# a client slower than the origin: the transfer pauses while the pipe is full
+STATUS=$(curl -s --limit-rate 8M --max-time 20 -o "$WORK/slow" -w '%{http_code}' \
+  "$PROXY/big?size=$MB20&slow=1")
+is "$STATUS" 200 "a client reading at 8 MB/s gets 200"
+is "$(cmp -s "$WORK/slow" "$WORK/direct" && echo same)" same "... and the whole body"
+
+hwm1=$(hwm)
+grew=$((hwm1 - hwm0))
+diag "VmHWM before $hwm0 kB, after three 20 MB streams $hwm1 kB"
+if [ "$grew" -lt 6144 ]; then
+  ok "peak RSS grew by $grew kB (< 6 MB) over three 20 MB bodies: not buffered whole"
+else
+  not_ok "peak RSS grew by $grew kB over three 20 MB bodies (expected < 6 MB)"
+fi
+
+# an unknown length (the origin closes to end the body) is sent chunked to the client
+curl -s --max-time 10 -o "$WORK/direct3" "$ORIGIN_URL/ref?size=3000000"
+get "/chunked?size=3000000&hdr=Transfer-Encoding:chunked"
+is "$STATUS" 200 "a 3 MB chunked body: 200"
+is "$(cmp -s "$WORK/b" "$WORK/direct3" && echo same)" same "... byte for byte"
+is "$(hdr Transfer-Encoding)" chunked "... sent chunked (no length was known)"
+
+# the origin dies in the middle (announces 20 MB, sends half, closes)
+cut0=$(stat .origin.streams_cut)
+err0=$(stat .origin.errors)
+curl -s --max-time 20 -o "$WORK/cut" "$PROXY/dies?size=$MB20&truncate=1"
+rc=$?
+is "$rc" 18 "an origin that dies midway: the client's transfer is cut (curl: partial file)"
+got=$(wc -c <"$WORK/cut" | tr -d ' ')
+if [ "$got" -lt "$MB20" ]; then ok "... it got $got bytes, fewer than announced"; else not_ok "... it got $got bytes"; fi
+is "$(stat .origin.streams_cut)" $((cut0 + 1)) "... counted in origin.streams_cut"
+is "$(stat .origin.errors)" $((err0 + 1)) "... and in origin.errors"
+get "/dies?size=$MB20&truncate=1"
+is "$(origin_count /dies)" 2 "... nothing stored: the next request goes to the origin"
+
+# the same with chunked framing toward the client: no terminating chunk
+curl -s --max-time 20 -o "$WORK/cut2" "$PROXY/dies2?size=$MB20&truncate=1&hdr=Transfer-Encoding:chunked"
+rc=$?
+if [ "$rc" -ne 0 ]; then ok "a chunked body cut midway: the client sees an error ($rc)"; else not_ok "a chunked body cut midway ended cleanly"; fi
+
+# clients that leave in the middle: fast (reset after 1 MB) and slow (timeout while paused)
+ab0=$(stat .origin.streams_abandoned)
+for i in 1 2 3 4 5; do
+  printf 'GET /leave?size=%s&i=%s HTTP/1.1\r\nHost: x\r\n\r\n' "$MB20" "$i" |
+    "$TC_BUILDDIR/tests/origin/rawclient" -c 1000000 -r "$PROXY_PORT" >/dev/null
+done
+for i in 1 2 3; do
+  curl -s --limit-rate 1M --max-time 1 -o /dev/null "$PROXY/leave-slow?size=$MB20&i=$i"
+done
+wait_stat .origin.streams_abandoned $((ab0 + 8))
+is "$(stat .origin.streams_abandoned)" $((ab0 + 8)) "8 clients that left midway stopped their origin transfers"
+is "$(origin_count /leave) $(origin_count /leave-slow)" "5 3" "... each had reached the origin once"
+get "/big?size=$MB20"
+is "$STATUS $(wc -c <"$WORK/b" | tr -d ' ')" "200 $MB20" "a stream after them is served whole"
+
+# concurrent requests for one large URL: the waiters are released and stream on their own
+cpids=""
+for i in 1 2 3 4; do
+  curl -s --max-time 20 -o "$WORK/c$i" "$PROXY/same?size=$MB20" &
+  cpids="$cpids $!"
+done
+for p in $cpids; do wait "$p"; done
+same=0
+for i in 1 2 3 4; do cmp -s "$WORK/c$i" "$WORK/direct" && same=$((same + 1)); done
+is "$same" 4 "4 concurrent requests for a 20 MB URL each get the whole body"
+is "$(origin_count /same)" 4 "... each from the origin (the key turned hit-for-pass)"
+
+# HEAD of a large URL: no body, the origin's length
+req HEAD "$PROXY/big?size=$MB20"
+is "$STATUS $(hdr Content-Length)" "200 $MB20" "HEAD of a large URL: 200 with its length"
+
+# a stream open when the proxy stops: the proxy exits cleanly
+curl -s --limit-rate 1M --max-time 20 -o /dev/null "$PROXY/at-stop?size=$MB20" &
+cpid=$!
+i=0
+while [ "$(origin_count /at-stop)" != 1 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+sleep 0.3
+is "$(origin_count /at-stop)" 1 "a slow stream is under way"
+stop_pid "$PROXY_PID"
+wait "$cpid"
+rc=$?
+if [ "$rc" -ne 0 ]; then ok "... stopping the proxy cuts it ($rc), never a clean end"; else not_ok "... it ended cleanly"; fi
+is "$(echo "$TC_BAD_EXITS" | grep -c "$PROXY_PID")" 0 "... and the proxy exited 0"
+
+# the open descriptors of a fresh proxy after streams are the same as before them
+start_proxy "$WORK/p.ini" proxy2
+get "/warm?size=100"
+fd0=$(ls "/proc/$PROXY_PID/fd" | wc -l)
+for i in 1 2 3; do
+  printf 'GET /fd?size=%s&i=%s HTTP/1.1\r\nHost: x\r\n\r\n' "$MB20" "$i" |
+    "$TC_BUILDDIR/tests/origin/rawclient" -c 500000 -r "$PROXY_PORT" >/dev/null
+done
+get "/big?size=$MB20"
+wait_stat .origin.streams_abandoned 3
+is "$(stat .origin.streams_abandoned)" 3 "3 clients left midway"
+sleep 0.5
+fd1=$(ls "/proc/$PROXY_PID/fd" | wc -l)
+if [ "$fd1" -le $((fd0 + 2)) ]; then ok "open descriptors $fd0 before, $fd1 after (no leak)"; else not_ok "open descriptors $fd0 before, $fd1 after"; fi
+is "$(stat .origin.streams_cut)" 0 "... none of this counted as an origin failure"
