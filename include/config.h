@@ -46,6 +46,7 @@ struct config {
 	unsigned origin_connect_timeout_ms;
 	unsigned origin_timeout_ms;
 	unsigned origin_max_connections;
+	char *origin_strip_headers; /* "A, B": request fields never forwarded ("" for none) */
 
 	/* [local] */
 	char *local_policy;

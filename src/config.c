@@ -58,6 +58,8 @@ enum config_type {
 	CONFIG_SERVERS,    /* memcached server list; also fills the list at list_offset */
 	CONFIG_BOOL,       /* on|off, yes|no, true|false, 1|0 */
 	CONFIG_KEY_PREFIX, /* printable ASCII without blanks, at most CONFIG_MAX_KEY_PREFIX bytes */
+	CONFIG_FIELDS,     /* header field names separated by commas or blanks, or "none";
+	                      stored as "A, B" ("" for none) */
 };
 
 /* The longest [memcached] key_prefix: memcached keys stay far below their 250-byte limit. */
@@ -135,6 +137,16 @@ static const struct config_option config_options[] = {
          CONFIG_FIELD(origin_timeout_ms)},
         {"origin", "max_connections", CONFIG_UINT, "64", NULL, 1, 100000,
          "Most connections open to the origin at once.", CONFIG_FIELD(origin_max_connections)},
+        {"origin", "strip_request_headers", CONFIG_FIELDS,
+         "X-Forwarded-Host, X-Forwarded-Server, X-Forwarded-Port, X-Forwarded-Proto, "
+         "X-Forwarded-Scheme, X-Forwarded-Prefix, Forwarded, X-Host, X-Original-Host, "
+         "X-Original-URL, X-Rewrite-URL, X-HTTP-Method-Override, X-HTTP-Method, "
+         "X-Method-Override",
+         NULL, 0, 0,
+         "Client request fields never sent to the origin (names separated by commas, or\n"
+         "none): they are not part of the cache key, yet an origin may answer differently\n"
+         "for them, and that answer would be stored and served to everyone.",
+         CONFIG_FIELD(origin_strip_headers)},
 
         {"local", "policy", CONFIG_POLICY, "tinylfu", NULL, 0, 0,
          "Eviction policy of the in-process cache.", CONFIG_FIELD(local_policy)},
@@ -188,6 +200,7 @@ static const struct config_option config_options[] = {
 #define CONFIG_NOPTIONS TC_ARRAY_LEN(config_options)
 
 static bool config_is_blank(char ch);
+static char *config_parse_fields(const char *value);
 
 /* The reader's idea of the current section. */
 enum { CONFIG_NO_SECTION = -1, CONFIG_UNKNOWN_SECTION = -2 };
@@ -295,6 +308,9 @@ config_expected(struct buf *b, const struct config_option *o)
 		buf_puts(b,
 		         "at most " CONFIG_STR(CONFIG_MAX_KEY_PREFIX) " printable ASCII characters "
 		                                                      "without blanks");
+		break;
+	case CONFIG_FIELDS:
+		buf_puts(b, "header field names separated by commas, or none");
 		break;
 	}
 }
@@ -751,9 +767,58 @@ config_apply(struct config *c, const struct config_option *o, const char *value,
 			return false;
 		config_store_string(c, o, value);
 		return true;
+	case CONFIG_FIELDS: {
+		char *list = config_parse_fields(value);
+
+		if (list == NULL)
+			return false;
+		config_store_string(c, o, list);
+		free(list);
+		return true;
+	}
 	}
 	TC_ASSERT(!"unknown option type");
 	return false;
+}
+
+/*
+ * A list of header field names (tokens, RFC 9110 5.1) separated by commas or blanks, or
+ * "none", as "A, B" ("" for none; allocated); NULL when an item is not a field name.
+ */
+static char *
+config_parse_fields(const char *value)
+{
+	static const char tchars[] = "!#$%&'*+-.^_`|~";
+	struct buf out = {0};
+	const char *p = value;
+
+	if (strcasecmp(value, "none") == 0)
+		return xstrdup("");
+	while (*p != '\0') {
+		size_t n = 0;
+		while (*p == ',' || config_is_blank(*p))
+			p++;
+		while (p[n] != '\0' && p[n] != ',' && !config_is_blank(p[n])) {
+			unsigned char ch = (unsigned char)p[n];
+			if (!((ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') ||
+			      (ch >= '0' && ch <= '9') || strchr(tchars, ch) != NULL)) {
+				buf_free(&out);
+				return NULL;
+			}
+			n++;
+		}
+		if (n == 0)
+			break;
+		if (out.len > 0)
+			buf_puts(&out, ", ");
+		buf_append(&out, p, n);
+		p += n;
+	}
+	if (out.len == 0) {
+		buf_free(&out);
+		return NULL; /* only commas */
+	}
+	return buf_steal(&out, NULL);
 }
 
 /* The index of the first option of section name, or -1. */

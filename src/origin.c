@@ -36,6 +36,7 @@
 
 struct origin {
 	char *base_url;
+	char *strip; /* [origin] strip_request_headers: "A, B" */
 	long connect_timeout_ms;
 	long timeout_ms;
 	CURLM *multi;
@@ -323,11 +324,12 @@ origin_start(struct origin *o, struct origin_fetch *f)
 		curl_easy_setopt(e, CURLOPT_CUSTOMREQUEST, f->method);
 	}
 
-	/* The client's end-to-end fields, unchanged; curl's own defaults switched off. */
+	/* The client's end-to-end fields, unchanged, but for those the configuration strips
+	 * (not in the cache key, yet able to change the answer); curl's own defaults off. */
 	for (size_t i = 0; i < f->headers.n; i++) {
 		const struct http_header *h = &f->headers.v[i];
 		if (strcasecmp(h->name, "Content-Length") == 0 ||
-		    strcasecmp(h->name, "Expect") == 0)
+		    strcasecmp(h->name, "Expect") == 0 || http_list_has_token(o->strip, h->name))
 			continue;
 		sl = origin_slist_add(sl, h->name, h->value);
 	}
@@ -529,6 +531,7 @@ origin_create(const struct config *cfg, char **cause)
 	struct origin *o = xcalloc(1, sizeof(*o));
 
 	o->base_url = xstrdup(cfg->origin_url);
+	o->strip = xstrdup(cfg->origin_strip_headers ? cfg->origin_strip_headers : "");
 	o->connect_timeout_ms = (long)cfg->origin_connect_timeout_ms;
 	o->timeout_ms = (long)cfg->origin_timeout_ms;
 	pthread_mutex_init(&o->lock, NULL);
@@ -553,6 +556,7 @@ fail:
 		curl_multi_cleanup(o->multi);
 	pthread_mutex_destroy(&o->lock);
 	free(o->base_url);
+	free(o->strip);
 	free(o);
 	return NULL;
 }
@@ -590,6 +594,7 @@ origin_destroy(struct origin *o)
 	curl_multi_cleanup(o->multi);
 	pthread_mutex_destroy(&o->lock);
 	free(o->base_url);
+	free(o->strip);
 	free(o);
 }
 

@@ -38,6 +38,7 @@
  *   hdr=Name:Value  any other response header (repeatable); libmicrohttpd refuses (400) an
  *                   empty value and Content-Length; Date replaces the library's Date;
  *                   Connection: close and Transfer-Encoding: chunked change the framing
+ *   hdr304=Name:Value  a header sent only when the answer is 304 (repeatable)
  *   body=TEXT       the body is exactly TEXT
  *   size=N          a body of N bytes: 63 printable characters and a newline, repeated
  *   ctype=TYPE      Content-Type (default application/json for the default body, text/plain
@@ -137,6 +138,7 @@ struct req {
 struct param_header {
 	char *name;
 	char *value;
+	bool only304; /* hdr304= */
 };
 
 /* The answer that a query string asks for. */
@@ -522,6 +524,7 @@ params_add_header(struct params *p, const char *name, size_t name_len, const cha
 	p->hdrs = xrealloc(p->hdrs, (p->nhdrs + 1) * sizeof(*p->hdrs));
 	p->hdrs[p->nhdrs].name = xstrndup(name, name_len);
 	p->hdrs[p->nhdrs].value = xstrdup(value);
+	p->hdrs[p->nhdrs].only304 = false;
 	p->nhdrs++;
 }
 
@@ -579,7 +582,7 @@ params_apply(struct params *p, const char *k, const char *v)
 		if (!util_parse_u64(v, UINT64_C(1) << 40, &p->age))
 			return xasprintf("bad age=%s: want a number of seconds\n", v);
 		p->has_age = true;
-	} else if (strcmp(k, "hdr") == 0) {
+	} else if (strcmp(k, "hdr") == 0 || strcmp(k, "hdr304") == 0) {
 		const char *colon = strchr(v, ':');
 		const char *val;
 
@@ -591,6 +594,7 @@ params_apply(struct params *p, const char *k, const char *v)
 		for (val = colon + 1; *val == ' ' || *val == '\t'; val++)
 			;
 		params_add_header(p, v, (size_t)(colon - v), val);
+		p->hdrs[p->nhdrs - 1].only304 = k[3] == '3';
 	} else if (strcmp(k, "body") == 0) {
 		replace(&p->body, xstrdup(v));
 		p->has_size = false;
@@ -788,7 +792,8 @@ add_common_headers(struct MHD_Response *r, const struct params *p, const char *e
 		add_header(r, MHD_HTTP_HEADER_AGE, age, err);
 	}
 	for (size_t i = 0; i < p->nhdrs; i++)
-		add_header(r, p->hdrs[i].name, p->hdrs[i].value, err);
+		if (!p->hdrs[i].only304)
+			add_header(r, p->hdrs[i].name, p->hdrs[i].value, err);
 }
 
 static bool
@@ -917,6 +922,9 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 	add_common_headers(r, &p, etag, now, &err);
 	if (!is304)
 		add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, p.ctype, &err);
+	for (size_t i = 0; is304 && i < p.nhdrs; i++)
+		if (p.hdrs[i].only304)
+			add_header(r, p.hdrs[i].name, p.hdrs[i].value, &err);
 	params_free(&p);
 	if (err != NULL) {
 		MHD_destroy_response(r);
