@@ -19,12 +19,15 @@ local threads = {}
 
 function setup(thread)
 	table.insert(threads, thread)
+	thread:set("id", #threads)
 end
 
 function init(args)
 	keys = tonumber(args[1] or "10000")
 	size = args[2] or "16000"
-	math.randomseed(os.time() + math.random(1, 1000000))
+	-- each thread has a Lua state of its own: seeded alike, they would send the same
+	-- sequence (and collapse on each other's requests)
+	math.randomseed(os.time() * 1000 + id * 7919)
 	counts = {}
 	sent = {}
 end
