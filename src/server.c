@@ -504,6 +504,8 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (c == NULL)
 		return;
 	*con_cls = NULL;
+	if (c->req.reply.stream != NULL)
+		stream_close(c->req.reply.stream); /* never sent: stop the transfer that fills it */
 	server_drop(&c->req);
 }
 
