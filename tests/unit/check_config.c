@@ -157,6 +157,12 @@ check_defaults(const struct config *c)
 	ck_assert_uint_eq(c->origin_connect_timeout_ms, 1000);
 	ck_assert_uint_eq(c->origin_timeout_ms, 10000);
 	ck_assert_uint_eq(c->origin_max_connections, 64);
+	ck_assert_str_eq(
+	        c->origin_strip_headers,
+	        "X-Forwarded-Host, X-Forwarded-Server, X-Forwarded-Port, X-Forwarded-Proto, "
+	        "X-Forwarded-Scheme, X-Forwarded-Prefix, Forwarded, X-Host, X-Original-Host, "
+	        "X-Original-URL, X-Rewrite-URL, X-HTTP-Method-Override, X-HTTP-Method, "
+	        "X-Method-Override");
 	ck_assert_str_eq(c->local_policy, "tinylfu");
 	ck_assert_uint_eq(c->local_max_bytes, UINT64_C(64) << 20);
 	ck_assert_uint_eq(c->local_max_entries, 100000);
@@ -209,6 +215,7 @@ START_TEST(test_good_fixture)
 	ck_assert_uint_eq(c->origin_connect_timeout_ms, 250);
 	ck_assert_uint_eq(c->origin_timeout_ms, 5000);
 	ck_assert_uint_eq(c->origin_max_connections, 16);
+	ck_assert_str_eq(c->origin_strip_headers, "X-A, X-B, X-C");
 	ck_assert_str_eq(c->local_policy, "lfu");
 	ck_assert_uint_eq(c->local_max_bytes, UINT64_C(2) << 30);
 	ck_assert_uint_eq(c->local_max_entries, UINT64_C(4294967295));
