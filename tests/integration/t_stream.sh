@@ -43,7 +43,9 @@ is "$(cmp -s "$WORK/slow" "$WORK/direct" && echo same)" same "... and the whole 
 hwm1=$(hwm)
 grew=$((hwm1 - hwm0))
 diag "VmHWM before $hwm0 kB, after three 20 MB streams $hwm1 kB"
-if [ "$grew" -lt 6144 ]; then
+if [ -n "$TC_WRAPPER" ]; then
+  ok "peak RSS not measured # SKIP under a wrapper (valgrind), whose RSS it would be"
+elif [ "$grew" -lt 6144 ]; then
   ok "peak RSS grew by $grew kB (< 6 MB) over three 20 MB bodies: not buffered whole"
 else
   not_ok "peak RSS grew by $grew kB over three 20 MB bodies (expected < 6 MB)"
@@ -84,6 +86,7 @@ for i in 1 2 3; do
   curl -s --limit-rate 1M --max-time 1 -o /dev/null "$PROXY/leave-slow?size=$MB20&i=$i"
 done
 wait_stat .origin.streams_abandoned $((ab0 + 8))
+[ -z "$TC_WRAPPER" ] || wait_stat .origin.streams_abandoned $((ab0 + 8)) # valgrind is slow
 is "$(stat .origin.streams_abandoned)" $((ab0 + 8)) "8 clients that left midway stopped their origin transfers"
 is "$(origin_count /leave) $(origin_count /leave-slow)" "5 3" "... each had reached the origin once"
 get "/big?size=$MB20"
@@ -128,6 +131,7 @@ for i in 1 2 3; do
 done
 get "/big?size=$MB20"
 wait_stat .origin.streams_abandoned 3
+[ -z "$TC_WRAPPER" ] || wait_stat .origin.streams_abandoned 3
 is "$(stat .origin.streams_abandoned)" 3 "3 clients left midway"
 sleep 0.5
 fd1=$(ls "/proc/$PROXY_PID/fd" | wc -l)
