@@ -36,8 +36,10 @@
 #include "acl.h"
 #include "admin.h"
 #include "collapse.h"
+#include "histogram.h"
 #include "key.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "rfc9111.h"
 #include "stats.h"
@@ -193,6 +195,15 @@ proxy_target_is(const char *target, const char *path)
 	return strncmp(target, path, n) == 0 && (target[n] == '\0' || target[n] == '?');
 }
 
+/* The server queued r's reply: records its latency (hits, misses, revalidations only). */
+void
+proxy_reply_queued(struct proxy_request *r)
+{
+	if (r->latency_path != 0)
+		histogram_record((enum histogram_path)(r->latency_path - 1),
+		                 histogram_now_ns() - r->start_ns);
+}
+
 /* Sets r->reply to a short plain-text answer (status and one line of text). */
 void
 proxy_reply_text(struct proxy_request *r, int status, const char *text)
@@ -237,6 +248,11 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 
 	bool reused = r->collapsed == PROXY_COLLAPSED;
 
+	r->latency_path = 1 + (fwd == FWD_NONE    ? HISTOGRAM_HIT
+	                       : fwd == FWD_STALE ? HISTOGRAM_REVALIDATED
+	                                          : HISTOGRAM_MISS);
+	if (fwd == FWD_METHOD)
+		r->latency_path = 0;
 	r->reply.status = status;
 	r->reply.entry = entry_ref(e);
 	if (fwd == FWD_NONE || fwd == FWD_STALE || stored || reused) {
@@ -285,19 +301,30 @@ proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
 	                                         : "");
 
 	proxy_reply_text(r, timeout ? 504 : 502, text);
+	if (proxy_is_method(r, "GET") || proxy_is_method(r, "HEAD"))
+		r->latency_path = 1 + (r->stale != NULL ? HISTOGRAM_REVALIDATED : HISTOGRAM_MISS);
 	http_headers_set(&r->reply.headers, "Via", PROXY_VIA);
 	http_headers_set(&r->reply.headers, "Cache-Status", cs);
 	free(text);
 	free(cs);
 }
 
-/* Serves the administrative endpoint ([stats] path) to allowed clients only. */
-static enum proxy_outcome
-proxy_admin(struct proxy *p, struct proxy_request *r)
-{
-	struct buf json = {0};
+/* The administrative endpoints of [stats] (path, metrics_path, health_path). */
+enum proxy_admin_kind { ADMIN_STATS, ADMIN_METRICS, ADMIN_HEALTH };
 
-	if (!acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
+/*
+ * Serves an administrative endpoint: /stats (JSON, or the HTML page for a browser) and
+ * /metrics to allowed clients only; /healthz to everyone (a load balancer checks it from
+ * wherever it runs), with memcached addresses only for allowed clients.
+ */
+static enum proxy_outcome
+proxy_admin(struct proxy *p, struct proxy_request *r, enum proxy_admin_kind kind)
+{
+	struct buf doc = {0};
+	bool allowed = acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client);
+	const char *type = "application/json";
+
+	if (!allowed && kind != ADMIN_HEALTH) {
 		proxy_reply_text(r, 403, "403 Forbidden: this address may not read statistics");
 		return PROXY_REPLIED;
 	}
@@ -306,10 +333,25 @@ proxy_admin(struct proxy *p, struct proxy_request *r)
 		http_headers_set(&r->reply.headers, "Allow", "GET, HEAD");
 		return PROXY_REPLIED;
 	}
-	admin_stats_json(&json, p->cfg, p->local, p->shared);
 	r->reply.status = 200;
-	r->reply.body = buf_steal(&json, &r->reply.body_len);
-	http_headers_set(&r->reply.headers, "Content-Type", "application/json");
+	if (kind == ADMIN_METRICS) {
+		metrics_write(&doc, p->local, p->shared, p->origin);
+		type = METRICS_CONTENT_TYPE;
+	} else if (kind == ADMIN_HEALTH) {
+		origin_probe(p->origin); /* refreshes old or bad evidence, without waiting */
+		r->reply.status = admin_health_json(&doc, p->local, p->shared, p->origin, allowed);
+	} else {
+		const char *q = strchr(r->target, '?');
+		if (admin_wants_html(http_headers_get(&r->headers, "Accept"), q ? q + 1 : NULL)) {
+			buf_puts(&doc, admin_stats_page);
+			type = "text/html; charset=utf-8";
+		} else {
+			admin_stats_json(&doc, p->cfg, p->local, p->shared);
+		}
+		http_headers_set(&r->reply.headers, "Vary", "Accept");
+	}
+	r->reply.body = buf_steal(&doc, &r->reply.body_len);
+	http_headers_set(&r->reply.headers, "Content-Type", type);
 	http_headers_set(&r->reply.headers, "Cache-Control", "no-store");
 	return PROXY_REPLIED;
 }
@@ -320,7 +362,11 @@ proxy_handle(struct proxy *p, struct proxy_request *r)
 {
 	r->proxy = p;
 	if (proxy_target_is(r->target, p->cfg->stats_path))
-		return proxy_admin(p, r);
+		return proxy_admin(p, r, ADMIN_STATS);
+	if (proxy_target_is(r->target, p->cfg->stats_metrics_path))
+		return proxy_admin(p, r, ADMIN_METRICS);
+	if (proxy_target_is(r->target, p->cfg->stats_health_path))
+		return proxy_admin(p, r, ADMIN_HEALTH);
 	if (proxy_is_method(r, "PURGE"))
 		return proxy_purge(p, r);
 

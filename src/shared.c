@@ -949,6 +949,53 @@ shared_stats_json(struct shared *s, struct buf *out)
 	           fb ? shared_read(&fb->errors) : 0, fb ? shared_read(&fb->warmed) : 0);
 }
 
+/* Reads the tier's counters into *out (zeroes for NULL). */
+void
+shared_counts(struct shared *s, struct shared_counts *out)
+{
+	*out = (struct shared_counts){0};
+	if (s == NULL)
+		return;
+	out->hits = shared_read(&s->hits);
+	out->misses = shared_read(&s->misses);
+	out->stores = shared_read(&s->stores);
+	out->store_skipped_too_large = shared_read(&s->store_skipped_too_large);
+	out->cas_retries = shared_read(&s->cas_retries);
+	out->cas_conflicts = shared_read(&s->cas_conflicts);
+	out->errors = shared_read(&s->errors);
+	out->timeouts = shared_read(&s->timeouts);
+	out->decode_rejected = shared_read(&s->decode_rejected);
+	out->generation = shared_generation(s);
+	out->fallback_hits = shared_read(&s->cl[1].hits);
+	out->fallback_misses = shared_read(&s->cl[1].misses);
+	out->fallback_errors = shared_read(&s->cl[1].errors);
+	out->fallback_warmed = shared_read(&s->cl[1].warmed);
+}
+
+/* Servers of both clusters (servers first); 0 for NULL. */
+size_t
+shared_nservers(struct shared *s)
+{
+	return s != NULL ? s->cl[0].n + s->cl[1].n : 0;
+}
+
+/* Reads server i (< shared_nservers) into *out. */
+void
+shared_server_info(struct shared *s, size_t i, struct shared_server_info *out)
+{
+	bool fb = i >= s->cl[0].n;
+	struct shared_server *srv = fb ? &s->cl[1].servers[i - s->cl[0].n] : &s->cl[0].servers[i];
+
+	TC_ASSERT(i < shared_nservers(s));
+	out->address = srv->address;
+	out->fallback = fb;
+	out->down = atomic_load(&srv->health.down);
+	out->failures = atomic_load(&srv->health.failures);
+	out->hits = shared_read(&srv->hits);
+	out->misses = shared_read(&srv->misses);
+	out->errors = shared_read(&srv->errors);
+}
+
 /* Appends what cluster c holds for cache_key, as a JSON object. */
 static void
 shared_inspect_cluster(struct shared *s, struct shared_cluster *c, const char *cache_key,

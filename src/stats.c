@@ -5,18 +5,20 @@
  */
 #include <stdatomic.h>
 
+#include "histogram.h"
 #include "stats.h"
 #include "util.h"
 
 static _Atomic uint64_t stats_counters[STAT_N];
 static int64_t stats_started;
 
-/* Records the start time (for uptime) and zeroes every counter. */
+/* Records the start time (for uptime) and zeroes every counter and latency histogram. */
 void
 stats_init(void)
 {
 	for (int i = 0; i < STAT_N; i++)
 		atomic_store(&stats_counters[i], 0);
+	histogram_reset();
 	stats_started = util_monotonic_ms();
 }
 
