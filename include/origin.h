@@ -79,7 +79,7 @@ void origin_fetch_release(struct origin_fetch *f);
 enum origin_state {
 	ORIGIN_STATE_UNKNOWN, /* nothing asked yet */
 	ORIGIN_STATE_UP,      /* the latest exchange got an answer (any HTTP status) */
-	ORIGIN_STATE_DOWN,    /* the latest exchange failed (connect, timeout, invalid, truncated) */
+	ORIGIN_STATE_DOWN, /* the latest exchange failed (connect, timeout, invalid, truncated) */
 };
 
 /* Re-check an origin whose latest evidence is older than this (origin_probe). */
@@ -91,8 +91,8 @@ enum origin_state {
 /* The origin's health, from the outcomes of real fetches and probes. */
 struct origin_health {
 	enum origin_state state;
-	int64_t last_ok_ms;      /* Unix time in ms of the latest answer (0: none) */
-	int64_t last_failure_ms; /* Unix time in ms of the latest failure (0: none) */
+	int64_t last_ok_ms;           /* Unix time in ms of the latest answer (0: none) */
+	int64_t last_failure_ms;      /* Unix time in ms of the latest failure (0: none) */
 	enum origin_error last_error; /* of the latest failure */
 	unsigned failures;            /* consecutive failures since the latest answer */
 	uint64_t probes;              /* probes sent */

@@ -67,7 +67,7 @@ struct proxy_request {
 	uint64_t epoch;        /* the proxy's purge epoch when the lookup began */
 	struct collapse_link collapse; /* with the other requests for key (collapse.h) */
 	bool collapse_leader;          /* others wait for this request's answer */
-	uint8_t collapsed; /* 1: answered from a leader's answer, 2: released to go on its own */
+	uint8_t collapsed;    /* 1: answered from a leader's answer, 2: released to go on its own */
 	uint8_t latency_path; /* enum histogram_path + 1 of the reply; 0: not recorded */
 };
 

@@ -37,7 +37,8 @@ admin_latency_json(struct buf *out)
 		for (size_t i = 0; i < TC_ARRAY_LEN(admin_quantiles); i++) {
 			double sec;
 			if (histogram_quantile(&s, admin_quantiles[i].q, &sec))
-				buf_printf(out, ", \"%s\": %.3f", admin_quantiles[i].name, sec * 1e3);
+				buf_printf(out, ", \"%s\": %.3f", admin_quantiles[i].name,
+				           sec * 1e3);
 			else
 				buf_printf(out, ", \"%s\": null", admin_quantiles[i].name);
 		}
@@ -144,7 +145,8 @@ admin_accept_q(const char *accept, const char *type)
 		int spec = 0;
 		if (len == 3 && memcmp(p, "*/*", 3) == 0)
 			spec = 1;
-		else if (len == major + 2 && strncasecmp(p, type, major + 1) == 0 && p[major + 1] == '*')
+		else if (len == major + 2 && strncasecmp(p, type, major + 1) == 0 &&
+		         p[major + 1] == '*')
 			spec = 2;
 		else if (len == strlen(type) && strncasecmp(p, type, len) == 0)
 			spec = 3;
@@ -244,9 +246,9 @@ admin_health_json(struct buf *out, struct local *local, struct shared *shared,
 	}
 	bool origin_down = h.state == ORIGIN_STATE_DOWN;
 	bool can_serve = li.entries > 0 || up > 0;
-	const char *status = origin_down && !can_serve         ? "unavailable"
-	                     : origin_down || up < n ? "degraded"
-	                                                        : "ok";
+	const char *status = origin_down && !can_serve ? "unavailable"
+	                     : origin_down || up < n   ? "degraded"
+	                                               : "ok";
 	buf_printf(out, "{\"status\": \"%s\",\n \"origin\": {\"state\": \"%s\"", status,
 	           states[h.state]);
 	admin_when_json(out, "last_answer", h.last_ok_ms, now_ms);

@@ -1121,8 +1121,8 @@ config_check_paths(struct config_loader *ld)
 			if (ld->bad[oi] || ld->bad[oj] || strcmp(vals[i], vals[j]) != 0)
 				continue;
 			int line = ld->set_line[oi] != 0 ? ld->set_line[oi] : ld->set_line[oj];
-			config_error(ld, line, "[stats] %s: %s is also [stats] %s", keys[i], vals[i],
-			             keys[j]);
+			config_error(ld, line, "[stats] %s: %s is also [stats] %s", keys[i],
+			             vals[i], keys[j]);
 		}
 }
 

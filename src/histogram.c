@@ -75,9 +75,8 @@ histogram_record(enum histogram_path p, uint64_t ns)
 
 	TC_ASSERT(p < HISTOGRAM_NPATHS);
 	if (histogram_my_stripe == 0)
-		histogram_my_stripe = atomic_fetch_add(&histogram_next_stripe, 1) %
-		                              HISTOGRAM_STRIPES +
-		                      1;
+		histogram_my_stripe =
+		        atomic_fetch_add(&histogram_next_stripe, 1) % HISTOGRAM_STRIPES + 1;
 	s = &histogram_stripes[p][histogram_my_stripe - 1];
 	atomic_fetch_add_explicit(&s->buckets[histogram_bucket(ns)], 1, memory_order_relaxed);
 	atomic_fetch_add_explicit(&s->sum_ns, ns, memory_order_relaxed);

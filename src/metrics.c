@@ -295,8 +295,7 @@ metrics_memcached(struct buf *out, struct shared *shared, const struct shared_co
 
 /* Appends the exposition to out (shared: NULL without memcached; origin: NULL in tests). */
 void
-metrics_write(struct buf *out, struct local *local, struct shared *shared,
-              struct origin *origin)
+metrics_write(struct buf *out, struct local *local, struct shared *shared, struct origin *origin)
 {
 	struct local_info li;
 	struct shared_counts mc;

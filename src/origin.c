@@ -536,8 +536,8 @@ origin_health(struct origin *o, struct origin_health *out)
 	out->last_ok_ms = atomic_load(&o->last_ok_ms);
 	out->last_failure_ms = atomic_load(&o->last_failure_ms);
 	out->failures = atomic_load_explicit(&o->failures, memory_order_relaxed);
-	out->last_error = (enum origin_error)atomic_load_explicit(&o->last_error,
-	                                                          memory_order_relaxed);
+	out->last_error =
+	        (enum origin_error)atomic_load_explicit(&o->last_error, memory_order_relaxed);
 	out->probes = atomic_load_explicit(&o->probes, memory_order_relaxed);
 	if (out->last_ok_ms == 0 && out->last_failure_ms == 0)
 		out->state = ORIGIN_STATE_UNKNOWN;
@@ -565,7 +565,8 @@ origin_probe(struct origin *o)
 	bool idle = false;
 
 	origin_health(o, &h);
-	if (h.state == ORIGIN_STATE_UP && now - atomic_load(&o->heard_mono_ms) <= ORIGIN_HEALTH_FRESH_MS)
+	if (h.state == ORIGIN_STATE_UP &&
+	    now - atomic_load(&o->heard_mono_ms) <= ORIGIN_HEALTH_FRESH_MS)
 		return false;
 	if (atomic_load(&o->probes) > 0 &&
 	    now - atomic_load(&o->probe_mono_ms) < ORIGIN_PROBE_INTERVAL_MS)

@@ -338,8 +338,9 @@ proxy_admin(struct proxy *p, struct proxy_request *r, enum proxy_admin_kind kind
 		metrics_write(&doc, p->local, p->shared, p->origin);
 		type = METRICS_CONTENT_TYPE;
 	} else if (kind == ADMIN_HEALTH) {
-		origin_probe(p->origin); /* refreshes old or bad evidence, without waiting */
 		r->reply.status = admin_health_json(&doc, p->local, p->shared, p->origin, allowed);
+		/* refreshes missing, bad or old evidence for the next check, without waiting */
+		origin_probe(p->origin);
 	} else {
 		const char *q = strchr(r->target, '?');
 		if (admin_wants_html(http_headers_get(&r->headers, "Accept"), q ? q + 1 : NULL)) {
