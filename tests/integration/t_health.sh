@@ -6,7 +6,7 @@
 # traffic needed); a memcached server down (its circuit breaker) is degraded; the check is open
 # to every client (addresses only for the allow list); its path is configurable.
 . "$(dirname "$0")/lib.sh"
-plan 34
+plan 31
 
 health() { req GET "$PROXY${HEALTH_PATH:-/healthz}"; }
 hj() { printf '%s' "$BODY" | jq -r "$1"; }
