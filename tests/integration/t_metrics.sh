@@ -5,7 +5,7 @@
 # against /stats's counts and quantiles; memcached servers as labels, up and down; the allow
 # list.
 . "$(dirname "$0")/lib.sh"
-plan 34
+plan 36
 
 if ! command -v promtool >/dev/null 2>&1; then
   not_ok "promtool is installed (sh contrib/install-deps.sh installs Debian's prometheus)"
@@ -14,7 +14,8 @@ fi
 
 start_origin
 start_memcached MC
-write_config "$WORK/p.ini" '[memcached]' "servers = $MC_ADDR"
+start_memcached OLD
+write_config "$WORK/p.ini" '[memcached]' "servers = $MC_ADDR" "fallback_servers = $OLD_ADDR"
 start_proxy "$WORK/p.ini"
 
 metrics() { curl -s --max-time 5 "$PROXY/metrics"; }
@@ -65,6 +66,8 @@ is "$(val 'tiercache_cache_hits_total{tier="memcached"}'):$(val 'tiercache_cache
    "$(printf '%s' "$s" | jq -r '"\(.memcached.hits):\(.memcached.misses)"')" "memcached hits and misses as /stats counts them"
 is "$(val 'tiercache_origin_received_bytes_total')" "$(printf '%s' "$s" | jq -r .origin.bytes_in)" "origin_received_bytes_total equals origin.bytes_in"
 is "$(val "tiercache_memcached_server_up{cluster=\"servers\",server=\"$MC_ADDR\"}")" 1 "memcached server labelled by address: up"
+is "$(val "tiercache_memcached_server_up{cluster=\"fallback\",server=\"$OLD_ADDR\"}")" 1 "a fallback server, labelled by its cluster"
+is "$(val 'tiercache_memcached_fallback_misses_total')" "$(printf '%s' "$s" | jq -r .memcached.fallback.misses)" "fallback misses as /stats counts them"
 
 # the histograms: counts per path, cumulative buckets ending in +Inf = _count, as /stats
 h='tiercache_request_duration_seconds'
