@@ -22,7 +22,7 @@
 
 struct entry {
 	atomic_uint refs;
-	char *key;      /* the primary cache key */
+	char *key;      /* the primary cache key (stored after the struct, not freed alone) */
 	char *vary_key; /* the selecting request header values (key_vary), NULL without Vary */
 	int status;
 	struct http_headers headers; /* end-to-end response headers as received */

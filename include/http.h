@@ -21,6 +21,8 @@ struct http_headers {
 	struct http_header *v;
 	size_t n;
 	size_t cap;
+	/* v and every string live in one allocation (http_headers_pack); a change unpacks */
+	bool packed;
 };
 
 /* Appends a copy of name and value. */
@@ -50,6 +52,13 @@ void http_headers_copy(struct http_headers *dst, const struct http_headers *src)
 
 /* Frees every field and empties the list. */
 void http_headers_clear(struct http_headers *h);
+
+/*
+ * Moves the list and its strings into one allocation sized to fit (for lists that are kept
+ * long and no longer change, such as a stored response's: one allocation instead of two per
+ * field). The list stays fully usable; a later change first copies it back to separate strings.
+ */
+void http_headers_pack(struct http_headers *h);
 
 /* Bytes used by names and values (for memory accounting). */
 size_t http_headers_size(const struct http_headers *h);

@@ -37,14 +37,17 @@ entry_new(const char *key, const char *vary_key, int status, struct http_headers
           char *body, size_t body_len, int64_t request_time, int64_t response_time,
           const struct rfc9111_settings *settings)
 {
-	struct entry *e = xcalloc(1, sizeof(*e));
+	/* the keys live after the struct, the headers in one block: three allocations in all */
+	size_t klen = strlen(key) + 1, vlen = vary_key ? strlen(vary_key) + 1 : 0;
+	struct entry *e = xcalloc(1, sizeof(*e) + klen + vlen);
 
 	atomic_init(&e->refs, 1);
-	e->key = xstrdup(key);
-	e->vary_key = vary_key ? xstrdup(vary_key) : NULL;
+	e->key = memcpy((char *)(e + 1), key, klen);
+	e->vary_key = vary_key ? memcpy(e->key + klen, vary_key, vlen) : NULL;
 	e->status = status;
 	e->headers = *headers;
 	memset(headers, 0, sizeof(*headers));
+	http_headers_pack(&e->headers);
 	e->body = body;
 	e->body_len = body_len;
 	e->request_time = request_time;
@@ -99,8 +102,6 @@ entry_unref(struct entry *e)
 	TC_ASSERT(old > 0);
 	if (old != 1)
 		return;
-	free(e->key);
-	free(e->vary_key);
 	http_headers_clear(&e->headers);
 	free(e->body);
 	free(e);

@@ -30,9 +30,28 @@
 
 /* ------------------------------------------------------------------------- header list */
 
+/* Gives a packed list separate strings again, so that it can change. */
+static void
+http_headers_unpack(struct http_headers *h)
+{
+	struct http_header *old = h->v;
+
+	if (!h->packed)
+		return;
+	h->packed = false;
+	h->cap = h->n ? h->n : 8;
+	h->v = xmalloc(h->cap * sizeof(h->v[0]));
+	for (size_t i = 0; i < h->n; i++) {
+		h->v[i].name = xstrdup(old[i].name);
+		h->v[i].value = xstrdup(old[i].value);
+	}
+	free(old);
+}
+
 static void
 http_headers_grow(struct http_headers *h)
 {
+	http_headers_unpack(h);
 	if (h->n < h->cap)
 		return;
 	h->cap = h->cap ? h->cap * 2 : 8;
@@ -107,6 +126,9 @@ http_headers_remove(struct http_headers *h, const char *name)
 {
 	size_t kept = 0, removed = 0;
 
+	if (h->packed && http_headers_count(h, name) == 0)
+		return 0;
+	http_headers_unpack(h);
 	for (size_t i = 0; i < h->n; i++) {
 		if (strcasecmp(h->v[i].name, name) == 0) {
 			free(h->v[i].name);
@@ -124,6 +146,7 @@ http_headers_remove(struct http_headers *h, const char *name)
 void
 http_headers_set(struct http_headers *h, const char *name, const char *value)
 {
+	http_headers_unpack(h);
 	for (size_t i = 0; i < h->n; i++) {
 		if (strcasecmp(h->v[i].name, name) != 0)
 			continue;
@@ -159,13 +182,43 @@ http_headers_copy(struct http_headers *dst, const struct http_headers *src)
 void
 http_headers_clear(struct http_headers *h)
 {
-	for (size_t i = 0; i < h->n; i++) {
+	for (size_t i = 0; !h->packed && i < h->n; i++) {
 		free(h->v[i].name);
 		free(h->v[i].value);
 	}
 	free(h->v);
 	h->v = NULL;
 	h->n = h->cap = 0;
+	h->packed = false;
+}
+
+/* Moves the list and its strings into one allocation sized to fit. */
+void
+http_headers_pack(struct http_headers *h)
+{
+	size_t bytes = h->n * sizeof(h->v[0]);
+	struct http_header *v;
+	char *p;
+
+	if (h->packed || h->n == 0)
+		return;
+	for (size_t i = 0; i < h->n; i++)
+		bytes += strlen(h->v[i].name) + strlen(h->v[i].value) + 2;
+	v = xmalloc(bytes);
+	p = (char *)(v + h->n);
+	for (size_t i = 0; i < h->n; i++) {
+		size_t nl = strlen(h->v[i].name) + 1, vl = strlen(h->v[i].value) + 1;
+
+		v[i].name = memcpy(p, h->v[i].name, nl);
+		p += nl;
+		v[i].value = memcpy(p, h->v[i].value, vl);
+		p += vl;
+	}
+	size_t n = h->n;
+	http_headers_clear(h);
+	h->v = v;
+	h->n = h->cap = n;
+	h->packed = true;
 }
 
 /* Bytes used by names and values, their terminating NULs included (for memory accounting). */
