@@ -21,8 +21,10 @@ struct http_headers {
 	struct http_header *v;
 	size_t n;
 	size_t cap;
-	/* v and every string live in one allocation (http_headers_pack); a change unpacks */
+	/* v and every string live in one block (http_headers_pack); a change unpacks */
 	bool packed;
+	/* the block belongs to someone else (http_headers_pack_into): never freed here */
+	bool borrowed;
 };
 
 /* Appends a copy of name and value. */
@@ -59,6 +61,15 @@ void http_headers_clear(struct http_headers *h);
  * field). The list stays fully usable; a later change first copies it back to separate strings.
  */
 void http_headers_pack(struct http_headers *h);
+
+/* Bytes http_headers_pack_into needs for h (a multiple of 16). */
+size_t http_headers_packed_size(const struct http_headers *h);
+
+/*
+ * Like http_headers_pack, into mem (http_headers_packed_size(h) bytes, aligned for pointers,
+ * owned by the caller and kept alive as long as the list: clearing the list leaves it alone).
+ */
+void http_headers_pack_into(struct http_headers *h, void *mem);
 
 /* Bytes used by names and values (for memory accounting). */
 size_t http_headers_size(const struct http_headers *h);

@@ -38,14 +38,15 @@ http_headers_unpack(struct http_headers *h)
 
 	if (!h->packed)
 		return;
-	h->packed = false;
 	h->cap = h->n ? h->n : 8;
 	h->v = xmalloc(h->cap * sizeof(h->v[0]));
 	for (size_t i = 0; i < h->n; i++) {
 		h->v[i].name = xstrdup(old[i].name);
 		h->v[i].value = xstrdup(old[i].value);
 	}
-	free(old);
+	if (!h->borrowed)
+		free(old);
+	h->packed = h->borrowed = false;
 }
 
 static void
@@ -186,27 +187,34 @@ http_headers_clear(struct http_headers *h)
 		free(h->v[i].name);
 		free(h->v[i].value);
 	}
-	free(h->v);
+	if (!h->borrowed)
+		free(h->v);
 	h->v = NULL;
 	h->n = h->cap = 0;
-	h->packed = false;
+	h->packed = h->borrowed = false;
 }
 
-/* Moves the list and its strings into one allocation sized to fit. */
-void
-http_headers_pack(struct http_headers *h)
+/* Bytes http_headers_pack_into needs for h (a multiple of 16). */
+size_t
+http_headers_packed_size(const struct http_headers *h)
 {
 	size_t bytes = h->n * sizeof(h->v[0]);
-	struct http_header *v;
-	char *p;
 
-	if (h->packed || h->n == 0)
-		return;
 	for (size_t i = 0; i < h->n; i++)
 		bytes += strlen(h->v[i].name) + strlen(h->v[i].value) + 2;
-	v = xmalloc(bytes);
-	p = (char *)(v + h->n);
-	for (size_t i = 0; i < h->n; i++) {
+	return (bytes + 15) & ~(size_t)15;
+}
+
+/* Packs h into mem, which the caller owns (http_headers_packed_size(h) bytes). */
+void
+http_headers_pack_into(struct http_headers *h, void *mem)
+{
+	struct http_header *v = mem;
+	char *p = (char *)(v + h->n);
+	size_t n = h->n;
+
+	TC_ASSERT(!h->packed || h->v != mem);
+	for (size_t i = 0; i < n; i++) {
 		size_t nl = strlen(h->v[i].name) + 1, vl = strlen(h->v[i].value) + 1;
 
 		v[i].name = memcpy(p, h->v[i].name, nl);
@@ -214,11 +222,20 @@ http_headers_pack(struct http_headers *h)
 		v[i].value = memcpy(p, h->v[i].value, vl);
 		p += vl;
 	}
-	size_t n = h->n;
 	http_headers_clear(h);
 	h->v = v;
 	h->n = h->cap = n;
-	h->packed = true;
+	h->packed = h->borrowed = true;
+}
+
+/* Moves the list and its strings into one allocation sized to fit. */
+void
+http_headers_pack(struct http_headers *h)
+{
+	if (h->packed || h->n == 0)
+		return;
+	http_headers_pack_into(h, xmalloc(http_headers_packed_size(h)));
+	h->borrowed = false; /* the block is the list's own */
 }
 
 /* Bytes used by names and values, their terminating NULs included (for memory accounting). */

@@ -125,9 +125,13 @@ START_TEST(test_compact_layout)
 
 	for (size_t i = 0; hdrs[i]; i += 2)
 		http_headers_add(&h, hdrs[i], hdrs[i + 1]);
-	e = entry_new("GET host /p", "accept=x", 200, &h, NULL, 0, 998, 1000, &settings);
+	e = entry_new("GET host /p", "accept=x", 200, &h, xstrdup("body"), 4, 998, 1000, &settings);
 	ck_assert_uint_eq(h.n, 0); /* taken */
 	ck_assert(e->headers.packed);
+	ck_assert(e->headers.borrowed); /* in the entry's block */
+	ck_assert(!e->body_owned);      /* copied into the block (the buffer given was freed) */
+	ck_assert_mem_eq(e->body, "body", 4);
+	ck_assert_ptr_eq(e->body, (char *)e->headers.v + http_headers_packed_size(&e->headers));
 	ck_assert_str_eq(e->key, "GET host /p");
 	ck_assert_ptr_eq(e->key, (char *)(e + 1));
 	ck_assert_str_eq(e->vary_key, "accept=x");
@@ -136,6 +140,23 @@ START_TEST(test_compact_layout)
 	ck_assert_str_eq(e->last_modified, "Sun, 22 Nov 2026 00:00:00 GMT");
 	ck_assert_int_eq(e->lifetime, 60);
 	entry_unref(e);
+
+	/* a large body keeps the buffer it came in, and a 304 refresh copies it */
+	char *big = xcalloc(1, 100000);
+	big[99999] = 'z';
+	e = entry_new("k", NULL, 200, &h, big, 100000, 1, 1, &settings);
+	ck_assert(e->body_owned);
+	ck_assert_ptr_eq(e->body, big);
+	struct http_headers nm = {0};
+	http_headers_add(&nm, "ETag", "\"v2\"");
+	struct entry *r = entry_refresh(e, &nm, 2, 2, &settings);
+	ck_assert(r->body_owned);
+	ck_assert_ptr_ne(r->body, big);
+	ck_assert_int_eq(r->body[99999], 'z');
+	ck_assert_str_eq(r->etag, "\"v2\"");
+	entry_unref(e);
+	entry_unref(r);
+	http_headers_clear(&nm);
 }
 END_TEST
 
