@@ -21,7 +21,8 @@ struct http_headers {
 	struct http_header *v;
 	size_t n;
 	size_t cap;
-	/* v and every string live in one block (http_headers_pack); a change unpacks */
+	/* the strings are not the list's own: they live in v's block (http_headers_pack) or
+	 * with someone else (http_headers_add_borrowed); a change first copies them */
 	bool packed;
 	/* the block belongs to someone else (http_headers_pack_into): never freed here */
 	bool borrowed;
@@ -29,6 +30,13 @@ struct http_headers {
 
 /* Appends a copy of name and value. */
 void http_headers_add(struct http_headers *h, const char *name, const char *value);
+
+/*
+ * Appends name and value without copying them: they must outlive the list (or its next
+ * change, which copies every string). A list is either all borrowed or all owned: only call
+ * this on an empty list or one filled this way.
+ */
+void http_headers_add_borrowed(struct http_headers *h, const char *name, const char *value);
 
 /* Appends a copy of name (name_len bytes) and value (value_len bytes). */
 void http_headers_addn(struct http_headers *h, const char *name, size_t name_len, const char *value,

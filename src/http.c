@@ -20,6 +20,7 @@
  * - spaces and tabs around the whole value are ignored; any other extra byte makes it invalid.
  */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -64,6 +65,22 @@ void
 http_headers_add(struct http_headers *h, const char *name, const char *value)
 {
 	http_headers_addn(h, name, strlen(name), value, strlen(value));
+}
+
+/* Appends name and value without copying them (they must outlive the list's strings). */
+void
+http_headers_add_borrowed(struct http_headers *h, const char *name, const char *value)
+{
+	TC_ASSERT((h->n == 0 || h->packed) && !h->borrowed);
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 8;
+		h->v = xrealloc(h->v, h->cap * sizeof(h->v[0]));
+	}
+	/* the list never writes through these: a change copies them first */
+	h->v[h->n].name = (char *)(uintptr_t)name;
+	h->v[h->n].value = (char *)(uintptr_t)value;
+	h->n++;
+	h->packed = true;
 }
 
 /* Appends a copy of name (name_len bytes) and value (value_len bytes). */

@@ -348,7 +348,9 @@ server_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, cons
 	if (http_is_hop_by_hop(name, NULL) || strcasecmp(name, "Content-Length") == 0 ||
 	    strcasecmp(name, "Expect") == 0)
 		return MHD_YES;
-	http_headers_add(h, name, value ? value : "");
+	/* the strings stay in the connection's memory pool until the request completes, and
+	 * the request's fields are released then (server_on_completed): no copy */
+	http_headers_add_borrowed(h, name, value ? value : "");
 	return MHD_YES;
 }
 
@@ -376,8 +378,10 @@ server_drop_connection_fields(struct MHD_Connection *conn, struct http_headers *
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, server_join_connection, &tokens);
 	for (size_t i = 0; i < h->n; i++) {
 		if (http_is_hop_by_hop(h->v[i].name, tokens.data)) {
-			free(h->v[i].name);
-			free(h->v[i].value);
+			if (!h->packed) {
+				free(h->v[i].name);
+				free(h->v[i].value);
+			}
 			continue;
 		}
 		h->v[j++] = h->v[i];

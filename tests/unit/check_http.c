@@ -159,6 +159,29 @@ START_TEST(test_headers_pack)
 }
 END_TEST
 
+/* Borrowed strings are read in place, and copied (never written) when the list changes. */
+START_TEST(test_headers_borrowed)
+{
+	char name[] = "Host", value[] = "example.com";
+	struct http_headers a = {0};
+
+	http_headers_add_borrowed(&a, name, value);
+	http_headers_add_borrowed(&a, "Accept", "*/*");
+	ck_assert(a.packed && !a.borrowed);
+	ck_assert_ptr_eq(http_headers_get(&a, "host"), value); /* no copy */
+	http_headers_set(&a, "Accept", "text/html");
+	ck_assert(!a.packed);
+	ck_assert_ptr_ne(a.v[0].value, value);  /* copied before the change */
+	ck_assert_str_eq(value, "example.com"); /* and the original is untouched */
+	ck_assert_str_eq(http_headers_get(&a, "Accept"), "text/html");
+	http_headers_clear(&a);
+
+	http_headers_add_borrowed(&a, name, value);
+	http_headers_clear(&a); /* frees the array only (ASan and valgrind check) */
+	ck_assert_str_eq(name, "Host");
+}
+END_TEST
+
 /* ------------------------------------------------------------------------- hop-by-hop */
 
 static const struct {
@@ -453,6 +476,7 @@ http_suite(void)
 	tcase_add_test(tc, test_headers_remove_set);
 	tcase_add_test(tc, test_headers_copy_size);
 	tcase_add_test(tc, test_headers_pack);
+	tcase_add_test(tc, test_headers_borrowed);
 	tcase_add_test(tc, test_hop_by_hop);
 	tcase_add_test(tc, test_date_parse);
 	tcase_add_test(tc, test_date_format);
