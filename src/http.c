@@ -279,6 +279,18 @@ static const char *const http_hop_by_hop_names[] = {
 bool
 http_is_hop_by_hop(const char *name, const char *conn_tokens)
 {
+	/* every fixed name starts with one of these letters: most fields are decided here,
+	 * without a string comparison (this runs for every field of every request) */
+	switch (name[0] | 0x20) {
+	case 'c':
+	case 'k':
+	case 't':
+	case 'u':
+	case 'p':
+		break;
+	default:
+		return conn_tokens != NULL && http_list_has_token(conn_tokens, name);
+	}
 	for (size_t i = 0; i < TC_ARRAY_LEN(http_hop_by_hop_names); i++)
 		if (strcasecmp(name, http_hop_by_hop_names[i]) == 0)
 			return true;
