@@ -42,9 +42,10 @@
  * bytes one thread's kept responses may hold (entries evicted or replaced since stay alive
  * until their slot is reused: this bounds that memory).
  */
-#define SERVER_HIT_SLOTS     1024
-#define SERVER_HIT_MAX_BODY  (64 * 1024)
-#define SERVER_HIT_MAX_BYTES (8 * 1024 * 1024)
+#define SERVER_HIT_SLOTS_LOG2 12
+#define SERVER_HIT_SLOTS      (1u << SERVER_HIT_SLOTS_LOG2)
+#define SERVER_HIT_MAX_BODY   (64 * 1024)
+#define SERVER_HIT_MAX_BYTES  (8 * 1024 * 1024)
 
 /* One thread's reusable hit responses (only that thread reads or writes it). */
 struct server_hits {
@@ -141,9 +142,10 @@ server_hits_of_thread(struct server *srv)
 static struct server_hit *
 server_hit_slot(struct server_hits *h, const struct entry *e)
 {
-	uintptr_t a = (uintptr_t)e;
+	uint64_t a = (uint64_t)(uintptr_t)e;
 
-	return &h->slot[((a >> 6) ^ (a >> 16)) % SERVER_HIT_SLOTS];
+	/* Fibonacci hashing: the top bits of the product mix every bit of the address */
+	return &h->slot[(a * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - SERVER_HIT_SLOTS_LOG2)];
 }
 
 /* Builds the MHD response of an answer from entry e; the response takes e's reference. */
