@@ -158,6 +158,10 @@ metrics_local(struct buf *out, const struct local_info *li, const struct shared_
 	metrics_one(out, "tiercache_invalidations_total", "counter",
 	            "Stored responses removed by a successful unsafe method.",
 	            stats_get(STAT_invalidations));
+	metrics_one(out, "tiercache_local_responses_reused_total", "counter",
+	            "Hits answered with the response already built for the same stored response "
+	            "within the same second.",
+	            stats_get(STAT_hit_responses_reused));
 	if (!li->has_regions)
 		return;
 	const struct local_policy_info *r = &li->regions;
