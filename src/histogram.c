@@ -22,8 +22,21 @@ static struct histogram_stripe histogram_stripes[HISTOGRAM_NPATHS][HISTOGRAM_STR
 static atomic_uint histogram_next_stripe;
 static _Thread_local unsigned histogram_my_stripe; /* stripe + 1; 0 until the first record */
 
-/* The R10 mantissas of one decade, times 100. */
-static const uint64_t histogram_r10[10] = {100, 125, 160, 200, 250, 315, 400, 500, 630, 800};
+/* One decade of the R10 series (1, 1.25, ... 8) times m/100 nanoseconds. */
+#define HISTOGRAM_DECADE(m)                                                                        \
+	100 * (m), 125 * (m), 160 * (m), 200 * (m), 250 * (m), 315 * (m), 400 * (m), 500 * (m),    \
+	        630 * (m), 800 * (m)
+
+/* The upper bounds in nanoseconds: 10 µs, 12.5 µs, ... 8 s, then 10 s. */
+static const uint64_t histogram_bounds[HISTOGRAM_NBOUNDS] = {
+        HISTOGRAM_DECADE(UINT64_C(100)),
+        HISTOGRAM_DECADE(UINT64_C(1000)),
+        HISTOGRAM_DECADE(UINT64_C(10000)),
+        HISTOGRAM_DECADE(UINT64_C(100000)),
+        HISTOGRAM_DECADE(UINT64_C(1000000)),
+        HISTOGRAM_DECADE(UINT64_C(10000000)),
+        UINT64_C(10000000000),
+};
 
 static const char *const histogram_path_names[HISTOGRAM_NPATHS] = {
         [HISTOGRAM_HIT] = "hit",
@@ -35,12 +48,8 @@ static const char *const histogram_path_names[HISTOGRAM_NPATHS] = {
 uint64_t
 histogram_bound_ns(unsigned i)
 {
-	uint64_t decade = 100; /* 10 µs = 100 ns * 100 */
-
 	TC_ASSERT(i < HISTOGRAM_NBOUNDS);
-	for (unsigned d = 0; d < i / 10; d++)
-		decade *= 10;
-	return decade * histogram_r10[i % 10];
+	return histogram_bounds[i];
 }
 
 /* The bucket a duration of ns nanoseconds falls in (bound >= ns; the last one past 10 s). */
@@ -51,7 +60,7 @@ histogram_bucket(uint64_t ns)
 
 	while (lo < hi) {
 		unsigned mid = (lo + hi) / 2;
-		if (ns <= histogram_bound_ns(mid))
+		if (ns <= histogram_bounds[mid])
 			hi = mid;
 		else
 			lo = mid + 1;
