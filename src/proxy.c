@@ -282,10 +282,10 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 {
 	int64_t now = util_now();
 
-	r->latency_path = fwd == FWD_METHOD ? 0
-	                  : 1 + (fwd == FWD_NONE    ? HISTOGRAM_HIT
-	                         : fwd == FWD_STALE ? HISTOGRAM_REVALIDATED
-	                                            : HISTOGRAM_MISS);
+	enum histogram_path path = fwd == FWD_NONE    ? HISTOGRAM_HIT
+	                           : fwd == FWD_STALE ? HISTOGRAM_REVALIDATED
+	                                              : HISTOGRAM_MISS;
+	r->latency_path = fwd == FWD_METHOD ? 0 : (uint8_t)(1 + path);
 	r->reply.status = status;
 	r->reply.entry = entry_ref(e);
 	r->reply.at = now;
