@@ -15,7 +15,7 @@ fi
 start_origin
 start_memcached MC
 start_memcached OLD
-write_config "$WORK/p.ini" '[memcached]' "servers = $MC_ADDR" "fallback_servers = $OLD_ADDR"
+write_config "$WORK/p.ini" '[memcached]' "servers = $MC_ADDR" "fallback_servers = $OLD_ADDR" 'timeout_ms = 500'
 start_proxy "$WORK/p.ini"
 
 metrics() { curl -s --max-time 5 "$PROXY/metrics"; }
@@ -46,6 +46,7 @@ is "$(hdr Cache-Status)" "tiercache; fwd=stale; fwd-status=304; stored; ttl=0" "
 req POST "$PROXY/p" --data x=1
 req POST "$PROXY/p" --data x=2
 
+wait_stat '.memcached.servers[0].state' up # (a slow first connection may have failed)
 m=$(metrics)
 out=$(printf '%s\n' "$m" | promtool check metrics 2>&1)
 rc=$?
