@@ -3,6 +3,8 @@
  * connections to the origin, bounded by [origin] max_connections) and performs the fetches
  * submitted from any thread. A fetch is owned by its submitter; the origin only borrows it
  * between origin_submit and the call of its done callback, which runs on the fetch thread.
+ * The outcomes of the exchanges make the origin's health (origin_health), which /healthz shows
+ * and refreshes with a probe when it is missing, bad or old (origin_probe).
  */
 #ifndef TIERCACHE_ORIGIN_H
 #define TIERCACHE_ORIGIN_H

@@ -5,6 +5,10 @@
  * it needs no lock. The multi handle keeps the connection cache: connections to the origin are
  * persistent and reused, at most [origin] max_connections at once (curl queues the rest).
  * A fetch is borrowed from its submitter until its done callback has run on the fetch thread.
+ * Health (/healthz): the fetch thread records the outcome of every exchange in relaxed atomics
+ * (latest answer, latest failure, consecutive failures) that any thread reads; origin_probe
+ * sends the origin's own probe fetch (o->probe), guarded by the probing flag (set by the
+ * sender, cleared by its done callback) so that one runs at a time.
  */
 #include <pthread.h>
 #include <stdatomic.h>
