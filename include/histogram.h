@@ -1,11 +1,10 @@
 /*
  * histogram: the latency histograms of the three paths of a cached request (hit, miss,
  * revalidated), with fixed log-spaced buckets. Process-wide, lock-free: a recording thread adds
- * to its own stripe of relaxed atomic counters (threads are spread over HISTOGRAM_STRIPES
- * stripes), and a read sums the stripes. The buckets are the R10 series (10 per decade, each
- * about 1.26 times the last: 1, 1.25, 1.6, 2, 2.5, 3.15, 4, 5, 6.3, 8) from 10 µs to 10 s, and a
- * last bucket for anything slower. Quantiles are estimated inside a bucket by linear
- * interpolation, as Prometheus's histogram_quantile does.
+ * to its own block of counters (written by it alone), and a read sums the blocks. The buckets are
+ * the R10 series (10 per decade, each about 1.26 times the last: 1, 1.25, 1.6, 2, 2.5, 3.15, 4,
+ * 5, 6.3, 8) from 10 µs to 10 s, and a last bucket for anything slower. Quantiles are estimated
+ * inside a bucket by linear interpolation, as Prometheus's histogram_quantile does.
  */
 #ifndef TIERCACHE_HISTOGRAM_H
 #define TIERCACHE_HISTOGRAM_H
@@ -47,7 +46,7 @@ void histogram_record(enum histogram_path p, uint64_t ns);
 /* Reads path p's histogram into *out. */
 void histogram_read(enum histogram_path p, struct histogram_snapshot *out);
 
-/* Zeroes every histogram (at start, and in tests). */
+/* Zeroes every histogram (at start, before the threads record, and in tests). */
 void histogram_reset(void);
 
 /*

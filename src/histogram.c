@@ -1,8 +1,9 @@
 /*
- * histogram: lock-free latency histograms (see histogram.h). Owns the process-wide counters:
- * HISTOGRAM_NPATHS paths x HISTOGRAM_STRIPES stripes, each stripe a cache-line-aligned array
- * of relaxed atomics. A thread takes a stripe the first time it records (a thread-local index
- * handed out round robin), so threads rarely share a cache line. No lock, no allocation.
+ * histogram: lock-free latency histograms (see histogram.h). Each recording thread counts in a
+ * block of its own (created on its first record, pushed on a lock-free list, kept until exit
+ * so that a thread that ended still counts), as stats.c does: only the owning thread writes a
+ * block, so a record is two plain loads and stores (relaxed atomics: a reader never sees a
+ * torn value) and no cache line is shared between serving threads. A read sums the blocks.
  */
 #include <stdatomic.h>
 #include <time.h>
@@ -10,17 +11,15 @@
 #include "histogram.h"
 #include "util.h"
 
-/* Stripes of counters per path (threads beyond it share stripes, still exactly). */
-#define HISTOGRAM_STRIPES 16
-
-struct histogram_stripe {
-	_Alignas(64) _Atomic uint64_t buckets[HISTOGRAM_NBUCKETS];
-	_Atomic uint64_t sum_ns;
+/* One thread's histograms. */
+struct histogram_block {
+	_Atomic uint64_t buckets[HISTOGRAM_NPATHS][HISTOGRAM_NBUCKETS];
+	_Atomic uint64_t sum_ns[HISTOGRAM_NPATHS];
+	struct histogram_block *next; /* set before the block is published, never changed */
 };
 
-static struct histogram_stripe histogram_stripes[HISTOGRAM_NPATHS][HISTOGRAM_STRIPES];
-static atomic_uint histogram_next_stripe;
-static _Thread_local unsigned histogram_my_stripe; /* stripe + 1; 0 until the first record */
+static _Atomic(struct histogram_block *) histogram_blocks;
+static _Thread_local struct histogram_block *histogram_mine;
 
 /* One decade of the R10 series (1, 1.25, ... 8) times m/100 nanoseconds. */
 #define HISTOGRAM_DECADE(m)                                                                        \
@@ -76,19 +75,40 @@ histogram_path_name(enum histogram_path p)
 	return histogram_path_names[p];
 }
 
+/* The calling thread's block (created and published on its first record). */
+static struct histogram_block *
+histogram_block_of_thread(void)
+{
+	struct histogram_block *b = histogram_mine;
+
+	if (b != NULL)
+		return b;
+	b = xcalloc(1, sizeof(*b));
+	b->next = atomic_load_explicit(&histogram_blocks, memory_order_relaxed);
+	while (!atomic_compare_exchange_weak_explicit(&histogram_blocks, &b->next, b,
+	                                              memory_order_release, memory_order_relaxed))
+		;
+	histogram_mine = b;
+	return b;
+}
+
+/* Adds n to a counter only this thread writes. */
+static void
+histogram_bump(_Atomic uint64_t *c, uint64_t n)
+{
+	atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + n,
+	                      memory_order_relaxed);
+}
+
 /* Records one request of path p that took ns nanoseconds (any thread, lock-free). */
 void
 histogram_record(enum histogram_path p, uint64_t ns)
 {
-	struct histogram_stripe *s;
+	struct histogram_block *b = histogram_block_of_thread();
 
 	TC_ASSERT(p < HISTOGRAM_NPATHS);
-	if (histogram_my_stripe == 0)
-		histogram_my_stripe =
-		        atomic_fetch_add(&histogram_next_stripe, 1) % HISTOGRAM_STRIPES + 1;
-	s = &histogram_stripes[p][histogram_my_stripe - 1];
-	atomic_fetch_add_explicit(&s->buckets[histogram_bucket(ns)], 1, memory_order_relaxed);
-	atomic_fetch_add_explicit(&s->sum_ns, ns, memory_order_relaxed);
+	histogram_bump(&b->buckets[p][histogram_bucket(ns)], 1);
+	histogram_bump(&b->sum_ns[p], ns);
 }
 
 /* Reads path p's histogram into *out. */
@@ -97,27 +117,29 @@ histogram_read(enum histogram_path p, struct histogram_snapshot *out)
 {
 	TC_ASSERT(p < HISTOGRAM_NPATHS);
 	*out = (struct histogram_snapshot){0};
-	for (unsigned s = 0; s < HISTOGRAM_STRIPES; s++) {
-		struct histogram_stripe *st = &histogram_stripes[p][s];
-		for (unsigned b = 0; b < HISTOGRAM_NBUCKETS; b++) {
-			uint64_t n = atomic_load_explicit(&st->buckets[b], memory_order_relaxed);
-			out->buckets[b] += n;
+	for (struct histogram_block *b =
+	             atomic_load_explicit(&histogram_blocks, memory_order_acquire);
+	     b != NULL; b = b->next) {
+		for (unsigned i = 0; i < HISTOGRAM_NBUCKETS; i++) {
+			uint64_t n = atomic_load_explicit(&b->buckets[p][i], memory_order_relaxed);
+			out->buckets[i] += n;
 			out->count += n;
 		}
-		out->sum_ns += atomic_load_explicit(&st->sum_ns, memory_order_relaxed);
+		out->sum_ns += atomic_load_explicit(&b->sum_ns[p], memory_order_relaxed);
 	}
 }
 
-/* Zeroes every histogram (at start, and in tests). */
+/* Zeroes every histogram (at start, before the threads record, and in tests). */
 void
 histogram_reset(void)
 {
-	for (unsigned p = 0; p < HISTOGRAM_NPATHS; p++)
-		for (unsigned s = 0; s < HISTOGRAM_STRIPES; s++) {
-			for (unsigned b = 0; b < HISTOGRAM_NBUCKETS; b++)
-				atomic_store(&histogram_stripes[p][s].buckets[b], 0);
-			atomic_store(&histogram_stripes[p][s].sum_ns, 0);
+	for (struct histogram_block *b = atomic_load(&histogram_blocks); b != NULL; b = b->next) {
+		for (unsigned p = 0; p < HISTOGRAM_NPATHS; p++) {
+			for (unsigned i = 0; i < HISTOGRAM_NBUCKETS; i++)
+				atomic_store(&b->buckets[p][i], 0);
+			atomic_store(&b->sum_ns[p], 0);
 		}
+	}
 }
 
 /* Estimates the q quantile of s in seconds; false when s is empty. */
