@@ -168,6 +168,14 @@ struct shared_server_info {
 	uint64_t hits, misses, errors;
 };
 
+/*
+ * Probes each server that is down and whose backoff has ended with one read of a key of its
+ * own (its circuit breaker records the outcome), so that a server without traffic is seen to
+ * come back. Blocks up to timeout_ms per probed server: call it on a worker thread. Returns the
+ * servers probed (0 for NULL).
+ */
+unsigned shared_probe_down(struct shared *s);
+
 /* Reads the tier's counters into *out (zeroes for NULL). */
 void shared_counts(struct shared *s, struct shared_counts *out);
 

@@ -69,6 +69,15 @@ struct proxy {
 	/* bumped by every purge of everything (ours, or a new namespace generation seen): a
 	 * response fetched before it is not stored after it */
 	atomic_uint_least64_t epoch;
+	/* /healthz's probe of memcached servers that are down: one at a time, one a second */
+	atomic_bool mc_probing;
+	atomic_int_least64_t mc_probe_ms;
+};
+
+/* A probe of the memcached servers that are down (a background job). */
+struct proxy_mc_probe {
+	struct worker_job job; /* first: the worker hands this pointer back */
+	struct proxy *p;
 };
 
 /* A memcached write or delete that runs after the client has its answer. */
@@ -333,6 +342,46 @@ proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
 	free(cs);
 }
 
+/* Probes the memcached servers that are down (worker thread); a cancelled job only ends. */
+static void
+proxy_mc_probe_run(struct worker_job *job, bool cancelled)
+{
+	struct proxy_mc_probe *pr = (struct proxy_mc_probe *)job;
+	struct proxy *p = pr->p;
+
+	if (!cancelled)
+		shared_probe_down(p->shared);
+	free(pr);
+	atomic_store(&p->mc_probing, false);
+}
+
+/*
+ * /healthz was asked: when a memcached server is down, queues one probe of the servers that
+ * are down (at most one at a time and one a second), so that a server without traffic is seen
+ * to come back. Never waits.
+ */
+static void
+proxy_mc_probe(struct proxy *p)
+{
+	int64_t now = util_monotonic_ms();
+	bool down = false, idle = false;
+
+	for (size_t i = 0; p->shared != NULL && i < shared_nservers(p->shared) && !down; i++) {
+		struct shared_server_info si;
+		shared_server_info(p->shared, i, &si);
+		down = si.down;
+	}
+	if (!down || now - atomic_load(&p->mc_probe_ms) < 1000 ||
+	    !atomic_compare_exchange_strong(&p->mc_probing, &idle, true))
+		return;
+	atomic_store(&p->mc_probe_ms, now);
+	struct proxy_mc_probe *pr = xcalloc(1, sizeof(*pr));
+	pr->p = p;
+	pr->job.fn = proxy_mc_probe_run;
+	if (!worker_submit(p->worker, &pr->job, WORKER_BACKGROUND))
+		proxy_mc_probe_run(&pr->job, true);
+}
+
 /* The administrative endpoints of [stats] (path, metrics_path, health_path). */
 enum proxy_admin_kind { ADMIN_STATS, ADMIN_METRICS, ADMIN_HEALTH };
 
@@ -365,6 +414,7 @@ proxy_admin(struct proxy *p, struct proxy_request *r, enum proxy_admin_kind kind
 		r->reply.status = admin_health_json(&doc, p->local, p->shared, p->origin, allowed);
 		/* refreshes missing, bad or old evidence for the next check, without waiting */
 		origin_probe(p->origin);
+		proxy_mc_probe(p);
 	} else {
 		const char *q = strchr(r->target, '?');
 		if (admin_wants_html(http_headers_get(&r->headers, "Accept"), q ? q + 1 : NULL)) {

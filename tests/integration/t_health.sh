@@ -6,7 +6,7 @@
 # traffic needed); a memcached server down (its circuit breaker) is degraded; the check is open
 # to every client (addresses only for the allow list); its path is configurable.
 . "$(dirname "$0")/lib.sh"
-plan 31
+plan 35
 
 health() { req GET "$PROXY${HEALTH_PATH:-/healthz}"; }
 hj() { printf '%s' "$BODY" | jq -r "$1"; }
@@ -86,6 +86,36 @@ stop_pid "$ORIGIN_PID"
 get /after-both
 wait_health .origin.state down
 is "$STATUS:$(hj .status)" "503:unavailable" "origin and memcached down, nothing stored: 503"
+
+# --- a memcached server that comes back is seen through /healthz alone: of two servers, the
+# one that does not hold the namespace generation (which the generation watch reads) gets no
+# traffic once it is down; /healthz probes it
+start_origin
+start_memcached MA
+start_memcached MB
+write_config "$WORK/two.ini" '[memcached]' "servers = $MA_ADDR, $MB_ADDR" 'timeout_ms = 200'
+start_proxy "$WORK/two.ini" two
+wait_health .status ok
+if mc_cmd "$MA_PORT" 'get tc:gen\r\n' | grep -q '^VALUE'; then QUIET=MB; else QUIET=MA; fi
+eval "QUIET_ADDR=\$${QUIET}_ADDR QUIET_PORT=\$${QUIET}_PORT"
+path=""
+for i in $(seq 1 200); do
+  if [ "$(show_record "$WORK/two.ini" "127.0.0.1:$PROXY_PORT/q$i" .servers.server)" = "$QUIET_ADDR" ]; then
+    path=/q$i
+    break
+  fi
+done
+like "$path" '^/q[0-9]+$' "a URL whose key is on the server without the generation"
+stop_memcached "$QUIET"
+get "$path"
+qstate() { hj ".memcached.servers[] | select(.address == \"$QUIET_ADDR\") | .state"; }
+health
+is "$(qstate):$(hj .status)" "down:degraded" "its server stopped: seen down through that request"
+start_memcached "$QUIET" "$QUIET_PORT"
+wait_health ".memcached.servers[] | select(.address == \"$QUIET_ADDR\") | .state" up &&
+  ok "restarted: seen up through /healthz's probe, without traffic to it" ||
+  not_ok "restarted: seen up through /healthz's probe, without traffic to it"
+is "$(hj .status)" ok "all up again: ok"
 
 # --- open to every client, configurable path; addresses hidden outside the allow list
 start_origin
