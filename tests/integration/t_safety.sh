@@ -4,7 +4,7 @@
 # private or Authorization answer is served to another client, from either tier, also when a
 # 304 brings a Set-Cookie to a stored entry; administrative endpoints answer the allow list only.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 34
 
 start_origin
 start_memcached MC
@@ -106,4 +106,5 @@ is "$STATUS" 403 "PURGE of everything from outside: 403"
 get '/ad?cc=max-age%3D60'
 like "$(hdr Cache-Status)" 'hit' "... and nothing was purged"
 get /metrics
-unlike "$BODY" 'tiercache_' "/metrics gives no counters outside the allow list"
+is "$STATUS" 403 "/metrics from outside the allow list: 403"
+unlike "$BODY" 'tiercache_' "... no counters in the answer"
