@@ -215,6 +215,15 @@ metrics_origin(struct buf *out, struct origin *origin)
 	metrics_one(out, "tiercache_origin_received_bytes_total", "counter",
 	            "Bytes received from the origin (headers and bodies).",
 	            stats_get(STAT_origin_bytes_in));
+	metrics_one(out, "tiercache_origin_streams_total", "counter",
+	            "Answers too large to store, streamed to the client as they arrived.",
+	            stats_get(STAT_origin_streams));
+	metrics_one(out, "tiercache_origin_streams_cut_total", "counter",
+	            "Streamed answers cut because the origin failed midway.",
+	            stats_get(STAT_origin_streams_cut));
+	metrics_one(out, "tiercache_origin_streams_abandoned_total", "counter",
+	            "Streamed answers whose client left midway (the origin transfer stopped).",
+	            stats_get(STAT_origin_streams_abandoned));
 	if (origin == NULL)
 		return;
 	struct origin_health h;

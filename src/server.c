@@ -230,11 +230,11 @@ server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
 		ss->conn = conn;
 		rep->stream = NULL;
 		stream_set_consumer(ss->s, server_stream_ready, conn);
-		resp = MHD_create_response_from_callback(size, SERVER_STREAM_BLOCK, server_stream_read,
-		                                         ss, server_stream_free);
+		resp = MHD_create_response_from_callback(
+		        size, SERVER_STREAM_BLOCK, server_stream_read, ss, server_stream_free);
 		drop_entry = true; /* only its headers are used */
 	} else if (head && e->body_len == 0 && length != NULL &&
-	    util_parse_u64(length, UINT64_MAX - 1, &announced)) {
+	           util_parse_u64(length, UINT64_MAX - 1, &announced)) {
 		/* A HEAD answered by the origin has no body here: announce the length the
 		 * origin gave (MHD sends no body for HEAD, so the reader is never called).
 		 */

@@ -5,7 +5,7 @@
 # client's connection (never a clean, shorter answer) and is counted; clients that leave in
 # the middle, fast or slow, stop the origin transfer and leak nothing.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 34
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 1M'
@@ -33,6 +33,7 @@ get "/big?size=$MB20"
 is "$(origin_count /big)" 2 "a second request goes to the origin again (not stored)"
 is "$(stat .local.entries)" 1 "only the small body is stored"
 is "$(stat .origin.streams)" 2 "/stats origin.streams counts both"
+like "$(curl -s "$PROXY/metrics")" 'tiercache_origin_streams_total 2' "... and /metrics tiercache_origin_streams_total"
 
 # a client slower than the origin: the transfer pauses while the pipe is full
 STATUS=$(curl -s --limit-rate 8M --max-time 20 -o "$WORK/slow" -w '%{http_code}' \
