@@ -62,6 +62,8 @@ struct origin_fetch {
 	const char *invalid; /* why the answer is not valid HTTP (the transfer was aborted) */
 	bool abandoned;      /* the stream's client went away (the transfer was aborted) */
 	uint64_t streamed;   /* body bytes put into the stream */
+	bool paused;         /* the transfer waits for room in the stream */
+	int64_t deadline_ms; /* monotonic; 0: curl's own timeout applies (see origin.c) */
 	void *easy;
 	void *slist;
 	struct origin_fetch *next;

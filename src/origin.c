@@ -15,6 +15,12 @@
  * only be called on the fetch thread). When the client went away the next put says so and
  * the transfer is aborted (ORIGIN_ABANDONED). The end of the transfer ends the stream, ok or
  * cut, before f->done runs.
+ * Timeouts: curl's CURLOPT_TIMEOUT_MS covers a whole transfer, which a streamed body paced by
+ * a slow client may outlast. So a fetch that may stream keeps its own deadline instead
+ * (f->deadline_ms, checked by the fetch thread after every round, which also wakes up in
+ * time for the nearest one): the whole answer within timeout_ms while it is kept, and once it
+ * streams, no more than timeout_ms without a byte from the origin while the transfer is not
+ * paused (a client that stops reading is libmicrohttpd's connection_timeout to bound).
  * Health (/healthz): the fetch thread records the outcome of every exchange in relaxed atomics
  * (latest answer, latest failure, consecutive failures) that any thread reads; origin_probe
  * sends the origin's own probe fetch (o->probe), guarded by the probing flag (set by the
@@ -253,8 +259,10 @@ origin_on_body(char *data, size_t size, size_t n, void *arg)
 	switch (stream_put(f->stream, data, len, false)) {
 	case STREAM_TAKEN:
 		f->streamed += len;
+		f->deadline_ms = util_monotonic_ms() + f->origin->timeout_ms;
 		return len;
 	case STREAM_FULL:
+		f->paused = true;
 		return CURL_WRITEFUNC_PAUSE;
 	case STREAM_GONE:
 		break;
@@ -322,7 +330,12 @@ origin_start(struct origin *o, struct origin_fetch *f)
 	curl_easy_setopt(e, CURLOPT_PATH_AS_IS, 1L);
 	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_1_1);
 	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, o->connect_timeout_ms);
-	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
+	f->paused = false;
+	f->deadline_ms = 0;
+	if (f->stream_over > 0 && f->streaming != NULL)
+		f->deadline_ms = util_monotonic_ms() + o->timeout_ms; /* see the top of the file */
+	else
+		curl_easy_setopt(e, CURLOPT_TIMEOUT_MS, o->timeout_ms);
 	curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, origin_on_header);
 	curl_easy_setopt(e, CURLOPT_HEADERDATA, f);
 	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, origin_on_body);
@@ -517,6 +530,8 @@ origin_unpause(struct origin *o)
 		/* a stream whose transfer has ended is no longer among the active fetches */
 		for (struct origin_fetch *f = o->active; f != NULL; f = f->next) {
 			if (f->stream == q[i]) {
+				f->paused = false;
+				f->deadline_ms = util_monotonic_ms() + o->timeout_ms;
 				curl_easy_pause(f->easy, CURLPAUSE_CONT);
 				break;
 			}
@@ -524,6 +539,29 @@ origin_unpause(struct origin *o)
 		stream_unref(q[i]);
 	}
 	free(q);
+}
+
+/*
+ * Ends the fetches whose own deadline has passed as timeouts (see the top of the file);
+ * returns the milliseconds until the nearest deadline left, at most 1000 (fetch thread).
+ */
+static long
+origin_expire(struct origin *o)
+{
+	int64_t now = util_monotonic_ms();
+	long wait = 1000;
+	struct origin_fetch *f, *next;
+
+	for (f = o->active; f != NULL; f = next) {
+		next = f->next; /* f leaves the list when it ends; its done adds none to it */
+		if (f->deadline_ms == 0 || f->paused)
+			continue;
+		if (now >= f->deadline_ms)
+			origin_finish(o, f, CURLE_OPERATION_TIMEDOUT);
+		else if (f->deadline_ms - now < wait)
+			wait = (long)(f->deadline_ms - now);
+	}
+	return wait;
 }
 
 static void *
@@ -568,7 +606,8 @@ origin_thread(void *arg)
 			TC_ASSERT(f != NULL);
 			origin_finish(o, f, msg->data.result);
 		}
-		curl_multi_poll(o->multi, NULL, 0, 1000, NULL);
+		long wait = origin_expire(o);
+		curl_multi_poll(o->multi, NULL, 0, (int)wait, NULL);
 	}
 }
 

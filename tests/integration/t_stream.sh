@@ -5,12 +5,11 @@
 # client's connection (never a clean, shorter answer) and is counted; clients that leave in
 # the middle, fast or slow, stop the origin transfer and leak nothing.
 . "$(dirname "$0")/lib.sh"
-plan 34
+plan 36
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 1M'
-# a 20 MB body to a slow client takes longer than the default test timeout
-sed -i 's/^timeout_ms = 2000$/timeout_ms = 30000/' "$WORK/p.ini"
+# [origin] timeout_ms = 2000: a streamed body may take longer, as long as the origin sends
 start_proxy "$WORK/p.ini"
 
 hwm() { sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PROXY_PID/status"; }
@@ -35,10 +34,11 @@ is "$(stat .local.entries)" 1 "only the small body is stored"
 is "$(stat .origin.streams)" 2 "/stats origin.streams counts both"
 like "$(curl -s "$PROXY/metrics")" 'tiercache_origin_streams_total 2' "... and /metrics tiercache_origin_streams_total"
 
-# a client slower than the origin: the transfer pauses while the pipe is full
-STATUS=$(curl -s --limit-rate 8M --max-time 20 -o "$WORK/slow" -w '%{http_code}' \
+# a client slower than the origin: the transfer pauses while the pipe is full, and takes
+# longer than [origin] timeout_ms (2 s) without being cut
+STATUS=$(curl -s --limit-rate 6M --max-time 20 -o "$WORK/slow" -w '%{http_code}' \
   "$PROXY/big?size=$MB20&slow=1")
-is "$STATUS" 200 "a client reading at 8 MB/s gets 200"
+is "$STATUS" 200 "a client reading at 6 MB/s (over 3 s, timeout_ms is 2 s) gets 200"
 is "$(cmp -s "$WORK/slow" "$WORK/direct" && echo same)" same "... and the whole body"
 
 hwm1=$(hwm)
@@ -104,6 +104,24 @@ same=0
 for i in 1 2 3 4; do cmp -s "$WORK/c$i" "$WORK/direct" && same=$((same + 1)); done
 is "$same" 4 "4 concurrent requests for a 20 MB URL each get the whole body"
 is "$(origin_count /same)" 4 "... each from the origin (the key turned hit-for-pass)"
+
+# an origin that stops sending in the middle of a streamed body: cut after timeout_ms
+"$TC_BUILDDIR/tests/origin/fault-origin" -P "$WORK/fault.port" >"$WORK/fault.out" 2>&1 &
+TC_PIDS="$TC_PIDS $!"
+wait_for_file "$WORK/fault.port" || exit 1
+MAIN_ORIGIN=$ORIGIN_URL
+MAIN_PROXY=$PROXY
+MAIN_PID=$PROXY_PID
+ORIGIN_URL="http://127.0.0.1:$(cat "$WORK/fault.port")"
+write_config "$WORK/f.ini" '[local]' 'max_object_bytes = 1M'
+start_proxy "$WORK/f.ini" fproxy
+curl -s --max-time 20 -o "$WORK/stall" "$PROXY/stall-body"
+rc=$?
+is "$rc $(wc -c <"$WORK/stall" | tr -d ' ')" "18 2000000" "an origin that stalls midway: the client gets what was sent, then the cut"
+is "$(stat .origin.streams_cut) $(stat .origin.timeouts)" "1 1" "... counted as a cut stream and an origin timeout"
+ORIGIN_URL=$MAIN_ORIGIN
+PROXY=$MAIN_PROXY
+PROXY_PID=$MAIN_PID
 
 # HEAD of a large URL: no body, the origin's length
 req HEAD "$PROXY/big?size=$MB20"

@@ -15,6 +15,8 @@
  *   /short-chunked     chunked, cut before the last chunk, then a close
  *   /huge-header       one header line of 300000 bytes
  *   /never             reads the request and never answers (until the client goes away)
+ *   /stall-body        the headers announce 5000000 bytes; 2000000 are sent, then nothing
+ *                      more (until the client goes away)
  *   anything else      404
  * Every answer that has a header section says Cache-Control: max-age=60, so a cache that
  * took a broken answer for a good one would store it. One thread per connection; nothing is
@@ -171,6 +173,11 @@ fault_connection(void *arg)
 		fault_puts(fd, FAULT_HEAD "X-Huge: ");
 		fault_fill(fd, 300000);
 		fault_puts(fd, "\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok");
+	} else if (strcmp(path, "/stall-body") == 0) {
+		fault_puts(fd, FAULT_HEAD "Content-Length: 5000000\r\n\r\n");
+		fault_fill(fd, 2000000);
+		while (recv(fd, junk, sizeof(junk), 0) > 0)
+			;
 	} else if (strcmp(path, "/never") == 0) {
 		while (recv(fd, junk, sizeof(junk), 0) > 0)
 			;
