@@ -133,7 +133,8 @@ static const struct config_option config_options[] = {
          "Milliseconds to wait for a connection to the origin.",
          CONFIG_FIELD(origin_connect_timeout_ms)},
         {"origin", "timeout_ms", CONFIG_UINT, "10000", NULL, 1, 3600000,
-         "Milliseconds to wait for a whole response from the origin.",
+         "Milliseconds to wait for a whole response from the origin (for a body too large\n"
+         "to store, streamed to the client: for each next part of it).",
          CONFIG_FIELD(origin_timeout_ms)},
         {"origin", "max_connections", CONFIG_UINT, "64", NULL, 1, 100000,
          "Most connections open to the origin at once.", CONFIG_FIELD(origin_max_connections)},
