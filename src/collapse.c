@@ -134,6 +134,35 @@ collapse_join(struct collapse *c, const char *key, struct collapse_link *me, boo
 	return role;
 }
 
+/* Makes me the leader of key when nothing is in flight and no mark holds; never queues me. */
+bool
+collapse_try_lead(struct collapse *c, const char *key, struct collapse_link *me, int64_t now)
+{
+	struct collapse_rec *rec;
+	bool lead = false;
+	size_t len = strlen(key);
+
+	me->next = NULL;
+	pthread_mutex_lock(&c->mutex);
+	HASH_FIND(hh, c->table, key, len, rec);
+	if (rec == NULL) {
+		rec = xcalloc(1, sizeof(*rec));
+		rec->key = xstrdup(key);
+		HASH_ADD_KEYPTR(hh, c->table, rec->key, len, rec);
+		lead = true;
+	} else if (rec->leader == NULL && rec->pass_until <= now) {
+		c->marks--; /* an expired mark becomes the record of the new leader */
+		lead = true;
+	}
+	if (lead) {
+		rec->leader = me;
+		rec->head = rec->tail = NULL;
+		rec->pass_until = 0;
+	}
+	pthread_mutex_unlock(&c->mutex);
+	return lead;
+}
+
 /* The leader of key (me) has its answer: its waiters, in arrival order; marks the key. */
 struct collapse_link *
 collapse_finish(struct collapse *c, const char *key, const struct collapse_link *me,
