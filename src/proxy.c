@@ -112,8 +112,10 @@ static void proxy_passed(struct origin_fetch *f);
 static void proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
                                   const struct origin_fetch *err, int fwd_status, bool pass);
 static bool proxy_may_collapse(const struct proxy_request *r);
-static void proxy_answer_stored(struct proxy *p, struct proxy_request *r, struct entry *e,
-                                enum rfc9111_use use, const char *detail);
+static bool proxy_answer_stored(struct proxy_request *r, struct entry *e, enum rfc9111_use use,
+                                const char *detail);
+static void proxy_revalidate_behind(struct proxy *p, const struct proxy_request *r,
+                                    struct entry *e);
 static bool proxy_serve_stale_on_error(struct proxy *p, struct proxy_request *r, int fwd_status);
 static bool proxy_only_if_cached(const struct proxy_request *r);
 static void proxy_reply_only_if_cached(struct proxy_request *r);
@@ -556,30 +558,31 @@ proxy_revalidate_behind(struct proxy *p, const struct proxy_request *r, struct e
 
 /*
  * Answers r from stored entry e, which use says may serve it: fresh, or stale within the
- * request's max-stale, or stale within stale-while-revalidate (then a background
- * revalidation starts). detail names the tier for a fresh answer (NULL: the local one).
+ * request's max-stale or within stale-while-revalidate. detail names the tier for a fresh
+ * answer (NULL: the local one). True when e needs a background revalidation: the caller
+ * starts it (proxy_revalidate_behind) once r no longer leads its key.
  */
-static void
-proxy_answer_stored(struct proxy *p, struct proxy_request *r, struct entry *e, enum rfc9111_use use,
+static bool
+proxy_answer_stored(struct proxy_request *r, struct entry *e, enum rfc9111_use use,
                     const char *detail)
 {
 	switch (use) {
 	case RFC9111_FRESH:
 		proxy_serve_hit(r, e, detail);
-		break;
+		return false;
 	case RFC9111_STALE:
 		stats_inc(STAT_stale_served);
 		proxy_serve_hit(r, e, "max-stale");
-		break;
+		return false;
 	case RFC9111_SWR:
 		stats_inc(STAT_stale_served);
 		proxy_serve_hit(r, e, "stale-while-revalidate");
-		proxy_revalidate_behind(p, r, e);
-		break;
+		return true;
 	case RFC9111_VALIDATE:
-		TC_ASSERT(!"a stored response that needs validation is not served");
 		break;
 	}
+	TC_ASSERT(!"a stored response that needs validation is not served");
+	return false;
 }
 
 /*
@@ -628,7 +631,8 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 	enum rfc9111_use use = e != NULL ? proxy_use(r, e, now) : RFC9111_VALIDATE;
 	if (use != RFC9111_VALIDATE) {
 		stats_inc(STAT_local_hits);
-		proxy_answer_stored(p, r, e, use, NULL);
+		if (proxy_answer_stored(r, e, use, NULL))
+			proxy_revalidate_behind(p, r, e);
 		entry_unref(e);
 		return PROXY_REPLIED;
 	}
@@ -656,8 +660,10 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 			e = local_lookup(p->local, r->key, now);
 			if (e != NULL && proxy_variant_ok(r, e) &&
 			    (use = proxy_use(r, e, now)) != RFC9111_VALIDATE) {
-				proxy_answer_stored(p, r, e, use, NULL);
+				bool behind = proxy_answer_stored(r, e, use, NULL);
 				proxy_collapse_finish(p, r, e, NULL, 0, false);
+				if (behind)
+					proxy_revalidate_behind(p, r, e);
 				entry_unref(e);
 				return PROXY_REPLIED;
 			}
@@ -717,9 +723,11 @@ proxy_shared_lookup(struct worker_job *job, bool cancelled)
 	enum rfc9111_use use = e != NULL ? proxy_use(r, e, now) : RFC9111_VALIDATE;
 	if (use != RFC9111_VALIDATE) {
 		proxy_promote(p, r, e, now);
-		proxy_answer_stored(p, r, e, use,
-		                    from == SHARED_FALLBACK ? "memcached-fallback" : "memcached");
+		bool behind = proxy_answer_stored(
+		        r, e, use, from == SHARED_FALLBACK ? "memcached-fallback" : "memcached");
 		proxy_collapse_finish(p, r, e, NULL, 0, false);
+		if (behind)
+			proxy_revalidate_behind(p, r, e);
 		entry_unref(e);
 		r->resume(r);
 	} else if (proxy_only_if_cached(r)) {
