@@ -5,7 +5,7 @@
 # Date, unknown status codes). Responses are made stale on arrival with the origin's Age, so
 # nothing here waits for the clock.
 . "$(dirname "$0")/lib.sh"
-plan 47
+plan 55
 
 start_origin
 write_config "$WORK/p.ini"
@@ -38,6 +38,29 @@ is "$(hdr X-Odd)" 'a  b,,;"q' "an odd header value is passed on unchanged"
 get '/s403?status=403&cc=max-age%3D60'
 get '/s403?status=403&cc=max-age%3D60'
 is "$(origin_count /s403)" 1 "a 403 with max-age is stored"
+
+# --- what may be stored (section 3)
+get '/mu?cc=must-understand,%20no-store,%20max-age%3D60'
+get '/mu?cc=must-understand,%20no-store,%20max-age%3D60'
+is "$(origin_count /mu)" 1 "must-understand with an understood status overrides no-store"
+get '/mu2?status=299&cc=must-understand,%20no-store,%20max-age%3D60'
+get '/mu2?status=299&cc=must-understand,%20no-store,%20max-age%3D60'
+is "$(origin_count /mu2)" 2 "must-understand with a status not understood: not stored"
+get '/as?cc=s-maxage%3D60' -H 'Authorization: Bearer a'
+get '/as?cc=s-maxage%3D60' -H 'Authorization: Bearer b'
+is "$(origin_count /as)" 1 "Authorization with s-maxage: stored and shared"
+get '/amr?cc=max-age%3D60,%20must-revalidate' -H 'Authorization: Bearer a'
+get '/amr?cc=max-age%3D60,%20must-revalidate' -H 'Authorization: Bearer b'
+is "$(origin_count /amr)" 1 "Authorization with must-revalidate: stored and shared"
+get '/apr?cc=max-age%3D60,%20proxy-revalidate' -H 'Authorization: Bearer a'
+get '/apr?cc=max-age%3D60,%20proxy-revalidate' -H 'Authorization: Bearer b'
+is "$(origin_count /apr)" 2 "Authorization with only proxy-revalidate: not stored"
+get '/rnc?cc=no-cache,%20max-age%3D60&etag=n1'
+first=$BODY
+get '/rnc?cc=no-cache,%20max-age%3D60&etag=n1'
+like "$(origin_last /rnc | tr -d '\r')" 'If-None-Match: "n1"' "response no-cache: stored, and revalidated before use"
+is "$BODY" "$first" "the 304 serves the stored body"
+like "$(hdr Cache-Status)" 'fwd=stale; fwd-status=304' "Cache-Status: revalidated"
 
 # --- strict parsing of the response's freshness
 get '/mx?cc=max-age%3D60&expires=-10'
