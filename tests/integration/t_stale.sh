@@ -5,7 +5,7 @@
 # and what forbids both (must-revalidate, proxy-revalidate, s-maxage, no-cache). Responses
 # arrive stale through the origin's Age; the origin fails on purpose with fail_after=.
 . "$(dirname "$0")/lib.sh"
-plan 35
+plan 38
 
 start_origin
 write_config "$WORK/p.ini"
@@ -118,3 +118,27 @@ is "$STATUS" 503 "the response's own stale-if-error=0 wins over the default"
 get '/dgm?cc=max-age%3D1,%20must-revalidate&age=5&etag=g&fail_after=1'
 get '/dgm?cc=max-age%3D1,%20must-revalidate&age=5&etag=g&fail_after=1'
 is "$STATUS" 503 "must-revalidate forbids the default grace too"
+
+# --- through memcached: a stale record within its windows is kept there and used the same way
+start_memcached MC
+mc="[memcached]
+servers = $MC_ADDR
+timeout_ms = 1000"
+write_config "$WORK/a.ini" "$mc"
+start_proxy "$WORK/a.ini" a
+A=$PROXY
+write_config "$WORK/b.ini" "$mc"
+start_proxy "$WORK/b.ini" b
+B=$PROXY
+MSWR='/mswr?cc=max-age%3D1,%20stale-while-revalidate%3D600&age=5'
+get_via "$A" "$MSWR" -H "Host: api.test"
+wait_stat .memcached.stores 1 "$A"
+get_via "$B" "$MSWR" -H "Host: api.test"
+like "$(hdr Cache-Status)" '^tiercache; hit; ttl=-[0-9]+; detail=stale-while-revalidate$' "B: the stale record from memcached is served within stale-while-revalidate"
+wait_stat .stale.background_revalidations 1 "$B"
+is "$(stat .stale.background_revalidations "$B"):$(origin_count /mswr)" "1:2" "B: and revalidated in the background"
+MSIE='/msie?cc=max-age%3D1,%20stale-if-error%3D600&age=5&fail_after=1'
+get_via "$A" "$MSIE" -H "Host: api.test"
+wait_stat .memcached.stores 2 "$A"
+get_via "$B" "$MSIE" -H "Host: api.test"
+is "$STATUS:$(hdr Cache-Status)" "200:tiercache; fwd=stale; fwd-status=503; detail=stale-if-error" "B: a stale record without validators answers for a 503 (stale-if-error)"
