@@ -5,7 +5,7 @@
 # and what forbids both (must-revalidate, proxy-revalidate, s-maxage, no-cache). Responses
 # arrive stale through the origin's Age; the origin fails on purpose with fail_after=.
 . "$(dirname "$0")/lib.sh"
-plan 38
+plan 39
 
 start_origin
 write_config "$WORK/p.ini"
@@ -80,6 +80,9 @@ get '/sier?cc=max-age%3D1,%20stale-if-error%3D600&age=5&etag=e1&fail_after=1&fai
 get '/sier?cc=max-age%3D1,%20stale-if-error%3D600&age=5&etag=e1&fail_after=1&fail=reset'
 is "$STATUS" 200 "origin closes the connection unanswered: the stale response is served"
 like "$(hdr Cache-Status)" '^tiercache; fwd=stale; detail=stale-if-error$' "Cache-Status without fwd-status"
+get '/siet?cc=max-age%3D1,%20stale-if-error%3D600&age=5&etag=e1&fail_after=1&fail=slow'
+get '/siet?cc=max-age%3D1,%20stale-if-error%3D600&age=5&etag=e1&fail_after=1&fail=slow'
+is "$STATUS:$(hdr Cache-Status)" "200:tiercache; fwd=stale; detail=stale-if-error" "origin timeout: the stale response is served"
 get '/sienv?cc=max-age%3D1,%20stale-if-error%3D600&age=5&fail_after=1'
 get '/sienv?cc=max-age%3D1,%20stale-if-error%3D600&age=5&fail_after=1'
 is "$STATUS" 200 "without validators too (kept for its stale-if-error window)"
@@ -103,7 +106,7 @@ done
 get '/siesm?cc=s-maxage%3D1,%20stale-if-error%3D600&age=5&etag=e1&fail_after=1'
 get '/siesm?cc=s-maxage%3D1,%20stale-if-error%3D600&age=5&etag=e1&fail_after=1'
 is "$STATUS" 503 "s-maxage forbids stale-if-error"
-is "$(stat .stale.if_error)" 5 "stale-if-error answers counted"
+is "$(stat .stale.if_error)" 6 "stale-if-error answers counted"
 like "$(stat .stale.served)" '^[0-9]+$' "stale answers counted"
 
 # --- [local] stale_if_error: the default grace when the response says nothing

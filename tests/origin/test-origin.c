@@ -49,7 +49,8 @@
  *   fail_after=N    once the path has been requested more than N times (N counting this
  *                   request as the others), fail as fail= says instead of answering
  *   fail=S          how: a status code 100..999 (default 503) with body "failing\n" and no
- *                   other parameter applied, or "reset" (the connection is closed unanswered)
+ *                   other parameter applied, "reset" (the connection is closed unanswered),
+ *                   or "slow" (a 503 after 3 s: past the proxy's origin timeout in the tests)
  * Default body: {"path":"/x","method":"GET","n":N}, N counting this request; stateful=1 adds
  * "version":V; a request that carried a body adds "received":BYTES. A HEAD request gets the
  * headers of the GET answer (its body is built with "method":"GET", so Content-Length is the
@@ -149,6 +150,7 @@ struct params {
 	bool has_fail_after;
 	uint64_t fail_after;
 	unsigned fail; /* status of a failure; 0: reset the connection */
+	bool fail_slow;
 	char *etag; /* full field value, quotes included */
 	bool has_lm;
 	int64_t lm;
@@ -612,8 +614,11 @@ params_apply(struct params *p, const char *k, const char *v)
 		p->has_fail_after = true;
 	} else if (strcmp(k, "fail") == 0) {
 		uint64_t st;
+		p->fail_slow = strcmp(v, "slow") == 0;
 		if (strcmp(v, "reset") == 0)
 			p->fail = 0;
+		else if (p->fail_slow)
+			p->fail = 503;
 		else if (util_parse_u64(v, 999, &st) && st >= 100)
 			p->fail = (unsigned)st;
 		else
@@ -864,6 +869,8 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 	if (p.has_fail_after && rq->n > p.fail_after) {
 		unsigned fail = p.fail;
 
+		if (p.fail_slow)
+			sleep_ms(3000);
 		params_free(&p);
 		if (fail == 0)
 			return MHD_NO; /* libmicrohttpd closes the connection without an answer */
