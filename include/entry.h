@@ -17,7 +17,11 @@
 #include "http.h"
 #include "rfc9111.h"
 
-/* keep_until value of an entry that stays useful while stale (it has a validator). */
+/*
+ * keep_until value of an entry that stays useful while stale (it has a validator). Without
+ * one, an entry is kept past its freshness only for its stale-while-revalidate or
+ * stale-if-error window (rfc9111_stale_window).
+ */
 #define ENTRY_KEEP_FOREVER INT64_MAX
 
 struct entry {

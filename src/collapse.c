@@ -3,7 +3,8 @@
  * collapse_rec: the leader's link while a request for the key is in flight, its waiters (a
  * singly linked list with a tail pointer, so they are answered in arrival order), and the time
  * until which the key is hit-for-pass. A record with no leader is only a mark; an expired mark
- * is reused by the next leader, or swept when marks pile up.
+ * is reused by the next leader, or swept when marks pile up. collapse_try_lead makes a leader
+ * only when the key is free (a background revalidation never waits behind another fetch).
  *
  * Locking: one mutex guards the table and every record. Nothing is freed under it (removed
  * records are collected and freed after unlocking) and it never calls out. The links belong to

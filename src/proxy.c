@@ -25,6 +25,17 @@
  * too (they would have waited as long again for the same failing origin). Requests with
  * Authorization, no-store, or a request for validation (no-cache, max-age=0, Pragma) neither
  * lead nor wait: their answer may not be shared, or they asked for the origin's own answer.
+ *
+ * Stale responses (rfc9111_use, rfc9111_serve_on_error): a stored response may answer while
+ * stale when the request's max-stale accepts it, or within its stale-while-revalidate window;
+ * the latter starts a background revalidation, a proxy_request of its own (heap-allocated,
+ * owned by itself, freed by its resume callback) that leads the key's collapse, so at most one
+ * runs per key and none while a fetch for the key is in flight; its answer is stored like any
+ * other. When the origin fails or answers 500/502/503/504, the stale entry the request held
+ * (r->stale, or r->grace when it had no validator to revalidate with) answers instead if
+ * stale-if-error (the response's, the request's, or [local] stale_if_error) allows it; the
+ * waiters of a collapse do the same with their own stale entries. only-if-cached requests are
+ * answered from a tier or 504, never from the origin, and never collapse.
  */
 #include <stddef.h>
 #include <stdlib.h>
