@@ -20,6 +20,7 @@ struct rfc9111_settings {
 	int64_t heuristic_max;  /* cap of heuristic freshness (section 4.2.2); 0: no heuristic */
 	int64_t stale_if_error; /* error grace when the response has no stale-if-error */
 	const char *targeted;   /* targeted field read before CDN-Cache-Control; NULL: none */
+	int64_t max_stale_keep; /* seconds a stale response is kept for max-stale requests */
 };
 
 /* The field RFC 9213 targets at every CDN cache (and so at this one). */
@@ -71,8 +72,8 @@ bool rfc9111_stale_forbidden(const struct cache_control *resp_cc);
 
 /*
  * Seconds past the end of its freshness during which a stored response without validators
- * stays useful (the longer of stale-while-revalidate and stale-if-error or its default);
- * 0 when it may never be served stale.
+ * stays useful (the longest of stale-while-revalidate, stale-if-error or its default, and
+ * settings->max_stale_keep for requests with max-stale); 0 when it may never be served stale.
  */
 int64_t rfc9111_stale_window(const struct cache_control *resp_cc,
                              const struct rfc9111_settings *settings);

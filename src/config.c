@@ -158,6 +158,11 @@ static const struct config_option config_options[] = {
          "502, 503 or 504, for responses without stale-if-error (must-revalidate,\n"
          "proxy-revalidate, s-maxage and no-cache always forbid it); 0 = none.",
          CONFIG_FIELD(local_stale_if_error)},
+        {"local", "max_stale_keep", CONFIG_SECONDS, "60", NULL, 0, 31536000,
+         "Seconds a stale response without validators (ETag, Last-Modified) is kept, so\n"
+         "that requests with max-stale can still use it; 0 = dropped once stale. Responses\n"
+         "with validators are kept until evicted; stale windows of the response count too.",
+         CONFIG_FIELD(local_max_stale_keep)},
 
         {"http", "targeted_cache_control", CONFIG_FIELD_NAME, "Tiercache-Cache-Control", NULL, 0, 0,
          "Response field whose directives replace Cache-Control for this cache (RFC 9213),\n"

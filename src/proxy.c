@@ -164,6 +164,7 @@ proxy_create(const struct config *cfg, struct local *local, struct origin *origi
 	p->settings.heuristic_max = cfg->local_heuristic_max;
 	p->settings.stale_if_error = cfg->local_stale_if_error;
 	p->settings.targeted = cfg->http_targeted_cc;
+	p->settings.max_stale_keep = cfg->local_max_stale_keep;
 	p->collapse = collapse_create();
 	if (shared != NULL) {
 		/* memcached operations block for up to timeout_ms: enough threads that a slow

@@ -29,8 +29,9 @@
  *   half-open like freshness: stale-while-revalidate=N serves while staleness < N;
  *   max-stale=N accepts staleness <= N (its wording: "by no more than").
  * - A stored response without validators is kept past its freshness only for its
- *   stale-while-revalidate or stale-if-error window; a request's max-stale can use it within
- *   those (or any time when it has a validator, as such a response is kept until evicted).
+ *   stale-while-revalidate or stale-if-error window, or the operator's max_stale_keep, the
+ *   longest; a request's max-stale can use it within those (or any time when it has a
+ *   validator, as such a response is kept until evicted).
  * - stale-if-error: the response's value, else the operator's default when it has none; a
  *   request's value widens it (RFC 5861 section 4 lets either side ask).
  */
@@ -244,7 +245,8 @@ rfc9111_error_window(const struct cache_control *resp_cc, const struct rfc9111_s
 int64_t
 rfc9111_stale_window(const struct cache_control *resp_cc, const struct rfc9111_settings *settings)
 {
-	int64_t w = 0, e = rfc9111_error_window(resp_cc, settings);
+	int64_t w = settings != NULL ? rfc9111_max0(settings->max_stale_keep) : 0;
+	int64_t e = rfc9111_error_window(resp_cc, settings);
 
 	if (rfc9111_stale_forbidden(resp_cc))
 		return 0;

@@ -245,6 +245,7 @@ shared_create(const struct config *cfg)
 	s->settings.heuristic_max = cfg->local_heuristic_max;
 	s->settings.stale_if_error = cfg->local_stale_if_error;
 	s->settings.targeted = cfg->http_targeted_cc;
+	s->settings.max_stale_keep = cfg->local_max_stale_keep;
 	pthread_mutex_init(&s->watch_lock, NULL);
 	pthread_cond_init(&s->watch_wake, NULL);
 	if (!shared_cluster_init(s, &s->cl[0], "servers", &cfg->mc_server_list) ||

@@ -5,7 +5,7 @@
 # Date, unknown status codes). Responses are made stale on arrival with the origin's Age, so
 # nothing here waits for the clock.
 . "$(dirname "$0")/lib.sh"
-plan 55
+plan 58
 
 start_origin
 write_config "$WORK/p.ini"
@@ -119,6 +119,12 @@ get '/rms?cc=max-age%3D10&age=30&etag=s1&no304=1' -H 'Cache-Control: max-stale'
 is "$(origin_count /rms)" 1 "max-stale without a value: any staleness"
 get '/rms?cc=max-age%3D10&age=30&etag=s1&no304=1' -H 'Cache-Control: max-stale=5'
 is "$(origin_count /rms)" 2 "max-stale=5 with 20 s of staleness: to the origin"
+get '/rmsn?cc=max-age%3D10&age=30'
+like "$(hdr Cache-Status)" 'stored' "a response without validators, stale on arrival, is kept ([local] max_stale_keep)"
+get '/rmsn?cc=max-age%3D10&age=30' -H 'Cache-Control: max-stale=100'
+is "$(origin_count /rmsn)" 1 "and served to a request with max-stale"
+get '/rmsn?cc=max-age%3D10&age=30'
+is "$(origin_count /rmsn)" 2 "but not to one without"
 get '/rmr?cc=max-age%3D10,%20must-revalidate&age=30&etag=m1&no304=1'
 get '/rmr?cc=max-age%3D10,%20must-revalidate&age=30&etag=m1&no304=1' -H 'Cache-Control: max-stale'
 is "$(origin_count /rmr)" 2 "must-revalidate forbids max-stale"

@@ -484,6 +484,14 @@ START_TEST(test_serve_on_error)
 		int64_t w = rfc9111_stale_window(&resp, &st);
 		ck_assert_msg(w == sie_cases[i].want_window, "case \"%s\": window %lld, want %lld",
 		              sie_cases[i].name, (long long)w, (long long)sie_cases[i].want_window);
+		/* max_stale_keep lengthens the window of what may be served stale at all */
+		st.max_stale_keep = 60;
+		int64_t want = rfc9111_stale_forbidden(&resp)  ? 0
+		               : sie_cases[i].want_window > 60 ? sie_cases[i].want_window
+		                                               : 60;
+		w = rfc9111_stale_window(&resp, &st);
+		ck_assert_msg(w == want, "case \"%s\": window with max_stale_keep %lld, want %lld",
+		              sie_cases[i].name, (long long)w, (long long)want);
 	}
 }
 END_TEST
