@@ -5,7 +5,7 @@
 # and what forbids both (must-revalidate, proxy-revalidate, s-maxage, no-cache). Responses
 # arrive stale through the origin's Age; the origin fails on purpose with fail_after=.
 . "$(dirname "$0")/lib.sh"
-plan 39
+plan 41
 
 start_origin
 write_config "$WORK/p.ini"
@@ -145,3 +145,9 @@ get_via "$A" "$MSIE" -H "Host: api.test"
 wait_stat .memcached.stores 2 "$A"
 get_via "$B" "$MSIE" -H "Host: api.test"
 is "$STATUS:$(hdr Cache-Status)" "200:tiercache; fwd=stale; fwd-status=503; detail=stale-if-error" "B: a stale record without validators answers for a 503 (stale-if-error)"
+get_via "$A" '/moic?cc=max-age%3D60' -H "Host: api.test"
+wait_stat .memcached.stores 3 "$A"
+get_via "$B" '/moic?cc=max-age%3D60' -H "Host: api.test" -H 'Cache-Control: only-if-cached'
+like "$STATUS:$(hdr Cache-Status)" '^200:tiercache; hit; ttl=(60|59); detail=memcached$' "B: only-if-cached is answered from memcached"
+get_via "$B" '/moic2?cc=max-age%3D60' -H "Host: api.test" -H 'Cache-Control: only-if-cached'
+is "$STATUS:$(origin_count /moic2)" "504:0" "B: only-if-cached with nothing in any tier: 504, the origin never asked"
