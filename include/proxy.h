@@ -57,6 +57,7 @@ struct proxy_request {
 	struct sockaddr_storage client;
 	void (*resume)(struct proxy_request *r);
 	void *server_data;
+	uint64_t start_ns; /* histogram_now_ns() when the request began (for its latency) */
 
 	/* the answer */
 	struct proxy_reply reply;
@@ -74,7 +75,8 @@ struct proxy_request {
 	uint64_t epoch;        /* the proxy's purge epoch when the lookup began */
 	struct collapse_link collapse; /* with the other requests for key (collapse.h) */
 	bool collapse_leader;          /* others wait for this request's answer */
-	uint8_t collapsed; /* 1: answered from a leader's answer, 2: released to go on its own */
+	uint8_t collapsed;    /* 1: answered from a leader's answer, 2: released to go on its own */
+	uint8_t latency_path; /* enum histogram_path + 1 of the reply; 0: not recorded */
 };
 
 struct proxy;
@@ -102,6 +104,9 @@ enum proxy_outcome proxy_handle(struct proxy *p, struct proxy_request *r);
 
 /* Frees everything r holds (the request fields, the reply, private state). */
 void proxy_request_release(struct proxy_request *r);
+
+/* The server queued r's reply: records its latency (hits, misses, revalidations only). */
+void proxy_reply_queued(struct proxy_request *r);
 
 /* Adds the headers of a plain hit (r->reply.plain_hit) to r->reply.headers. */
 void proxy_reply_plain_headers(struct proxy_request *r);

@@ -29,6 +29,7 @@
 
 #include <microhttpd.h>
 
+#include "histogram.h"
 #include "log.h"
 #include "server.h"
 #include "stats.h"
@@ -206,6 +207,7 @@ server_queue_reply(struct server_conn *c)
 			rep->entry = NULL;
 			ret = MHD_queue_response(c->conn, (unsigned)rep->status, slot->resp);
 			c->state = CONN_ANSWERED;
+			proxy_reply_queued(&c->req);
 			return ret;
 		}
 	}
@@ -243,6 +245,7 @@ server_queue_reply(struct server_conn *c)
 		MHD_destroy_response(resp);
 	}
 	c->state = CONN_ANSWERED;
+	proxy_reply_queued(&c->req);
 	return ret;
 }
 
@@ -401,6 +404,7 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 	const union MHD_ConnectionInfo *ci;
 
 	c->conn = conn;
+	c->req.start_ns = histogram_now_ns();
 	c->req.method = xstrdup(method);
 	/* one pass keeps the end-to-end fields; only when the request has a Connection field
 	 * (rare) does a second pass drop the fields it names */
