@@ -46,7 +46,7 @@ struct entry {
 	int64_t expires_at;        /* local time at which the entry becomes stale */
 	int64_t keep_until;        /* local time after which the entry is useless */
 	struct cache_control cc;   /* the directives for this cache (rfc9111_response_cc) */
-	const char *targeted;      /* name of the targeted field cc came from, or NULL */
+	const char *targeted;      /* the targeted field cc came from (into headers), or NULL */
 	const char *hidden[2];     /* targeted fields never sent to clients (into headers) */
 	const char *etag;          /* points into headers, NULL when absent */
 	const char *last_modified; /* points into headers, NULL when absent */

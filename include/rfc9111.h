@@ -52,7 +52,8 @@ bool rfc9111_storable(const struct rfc9111_request *req, int status,
 /*
  * The directives that govern this cache's handling of resp into *cc (RFC 9213 section 2.1):
  * the first valid targeted field (settings->targeted, then CDN-Cache-Control), else
- * Cache-Control. Returns the name of the targeted field used, or NULL for Cache-Control.
+ * Cache-Control. Returns the name of the targeted field used (as spelled in resp, pointing
+ * into it), or NULL for Cache-Control.
  */
 const char *rfc9111_response_cc(const struct http_headers *resp,
                                 const struct rfc9111_settings *settings, struct cache_control *cc);

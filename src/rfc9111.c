@@ -213,8 +213,13 @@ rfc9111_response_cc(const struct http_headers *resp, const struct rfc9111_settin
 		char *v = http_headers_join(resp, names[i]);
 		bool ok = cachecontrol_parse_targeted(v, cc);
 		free(v);
-		if (ok)
-			return names[i];
+		if (!ok)
+			continue;
+		for (size_t j = 0; j < resp->n;
+		     j++) /* the name as resp spells it (lives with it) */
+			if (strcasecmp(resp->v[j].name, names[i]) == 0)
+				return resp->v[j].name;
+		TC_ASSERT(!"a field that was found is there");
 	}
 	char *v = http_headers_join(resp, "Cache-Control");
 	cachecontrol_parse(v, cc);
