@@ -335,11 +335,19 @@ proxy_reply_plain_headers(struct proxy_request *r)
 	proxy_reply_entry_headers(r, r->reply.entry, FWD_NONE, 0, true, NULL, r->reply.at);
 }
 
-/* Answers an origin failure: 504 for a timeout, 502 for anything else. */
+/*
+ * Answers an origin failure: 504 for a timeout, or when r holds a stale response that may not
+ * be served without revalidation (must-revalidate, proxy-revalidate, s-maxage: RFC 9111
+ * section 5.2.2.2 asks for 504); 502 for anything else.
+ */
 static void
 proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
 {
-	bool timeout = f->error == ORIGIN_TIMEOUT;
+	const struct entry *s = r->stale != NULL ? r->stale : r->grace;
+	bool timeout =
+	        f->error == ORIGIN_TIMEOUT || (s != NULL && f->error != ORIGIN_SHUTDOWN &&
+	                                       (s->cc.must_revalidate || s->cc.proxy_revalidate ||
+	                                        s->cc.s_maxage.state != CC_ABSENT));
 	char *text =
 	        xasprintf("%s: origin %s (%s)", timeout ? "504 Gateway Timeout" : "502 Bad Gateway",
 	                  origin_error_name(f->error), f->error_text ? f->error_text : "");

@@ -5,7 +5,7 @@
 # and what forbids both (must-revalidate, proxy-revalidate, s-maxage, no-cache). Responses
 # arrive stale through the origin's Age; the origin fails on purpose with fail_after=.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 43
 
 start_origin
 write_config "$WORK/p.ini"
@@ -106,6 +106,12 @@ done
 get '/siesm?cc=s-maxage%3D1,%20stale-if-error%3D600&age=5&etag=e1&fail_after=1'
 get '/siesm?cc=s-maxage%3D1,%20stale-if-error%3D600&age=5&etag=e1&fail_after=1'
 is "$STATUS" 503 "s-maxage forbids stale-if-error"
+get '/mr504?cc=max-age%3D1,%20must-revalidate&age=5&etag=m&fail_after=1&fail=reset'
+get '/mr504?cc=max-age%3D1,%20must-revalidate&age=5&etag=m&fail_after=1&fail=reset'
+is "$STATUS" 504 "must-revalidate and the origin unreachable: 504 (RFC 9111 5.2.2.2)"
+get '/nr502?cc=max-age%3D1&age=5&etag=m&fail_after=1&fail=reset'
+get '/nr502?cc=max-age%3D1&age=5&etag=m&fail_after=1&fail=reset'
+is "$STATUS" 502 "without it, an unreachable origin is a 502"
 is "$(stat .stale.if_error)" 6 "stale-if-error answers counted"
 like "$(stat .stale.served)" '^[0-9]+$' "stale answers counted"
 
