@@ -45,6 +45,9 @@ struct origin_fetch {
 	void *arg;
 	size_t stream_over;        /* a body larger than this is streamed (0: never) */
 	origin_done_fn *streaming; /* with stream_over: the body starts streaming (fetch thread) */
+	/* optional, with stream_over: false keeps this answer's body whole after all (asked once,
+	 * when it turns out too large; status and headers are set) */
+	bool (*may_stream)(const struct origin_fetch *f);
 
 	/* set by the origin before done is called */
 	enum origin_error error;

@@ -254,6 +254,11 @@ origin_on_body(char *data, size_t size, size_t n, void *arg)
 			buf_append(&f->resp_body, data, len);
 			return len;
 		}
+		if (f->may_stream != NULL && !f->may_stream(f)) {
+			f->stream_over = 0; /* kept whole after all: not asked again */
+			buf_append(&f->resp_body, data, len);
+			return len;
+		}
 		origin_begin_stream(f);
 	}
 	switch (stream_put(f->stream, data, len, false)) {
