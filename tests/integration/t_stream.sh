@@ -5,7 +5,7 @@
 # client's connection (never a clean, shorter answer) and is counted; clients that leave in
 # the middle, fast or slow, stop the origin transfer and leak nothing.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 40
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 1M'
@@ -122,6 +122,21 @@ is "$(stat .origin.streams_cut) $(stat .origin.timeouts)" "1 1" "... counted as 
 ORIGIN_URL=$MAIN_ORIGIN
 PROXY=$MAIN_PROXY
 PROXY_PID=$MAIN_PID
+
+# a background revalidation (stale-while-revalidate) whose new answer is too large: it has no
+# client to stream to, so it is kept whole, not stored, and the next client streams it
+u='/swr?cc=max-age%3D1%2C%20stale-while-revalidate%3D60&etag=a&no304=1&size=1000&grow=3000000'
+get "$u"
+like "$(hdr Cache-Status)" 'stored' "a small response with stale-while-revalidate is stored"
+sleep 1.2
+get "$u"
+is "$STATUS $(wc -c <"$WORK/b" | tr -d ' ')" "200 1000" "stale: served at once, revalidated in the background"
+i=0
+while [ "$(origin_count /swr)" != 2 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
+sleep 0.5
+get "$u"
+is "$STATUS $(wc -c <"$WORK/b" | tr -d ' ')" "200 3000000" "the background answer (3 MB) was not stored: the next client gets it streamed"
+like "$(hdr Cache-Status)" 'detail=too-large' "... Cache-Status says too-large"
 
 # HEAD of a large URL: no body, the origin's length
 req HEAD "$PROXY/big?size=$MB20"

@@ -52,6 +52,7 @@
  *   fail=S          how: a status code 100..999 (default 503) with body "failing\n" and no
  *                   other parameter applied, "reset" (the connection is closed unanswered),
  *                   or "slow" (a 503 after 3 s: past the proxy's origin timeout in the tests)
+ *   grow=N          from the second request of the path on, the body is N bytes as size=N
  * Default body: {"path":"/x","method":"GET","n":N}, N counting this request; stateful=1 adds
  * "version":V; a request that carried a body adds "received":BYTES. A HEAD request gets the
  * headers of the GET answer (its body is built with "method":"GET", so Content-Length is the
@@ -151,6 +152,8 @@ struct params {
 	unsigned status;
 	bool has_fail_after;
 	uint64_t fail_after;
+	bool has_grow;
+	uint64_t grow;
 	unsigned fail; /* status of a failure; 0: reset the connection */
 	bool fail_slow;
 	char *etag; /* full field value, quotes included */
@@ -612,6 +615,10 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad size=%s: want 0..%" PRIu64 "\n", v, MAX_SIZE);
 		p->has_size = true;
 		replace(&p->body, NULL);
+	} else if (strcmp(k, "grow") == 0) {
+		if (!util_parse_u64(v, MAX_SIZE, &p->grow))
+			return xasprintf("bad grow=%s: want 0..%" PRIu64 "\n", v, MAX_SIZE);
+		p->has_grow = true;
 	} else if (strcmp(k, "fail_after") == 0) {
 		if (!util_parse_u64(v, UINT64_MAX, &p->fail_after))
 			return xasprintf("bad fail_after=%s: want a count\n", v);
@@ -871,6 +878,11 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 	sleep_ms(p.delay_ms);
 	now = util_now();
 	etag = p.etag;
+	if (p.has_grow && rq->n > 1) {
+		p.size = p.grow;
+		p.has_size = true;
+		replace(&p.body, NULL);
+	}
 	if (p.has_fail_after && rq->n > p.fail_after) {
 		unsigned fail = p.fail;
 
