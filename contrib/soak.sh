@@ -19,8 +19,10 @@
 #     requests sent, a 502 beyond the truncated ones, a 503 beyond the origin's own, any other
 #     status), or a socket error seen by wrk;
 #   - RSS (at the end, and the largest sampled every 2 s) above max_bytes + SOAK_OVERHEAD_MB
-#     (default 48 MiB: the binary and its libraries, 2 server threads and their pools,
-#     memcached workers, libcurl's connection cache, malloc's free lists);
+#     (default 64 MiB: 48 for the binary and its libraries, thread stacks and pools, memcached
+#     workers, libcurl's connection cache and malloc's free lists, plus 8 per server thread
+#     for the responses each keeps for hit reuse (server.c SERVER_HIT_MAX_BYTES), which may
+#     hold entries the local tier has already evicted);
 #   - open descriptors at the end different from the start, once the pooled connections to
 #     the origin and to memcached (at most [origin] max_connections and one per memcached
 #     worker) are set aside; or any client connection still open after the idle pause.
@@ -49,7 +51,8 @@ MAX_BYTES_MB=16
 SIZE=16000
 KEYS=$((10 * MAX_BYTES_MB * 1024 * 1024 / SIZE))
 ORIGIN_CONNS=32
-OVERHEAD_MB=${SOAK_OVERHEAD_MB:-48}
+THREADS=2
+OVERHEAD_MB=${SOAK_OVERHEAD_MB:-$((48 + 8 * THREADS))}
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/tiercache-soak.XXXXXX")
 PIDS=()
 cleanup() {
@@ -91,7 +94,7 @@ done
 cat >"$WORK/soak.ini" <<INI
 [server]
 listen = 127.0.0.1:0
-threads = 2
+threads = $THREADS
 [origin]
 url = http://127.0.0.1:$OP
 timeout_ms = 1000
