@@ -31,7 +31,8 @@
  * built with the origin's stream, waiters are released and the key marked hit-for-pass, a
  * stale entry is dropped, and the client is resumed while the body is still arriving. The
  * fetch lives in r, so the proxy takes a hold on r (r->holds) that the end of the transfer
- * drops (proxy_streamed): r outlives its connection when the client leaves first.
+ * drops (proxy_streamed): r outlives its connection when the client leaves first. Other
+ * methods stream the same way (proxy_pass_streaming), after their invalidation.
  *
  * Stale responses (rfc9111_use, rfc9111_serve_on_error): a stored response may answer while
  * stale when the request's max-stale accepts it, or within its stale-while-revalidate window;
@@ -141,6 +142,7 @@ static void proxy_passed(struct origin_fetch *f);
 static void proxy_streaming(struct origin_fetch *f);
 static bool proxy_may_stream(const struct origin_fetch *f);
 static void proxy_streamed(struct origin_fetch *f);
+static void proxy_pass_streaming(struct origin_fetch *f);
 static void proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
                                   const struct origin_fetch *err, int fwd_status, bool pass);
 static bool proxy_may_collapse(const struct proxy_request *r);
@@ -1221,9 +1223,58 @@ proxy_pass(struct proxy *p, struct proxy_request *r)
 	f->body_len = r->body.len;
 	f->done = proxy_passed;
 	f->arg = r;
+	/* an answer larger than any tier may store is streamed, as for GET */
+	f->stream_over = p->cfg->local_max_object_bytes;
+	if (p->shared != NULL && p->cfg->mc_max_item_bytes > f->stream_over)
+		f->stream_over = p->cfg->mc_max_item_bytes;
+	f->streaming = proxy_pass_streaming;
 	r->fetching = true;
 	origin_submit(p->origin, f);
 	return PROXY_SUSPENDED;
+}
+
+/* A 2xx or 3xx answer to an unsafe method: the URL's stored response goes from the local tier
+ * (memcached: proxy_pass_answer). True when the answer invalidates. */
+static bool
+proxy_pass_invalidate(struct proxy *p, struct proxy_request *r, int status)
+{
+	if (status < 200 || status >= 400)
+		return false;
+	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
+	r->purged_local = local_remove(p->local, r->key);
+	if (r->purged_local)
+		stats_inc(STAT_invalidations);
+	return true;
+}
+
+/* Hands r's reply over; after an invalidation, once the memcached copy is gone too (a read
+ * that follows must not find it). */
+static void
+proxy_pass_answer(struct proxy *p, struct proxy_request *r, bool invalidate)
+{
+	if (invalidate && p->shared != NULL) {
+		r->job.fn = proxy_shared_invalidate;
+		if (worker_submit(p->worker, &r->job, WORKER_URGENT))
+			return;
+	}
+	r->resume(r);
+}
+
+/* The answer to an unsafe or unknown method is too large to store: streamed (fetch thread). */
+static void
+proxy_pass_streaming(struct origin_fetch *f)
+{
+	struct proxy_request *r = f->arg;
+	struct proxy *p = r->proxy;
+	bool invalidate = proxy_pass_invalidate(p, r, f->status);
+	struct entry *e = proxy_entry_from(p, r, f, NULL, true);
+
+	stats_inc(STAT_origin_streams);
+	r->reply.stream = stream_ref(f->stream);
+	proxy_reply_entry(r, e, e->status, FWD_METHOD, e->status, false, NULL);
+	entry_unref(e);
+	atomic_fetch_add(&r->holds, 1); /* dropped by proxy_streamed */
+	proxy_pass_answer(p, r, invalidate);
 }
 
 /* The origin answered an unsafe or unknown method (fetch thread). */
@@ -1235,30 +1286,21 @@ proxy_passed(struct origin_fetch *f)
 
 	bool invalidate = false;
 
+	if (f->stream != NULL) {
+		proxy_streamed(f);
+		return;
+	}
 	r->fetching = false;
 	if (f->error != ORIGIN_OK) {
 		proxy_reply_origin_error(r, f);
 	} else {
-		if (f->status >= 200 && f->status < 400) {
-			invalidate = true;
-			r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
-			r->purged_local = local_remove(p->local, r->key);
-			if (r->purged_local)
-				stats_inc(STAT_invalidations);
-		}
+		invalidate = proxy_pass_invalidate(p, r, f->status);
 		struct entry *e = proxy_entry_from(p, r, f, NULL, false);
 		proxy_reply_entry(r, e, e->status, FWD_METHOD, e->status, false, NULL);
 		entry_unref(e);
 	}
 	origin_fetch_release(f);
-	/* the memcached copy goes too, before the client hears back (a read that follows must
-	 * not find it) */
-	if (invalidate && p->shared != NULL) {
-		r->job.fn = proxy_shared_invalidate;
-		if (worker_submit(p->worker, &r->job, WORKER_URGENT))
-			return;
-	}
-	r->resume(r);
+	proxy_pass_answer(p, r, invalidate);
 }
 
 /* Deletes an invalidated URL from memcached, then answers (worker thread). */

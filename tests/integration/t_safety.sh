@@ -4,7 +4,7 @@
 # private or Authorization answer is served to another client, from either tier, also when a
 # 304 brings a Set-Cookie to a stored entry; administrative endpoints answer the allow list only.
 . "$(dirname "$0")/lib.sh"
-plan 34
+plan 36
 
 start_origin
 start_memcached MC
@@ -90,6 +90,19 @@ is "$(hdr_count Set-Cookie) $(origin_count /rc)" "0 3" "the next client gets no 
 PROXY=$P2
 get "$u"
 is "$(hdr_count Set-Cookie) $(origin_count /rc)" "0 4" "another proxy finds no record with the cookie either"
+PROXY=$P1
+
+# a POST whose answer is too large to store (streamed) still removes the URL from memcached
+# before its client hears back
+u='/minv?cc=max-age%3D60&size=100&grow=3000000'
+st1=$(stat .memcached.stores)
+get "$u"
+wait_stat .memcached.stores $((st1 + 1))
+req POST "$PROXY$u" -d 'x=1'
+is "$STATUS $(wc -c <"$WORK/b" | tr -d ' ')" "200 3000000" "a POST answered with 3 MB (streamed)"
+PROXY=$P2
+get "$u"
+is "$(origin_count /minv)" 3 "... another proxy finds nothing in memcached for that URL"
 PROXY=$P1
 
 # --- administrative endpoints answer the allow list only

@@ -5,7 +5,7 @@
 # client's connection (never a clean, shorter answer) and is counted; clients that leave in
 # the middle, fast or slow, stop the origin transfer and leak nothing.
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 44
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 1M'
@@ -141,6 +141,18 @@ sleep 0.5
 get "$u"
 is "$STATUS $(wc -c <"$WORK/b" | tr -d ' ')" "200 3000000" "the background answer (3 MB) was not stored: the next client gets it streamed"
 like "$(hdr Cache-Status)" 'detail=too-large' "... Cache-Status says too-large"
+
+# other methods: a large answer to a POST is streamed too, after it invalidated the URL
+u='/inv?cc=max-age%3D60&size=100&grow=3000000'
+get "$u"
+get "$u"
+is "$(origin_count /inv) $(hdr Cache-Status | grep -c hit)" "1 1" "a small GET answer is stored"
+st0=$(stat .origin.streams)
+req POST "$PROXY$u" -d 'x=1'
+is "$STATUS $(wc -c <"$WORK/b" | tr -d ' ')" "200 3000000" "a POST answered with 3 MB: 200, the whole body"
+is "$(stat .origin.streams)" $((st0 + 1)) "... streamed (origin.streams)"
+get "$u"
+is "$(origin_count /inv) $(wc -c <"$WORK/b" | tr -d ' ')" "3 3000000" "... and it invalidated the stored GET answer"
 
 # HEAD of a large URL: no body, the origin's length
 req HEAD "$PROXY/big?size=$MB20"
