@@ -50,6 +50,9 @@ struct proxy_request {
 	struct sockaddr_storage client;
 	void (*resume)(struct proxy_request *r);
 	void *server_data;
+	/* the configuration this request runs with, from start to end (proxy_config when the
+	 * server leaves it NULL); borrowed */
+	const struct config *cfg;
 
 	/* the answer */
 	struct proxy_reply reply;
@@ -88,6 +91,18 @@ void proxy_stop(struct proxy *p);
 
 /* Stops the proxy if needed and frees it. */
 void proxy_destroy(struct proxy *p);
+
+/*
+ * The configuration new requests run with: the startup one, or the newest a reload gave to
+ * proxy_reconfigure. Borrowed: every config given to the proxy must outlive it.
+ */
+const struct config *proxy_config(struct proxy *p);
+
+/*
+ * Makes cfg the configuration of requests that start from now on (SIGHUP); requests already
+ * running keep theirs. cfg is borrowed and must outlive the proxy (and every request).
+ */
+void proxy_reconfigure(struct proxy *p, const struct config *cfg);
 
 /* Handles a complete request (headers and body received). */
 enum proxy_outcome proxy_handle(struct proxy *p, struct proxy_request *r);

@@ -24,7 +24,11 @@
 	X(origin_not_modified)                                                                     \
 	X(origin_bytes_in)                                                                         \
 	X(collapsed_waiters)                                                                       \
-	X(hit_for_pass)
+	X(hit_for_pass)                                                                            \
+	X(access_log_lines)                                                                        \
+	X(access_log_dropped)                                                                      \
+	X(config_reloads)                                                                          \
+	X(config_reload_errors)
 
 enum stats_counter {
 #define STATS_ENUM(name) STAT_##name,

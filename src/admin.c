@@ -70,6 +70,11 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
 	buf_printf(out,
 	           " \"collapse\": {\"waiters\": %" PRIu64 ", \"hit_for_pass\": %" PRIu64 "},\n",
 	           stats_get(STAT_collapsed_waiters), stats_get(STAT_hit_for_pass));
+	buf_printf(out,
+	           " \"access_log\": {\"lines\": %" PRIu64 ", \"dropped\": %" PRIu64
+	           "}, \"config\": {\"reloads\": %" PRIu64 ", \"reload_errors\": %" PRIu64 "},\n",
+	           stats_get(STAT_access_log_lines), stats_get(STAT_access_log_dropped),
+	           stats_get(STAT_config_reloads), stats_get(STAT_config_reload_errors));
 	buf_puts(out, " \"memcached\": ");
 	shared_stats_json(shared, out);
 	buf_puts(out, "}\n");

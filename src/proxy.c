@@ -57,7 +57,8 @@ static const char proxy_why_purged[] = "purged";
 #define PROXY_PURGE_HEADER "Tiercache-Purge"
 
 struct proxy {
-	const struct config *cfg;
+	const struct config *cfg;            /* the startup config: what cannot change */
+	_Atomic(const struct config *) live; /* the newest config (SIGHUP): new requests take it */
 	struct local *local;
 	struct origin *origin;
 	struct shared *shared;     /* NULL: no memcached tier */
@@ -139,6 +140,7 @@ proxy_create(const struct config *cfg, struct local *local, struct origin *origi
 	struct proxy *p = xcalloc(1, sizeof(*p));
 
 	p->cfg = cfg;
+	atomic_init(&p->live, cfg);
 	p->local = local;
 	p->origin = origin;
 	p->shared = shared;
@@ -154,6 +156,20 @@ proxy_create(const struct config *cfg, struct local *local, struct origin *origi
 		shared_watch(shared, PROXY_WATCH_MS, proxy_namespace_changed, p);
 	}
 	return p;
+}
+
+/* The configuration new requests run with (borrowed: configs live until the proxy is freed). */
+const struct config *
+proxy_config(struct proxy *p)
+{
+	return atomic_load_explicit(&p->live, memory_order_acquire);
+}
+
+/* Makes cfg (borrowed; it must outlive the proxy) the configuration of new requests. */
+void
+proxy_reconfigure(struct proxy *p, const struct config *cfg)
+{
+	atomic_store_explicit(&p->live, cfg, memory_order_release);
 }
 
 /* Stops the generation watch and the worker pool (queued lookups and purges finish). */
@@ -297,7 +313,7 @@ proxy_admin(struct proxy *p, struct proxy_request *r)
 {
 	struct buf json = {0};
 
-	if (!acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
+	if (!acl_allows(r->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
 		proxy_reply_text(r, 403, "403 Forbidden: this address may not read statistics");
 		return PROXY_REPLIED;
 	}
@@ -306,7 +322,7 @@ proxy_admin(struct proxy *p, struct proxy_request *r)
 		http_headers_set(&r->reply.headers, "Allow", "GET, HEAD");
 		return PROXY_REPLIED;
 	}
-	admin_stats_json(&json, p->cfg, p->local, p->shared);
+	admin_stats_json(&json, r->cfg, p->local, p->shared);
 	r->reply.status = 200;
 	r->reply.body = buf_steal(&json, &r->reply.body_len);
 	http_headers_set(&r->reply.headers, "Content-Type", "application/json");
@@ -319,7 +335,9 @@ enum proxy_outcome
 proxy_handle(struct proxy *p, struct proxy_request *r)
 {
 	r->proxy = p;
-	if (proxy_target_is(r->target, p->cfg->stats_path))
+	if (r->cfg == NULL)
+		r->cfg = proxy_config(p);
+	if (proxy_target_is(r->target, r->cfg->stats_path))
 		return proxy_admin(p, r);
 	if (proxy_is_method(r, "PURGE"))
 		return proxy_purge(p, r);
@@ -534,7 +552,7 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 static void
 proxy_promote(struct proxy *p, struct proxy_request *r, struct entry *e, int64_t now)
 {
-	if (e->body_len <= p->cfg->local_max_object_bytes && atomic_load(&p->epoch) == r->epoch)
+	if (e->body_len <= r->cfg->local_max_object_bytes && atomic_load(&p->epoch) == r->epoch)
 		local_insert(p->local, e, now);
 }
 
@@ -554,7 +572,7 @@ proxy_shared_lookup(struct worker_job *job, bool cancelled)
 	int64_t now;
 
 	(void)cancelled; /* an urgent job is never cancelled */
-	if (util_monotonic_ms() - job->queued_ms <= (int64_t)p->cfg->mc_timeout_ms)
+	if (util_monotonic_ms() - job->queued_ms <= (int64_t)r->cfg->mc_timeout_ms)
 		e = shared_lookup(p->shared, r->key, &from);
 	else
 		log_debug("memcached lookup skipped: waited %lld ms for a worker",
@@ -741,7 +759,7 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 	}
 	if (p->shared != NULL)
 		*w = proxy_write_new(p, e, r->stale != NULL, NULL);
-	if (e->body_len > p->cfg->local_max_object_bytes || !local_insert(p->local, e, now)) {
+	if (e->body_len > r->cfg->local_max_object_bytes || !local_insert(p->local, e, now)) {
 		*why = "too-large";
 		return false;
 	}
@@ -945,7 +963,7 @@ proxy_purge(struct proxy *p, struct proxy_request *r)
 {
 	const char *scope = http_headers_get(&r->headers, PROXY_PURGE_HEADER);
 
-	if (!acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
+	if (!acl_allows(r->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
 		proxy_reply_text(r, 403, "403 Forbidden: this address may not purge");
 		return PROXY_REPLIED;
 	}
