@@ -41,6 +41,7 @@ static char *accesslog_ring;
 static uint64_t accesslog_head, accesslog_tail; /* bytes ever queued, ever written */
 static bool accesslog_started, accesslog_stop, accesslog_sleeping;
 static int accesslog_pending_fd = -2; /* a descriptor to switch to; -1 = none; -2 = no switch */
+static uint64_t accesslog_switch_at;  /* ... once the bytes queued before it are written */
 static pthread_t accesslog_thread;
 static char *accesslog_path; /* the current file, for reopen (main thread only) */
 
@@ -74,7 +75,7 @@ accesslog_run(void *arg)
 	(void)arg;
 	pthread_mutex_lock(&accesslog_lock);
 	for (;;) {
-		if (accesslog_head == accesslog_tail && accesslog_pending_fd != -2) {
+		if (accesslog_pending_fd != -2 && accesslog_tail == accesslog_switch_at) {
 			/* everything before the switch is written: change files */
 			int old = fd;
 
@@ -98,6 +99,8 @@ accesslog_run(void *arg)
 		/* the bytes from tail to the end of the queue or of the ring, whichever is first */
 		size_t at = (size_t)(accesslog_tail % ACCESSLOG_RING);
 		size_t len = (size_t)(accesslog_head - accesslog_tail);
+		if (accesslog_pending_fd != -2) /* the old file gets what came before the switch */
+			len = (size_t)(accesslog_switch_at - accesslog_tail);
 		if (len > ACCESSLOG_RING - at)
 			len = ACCESSLOG_RING - at;
 		pthread_mutex_unlock(&accesslog_lock);
@@ -133,6 +136,7 @@ accesslog_open(const char *path, char **cause)
 	pthread_mutex_lock(&accesslog_lock);
 	int unused = accesslog_pending_fd; /* a switch the writer has not made yet */
 	accesslog_pending_fd = fd;
+	accesslog_switch_at = accesslog_head;
 	start = !accesslog_started && fd >= 0;
 	if (start)
 		accesslog_started = true;

@@ -14,6 +14,9 @@
  * It holds no lock of its own: the tiers lock themselves, and a request is touched by one
  * thread at a time (the handoffs through the worker and origin queues order the accesses).
  * References: r->stale and r->reply.entry each own one; a background write owns one.
+ * Configuration: a request runs with r->cfg, taken once when it starts (proxy_config: one
+ * atomic load of the newest config a reload published with proxy_reconfigure); configs are
+ * borrowed and outlive every request (main keeps them all until exit).
  *
  * Collapsed forwarding (collapse.h): a GET or HEAD that misses the local tier joins the other
  * requests for its key before the memcached step, so one memcached lookup and one origin

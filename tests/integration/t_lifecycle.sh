@@ -5,7 +5,7 @@
 # requests in flight (suspended, waiting for the origin) finish with their answer, exit 0;
 # [server] shutdown_timeout bounds the wait.
 . "$(dirname "$0")/lib.sh"
-plan 26
+plan 25
 
 # wait_log FILE PATTERN [N]: up to 10 s for FILE to have N (default 1) lines matching PATTERN.
 wait_log() {
@@ -101,8 +101,10 @@ url = $ORIGIN_URL
 EOF
 start_proxy "$WORK/t.ini"
 : >"$WORK/codes"
+CURLS=""
 for n in 1 2 3; do
   (curl -s -o /dev/null -w "%{http_code}\n" --max-time 20 "$PROXY/slow$n?delay_ms=2000" >>"$WORK/codes") &
+  CURLS="$CURLS $!"
 done
 i=0
 while [ "$(curl -s "$ORIGIN_URL/_count")" != 3 ] && [ "$i" -lt 200 ]; do i=$((i + 1)); sleep 0.05; done
@@ -112,7 +114,7 @@ curl -s -o /dev/null --max-time 5 "$PROXY/new"
 is "$?" 7 "after SIGTERM a new connection is refused"
 wait_exit "$PROXY_PID"
 is "$EXIT" 0 "tiercache exits 0 once the requests in flight are done"
-wait
+for c in $CURLS; do wait "$c"; done
 is "$(sort "$WORK/codes" | tr '\n' ' ')" "200 200 200 " "the three slow requests in flight all completed with 200"
 is "$(curl -s "$ORIGIN_URL/_count?path=/new")" 0 "the refused request never reached the origin"
 
