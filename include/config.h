@@ -58,6 +58,8 @@ struct config {
 
 	/* [stats] */
 	char *stats_path;
+	char *stats_metrics_path;    /* Prometheus text, same allow list */
+	char *stats_health_path;     /* /healthz, open to every client */
 	char *stats_allow;           /* as written */
 	struct acl *stats_allow_acl; /* parsed */
 

@@ -34,6 +34,13 @@ struct proxy_reply {
 	/* The body when entry is NULL (owned). */
 	char *body;
 	size_t body_len;
+	/*
+	 * A plain hit: the entry's status and headers plus Age, Via and Cache-Status that depend
+	 * on the entry and the second `at` alone. headers is left empty: the server may reuse a
+	 * response built for the same entry and second, or calls proxy_reply_plain_headers.
+	 */
+	bool plain_hit;
+	int64_t at;
 };
 
 enum proxy_outcome {
@@ -53,6 +60,7 @@ struct proxy_request {
 	/* the configuration this request runs with, from start to end (proxy_config when the
 	 * server leaves it NULL); borrowed */
 	const struct config *cfg;
+	uint64_t start_ns; /* histogram_now_ns() when the request began (for its latency) */
 
 	/* the answer */
 	struct proxy_reply reply;
@@ -69,7 +77,8 @@ struct proxy_request {
 	uint64_t epoch;        /* the proxy's purge epoch when the lookup began */
 	struct collapse_link collapse; /* with the other requests for key (collapse.h) */
 	bool collapse_leader;          /* others wait for this request's answer */
-	uint8_t collapsed; /* 1: answered from a leader's answer, 2: released to go on its own */
+	uint8_t collapsed;    /* 1: answered from a leader's answer, 2: released to go on its own */
+	uint8_t latency_path; /* enum histogram_path + 1 of the reply; 0: not recorded */
 };
 
 struct proxy;
@@ -109,6 +118,12 @@ enum proxy_outcome proxy_handle(struct proxy *p, struct proxy_request *r);
 
 /* Frees everything r holds (the request fields, the reply, private state). */
 void proxy_request_release(struct proxy_request *r);
+
+/* The server queued r's reply: records its latency (hits, misses, revalidations only). */
+void proxy_reply_queued(struct proxy_request *r);
+
+/* Adds the headers of a plain hit (r->reply.plain_hit) to r->reply.headers. */
+void proxy_reply_plain_headers(struct proxy_request *r);
 
 /* Sets r->reply to a short plain-text answer (status and one line of text). */
 void proxy_reply_text(struct proxy_request *r, int status, const char *text);

@@ -189,6 +189,15 @@ static const struct config_option config_options[] = {
         {"stats", "allow", CONFIG_ACL, "127.0.0.1/32, ::1/128", NULL, 0, 0,
          "Client addresses or networks allowed to read the counters.",
          CONFIG_FIELD_LIVE(stats_allow)},
+        {"stats", "metrics_path", CONFIG_PATH, "/metrics", NULL, 0, 0,
+         "URL path that serves the counters and latency histograms to Prometheus (text\n"
+         "format 0.0.4); the same allow list as path.",
+         CONFIG_FIELD_LIVE(stats_metrics_path)},
+        {"stats", "health_path", CONFIG_PATH, "/healthz", NULL, 0, 0,
+         "URL path of the health check for load balancers: 200, or 503 when the origin is\n"
+         "down and nothing can be served; open to every client (memcached addresses are\n"
+         "shown only to the allow list).",
+         CONFIG_FIELD_LIVE(stats_health_path)},
 
         {"log", "level", CONFIG_LOG_LEVEL, "info", NULL, 0, 0,
          "Lowest level of message written to the error log (stderr).",
@@ -1120,6 +1129,27 @@ config_check_memcached(struct config_loader *ld)
 				             b->v[i].host, b->v[i].port);
 }
 
+/* The [stats] paths (counters, metrics, health) must differ from each other. */
+static void
+config_check_paths(struct config_loader *ld)
+{
+	static const char *const keys[] = {"path", "metrics_path", "health_path"};
+	const char *vals[] = {ld->c->stats_path, ld->c->stats_metrics_path,
+	                      ld->c->stats_health_path};
+
+	for (size_t i = 1; i < TC_ARRAY_LEN(keys); i++)
+		for (size_t j = 0; j < i; j++) {
+			int oi = config_find_option("stats", keys[i]);
+			int oj = config_find_option("stats", keys[j]);
+			TC_ASSERT(oi >= 0 && oj >= 0);
+			if (ld->bad[oi] || ld->bad[oj] || strcmp(vals[i], vals[j]) != 0)
+				continue;
+			int line = ld->set_line[oi] != 0 ? ld->set_line[oi] : ld->set_line[oj];
+			config_error(ld, line, "[stats] %s: %s is also [stats] %s", keys[i],
+			             vals[i], keys[j]);
+		}
+}
+
 /* Checks what no single key can: the bounds that tie keys together. */
 static void
 config_check_relations(struct config_loader *ld)
@@ -1130,6 +1160,7 @@ config_check_relations(struct config_loader *ld)
 
 	TC_ASSERT(mob >= 0 && mb >= 0);
 	config_check_memcached(ld);
+	config_check_paths(ld);
 	if (ld->bad[mob] || ld->bad[mb] || ld->c->local_max_object_bytes <= ld->c->local_max_bytes)
 		return;
 	config_format_size(obj, sizeof(obj), ld->c->local_max_object_bytes);

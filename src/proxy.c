@@ -39,8 +39,10 @@
 #include "acl.h"
 #include "admin.h"
 #include "collapse.h"
+#include "histogram.h"
 #include "key.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "rfc9111.h"
 #include "stats.h"
@@ -71,6 +73,15 @@ struct proxy {
 	/* bumped by every purge of everything (ours, or a new namespace generation seen): a
 	 * response fetched before it is not stored after it */
 	atomic_uint_least64_t epoch;
+	/* /healthz's probe of memcached servers that are down: one at a time, one a second */
+	atomic_bool mc_probing;
+	atomic_int_least64_t mc_probe_ms;
+};
+
+/* A probe of the memcached servers that are down (a background job). */
+struct proxy_mc_probe {
+	struct worker_job job; /* first: the worker hands this pointer back */
+	struct proxy *p;
 };
 
 /* A memcached write or delete that runs after the client has its answer. */
@@ -212,6 +223,15 @@ proxy_target_is(const char *target, const char *path)
 	return strncmp(target, path, n) == 0 && (target[n] == '\0' || target[n] == '?');
 }
 
+/* The server queued r's reply: records its latency (hits, misses, revalidations only). */
+void
+proxy_reply_queued(struct proxy_request *r)
+{
+	if (r->latency_path != 0)
+		histogram_record((enum histogram_path)(r->latency_path - 1),
+		                 histogram_now_ns() - r->start_ns);
+}
+
 /* Sets r->reply to a short plain-text answer (status and one line of text). */
 void
 proxy_reply_text(struct proxy_request *r, int status, const char *text)
@@ -243,21 +263,14 @@ proxy_list_append(struct http_headers *dst, const struct http_headers *src, cons
 	buf_free(&v);
 }
 
-/*
- * Answers from entry e (a new reference is taken). Responses that come from the cache carry
- * Age; every response carries Via and Cache-Status (with ttl when the entry is stored).
- */
+/* Adds Age, Via and Cache-Status of an answer from entry e at now to r->reply.headers. */
 static void
-proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum proxy_fwd fwd,
-                  int fwd_status, bool stored, const char *detail)
+proxy_reply_entry_headers(struct proxy_request *r, const struct entry *e, enum proxy_fwd fwd,
+                          int fwd_status, bool stored, const char *detail, int64_t now)
 {
-	int64_t now = util_now();
 	struct buf cs = {0};
-
 	bool reused = r->collapsed == PROXY_COLLAPSED;
 
-	r->reply.status = status;
-	r->reply.entry = entry_ref(e);
 	if (fwd == FWD_NONE || fwd == FWD_STALE || stored || reused) {
 		char age[24];
 		snprintf(age, sizeof(age), "%lld", (long long)entry_age(e, now));
@@ -283,6 +296,42 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 	buf_free(&cs);
 }
 
+/*
+ * Answers from entry e (a new reference is taken). Responses that come from the cache carry
+ * Age; every response carries Via and Cache-Status (with ttl when the entry is stored).
+ * A plain hit (the stored status, nothing about this request in the headers) is only marked:
+ * its headers are a function of the entry and the second alone, so the server may send a
+ * response it already built for both, and asks proxy_reply_plain_headers only otherwise.
+ * Whatever makes a hit's headers depend on more than that must not leave it plain.
+ */
+static void
+proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum proxy_fwd fwd,
+                  int fwd_status, bool stored, const char *detail)
+{
+	int64_t now = util_now();
+
+	enum histogram_path path = fwd == FWD_NONE    ? HISTOGRAM_HIT
+	                           : fwd == FWD_STALE ? HISTOGRAM_REVALIDATED
+	                                              : HISTOGRAM_MISS;
+	r->latency_path = fwd == FWD_METHOD ? 0 : (uint8_t)(1 + path);
+	r->reply.status = status;
+	r->reply.entry = entry_ref(e);
+	r->reply.at = now;
+	if (fwd == FWD_NONE && status == e->status && r->collapsed == 0 && detail == NULL) {
+		r->reply.plain_hit = true;
+		return;
+	}
+	proxy_reply_entry_headers(r, e, fwd, fwd_status, stored, detail, now);
+}
+
+/* Adds the headers of a plain hit (r->reply.plain_hit) to r->reply.headers. */
+void
+proxy_reply_plain_headers(struct proxy_request *r)
+{
+	TC_ASSERT(r->reply.plain_hit && r->reply.entry != NULL);
+	proxy_reply_entry_headers(r, r->reply.entry, FWD_NONE, 0, true, NULL, r->reply.at);
+}
+
 /* Answers an origin failure: 504 for a timeout, 502 for anything else. */
 static void
 proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
@@ -304,19 +353,70 @@ proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
 	                                         : "");
 
 	proxy_reply_text(r, timeout ? 504 : 502, text);
+	if (proxy_is_method(r, "GET") || proxy_is_method(r, "HEAD"))
+		r->latency_path = 1 + (r->stale != NULL ? HISTOGRAM_REVALIDATED : HISTOGRAM_MISS);
 	http_headers_set(&r->reply.headers, "Via", PROXY_VIA);
 	http_headers_set(&r->reply.headers, "Cache-Status", cs);
 	free(text);
 	free(cs);
 }
 
-/* Serves the administrative endpoint ([stats] path) to allowed clients only. */
-static enum proxy_outcome
-proxy_admin(struct proxy *p, struct proxy_request *r)
+/* Probes the memcached servers that are down (worker thread); a cancelled job only ends. */
+static void
+proxy_mc_probe_run(struct worker_job *job, bool cancelled)
 {
-	struct buf json = {0};
+	struct proxy_mc_probe *pr = (struct proxy_mc_probe *)job;
+	struct proxy *p = pr->p;
 
-	if (!acl_allows(r->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
+	if (!cancelled)
+		shared_probe_down(p->shared);
+	free(pr);
+	atomic_store(&p->mc_probing, false);
+}
+
+/*
+ * /healthz was asked: when a memcached server is down, queues one probe of the servers that
+ * are down (at most one at a time and one a second), so that a server without traffic is seen
+ * to come back. Never waits.
+ */
+static void
+proxy_mc_probe(struct proxy *p)
+{
+	int64_t now = util_monotonic_ms();
+	bool down = false, idle = false;
+
+	for (size_t i = 0; p->shared != NULL && i < shared_nservers(p->shared) && !down; i++) {
+		struct shared_server_info si;
+		shared_server_info(p->shared, i, &si);
+		down = si.down;
+	}
+	if (!down || now - atomic_load(&p->mc_probe_ms) < 1000 ||
+	    !atomic_compare_exchange_strong(&p->mc_probing, &idle, true))
+		return;
+	atomic_store(&p->mc_probe_ms, now);
+	struct proxy_mc_probe *pr = xcalloc(1, sizeof(*pr));
+	pr->p = p;
+	pr->job.fn = proxy_mc_probe_run;
+	if (!worker_submit(p->worker, &pr->job, WORKER_BACKGROUND))
+		proxy_mc_probe_run(&pr->job, true);
+}
+
+/* The administrative endpoints of [stats] (path, metrics_path, health_path). */
+enum proxy_admin_kind { ADMIN_STATS, ADMIN_METRICS, ADMIN_HEALTH };
+
+/*
+ * Serves an administrative endpoint: /stats (JSON, or the HTML page for a browser) and
+ * /metrics to allowed clients only; /healthz to everyone (a load balancer checks it from
+ * wherever it runs), with memcached addresses only for allowed clients.
+ */
+static enum proxy_outcome
+proxy_admin(struct proxy *p, struct proxy_request *r, enum proxy_admin_kind kind)
+{
+	struct buf doc = {0};
+	bool allowed = acl_allows(r->cfg->stats_allow_acl, (const struct sockaddr *)&r->client);
+	const char *type = "application/json";
+
+	if (!allowed && kind != ADMIN_HEALTH) {
 		proxy_reply_text(r, 403, "403 Forbidden: this address may not read statistics");
 		return PROXY_REPLIED;
 	}
@@ -325,10 +425,27 @@ proxy_admin(struct proxy *p, struct proxy_request *r)
 		http_headers_set(&r->reply.headers, "Allow", "GET, HEAD");
 		return PROXY_REPLIED;
 	}
-	admin_stats_json(&json, r->cfg, p->local, p->shared);
 	r->reply.status = 200;
-	r->reply.body = buf_steal(&json, &r->reply.body_len);
-	http_headers_set(&r->reply.headers, "Content-Type", "application/json");
+	if (kind == ADMIN_METRICS) {
+		metrics_write(&doc, p->local, p->shared, p->origin);
+		type = METRICS_CONTENT_TYPE;
+	} else if (kind == ADMIN_HEALTH) {
+		r->reply.status = admin_health_json(&doc, p->local, p->shared, p->origin, allowed);
+		/* refreshes missing, bad or old evidence for the next check, without waiting */
+		origin_probe(p->origin);
+		proxy_mc_probe(p);
+	} else {
+		const char *q = strchr(r->target, '?');
+		if (admin_wants_html(http_headers_get(&r->headers, "Accept"), q ? q + 1 : NULL)) {
+			buf_puts(&doc, admin_stats_page);
+			type = "text/html; charset=utf-8";
+		} else {
+			admin_stats_json(&doc, r->cfg, p->local, p->shared);
+		}
+		http_headers_set(&r->reply.headers, "Vary", "Accept");
+	}
+	r->reply.body = buf_steal(&doc, &r->reply.body_len);
+	http_headers_set(&r->reply.headers, "Content-Type", type);
 	http_headers_set(&r->reply.headers, "Cache-Control", "no-store");
 	return PROXY_REPLIED;
 }
@@ -341,7 +458,11 @@ proxy_handle(struct proxy *p, struct proxy_request *r)
 	if (r->cfg == NULL)
 		r->cfg = proxy_config(p);
 	if (proxy_target_is(r->target, r->cfg->stats_path))
-		return proxy_admin(p, r);
+		return proxy_admin(p, r, ADMIN_STATS);
+	if (proxy_target_is(r->target, r->cfg->stats_metrics_path))
+		return proxy_admin(p, r, ADMIN_METRICS);
+	if (proxy_target_is(r->target, r->cfg->stats_health_path))
+		return proxy_admin(p, r, ADMIN_HEALTH);
 	if (proxy_is_method(r, "PURGE"))
 		return proxy_purge(p, r);
 

@@ -6,15 +6,23 @@
  * one atomic exchange on conn->sync, so resume never happens before suspend. A reply from an
  * entry is sent from the entry's own buffer; the MHD response holds one entry reference and
  * drops it in its free callback.
- * Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505, 400 for a bad
- * length or chunk, 413 for a length beyond 64 bits); before a request goes further its
- * target and fields are vetted here (server_request_problem), and one whose framing or
- * fields cannot be trusted gets 400 and its connection closed.
+ * Hits reuse responses: each MHD thread keeps a small direct-mapped table (struct
+ * server_hits, thread-local, never shared) of the responses it built for plain hits, keyed by
+ * entry and second (a plain hit's headers depend on nothing else, proxy.h). A slot owns one
+ * MHD reference to its response, which owns one entry reference; replacing the slot drops
+ * them (MHD frees the response once the connections sending it are done). At most
+ * SERVER_HIT_SLOTS responses per thread, of bodies up to SERVER_HIT_MAX_BODY and
+ * SERVER_HIT_MAX_BYTES in all, are kept alive this way; server_destroy releases them after the
+ * daemon has stopped. Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505,
+ * 400 for a bad length or chunk, 413 for a length beyond 64 bits); before a request goes further
+ * its target and fields are vetted here (server_request_problem), and one whose framing or fields
+ * cannot be trusted gets 400 and its connection closed.
  * Every reply queued is written to the access log (accesslog.h: formatted here, written by
  * its own thread). Stopping: server_quiesce closes the listening socket and marks every later
  * reply Connection: close; server_inflight counts the requests between their first callback
  * and their completion, so that main can wait for them before server_destroy.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <time.h>
@@ -28,21 +36,50 @@
 #include <microhttpd.h>
 
 #include "accesslog.h"
+#include "histogram.h"
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 #include "util.h"
 
 /* Bytes of a request body beyond max_body_bytes read (and dropped) to answer 413. */
 #define SERVER_DISCARD_MAX (UINT64_C(8) << 20)
+
+/*
+ * Responses of plain hits kept per MHD thread, the largest body kept that way, and the body
+ * bytes one thread's kept responses may hold (entries evicted or replaced since stay alive
+ * until their slot is reused: this bounds that memory).
+ */
+#define SERVER_HIT_SLOTS_LOG2 12
+#define SERVER_HIT_SLOTS      (1u << SERVER_HIT_SLOTS_LOG2)
+#define SERVER_HIT_MAX_BODY   (64 * 1024)
+#define SERVER_HIT_MAX_BYTES  (8 * 1024 * 1024)
+
+/* One thread's reusable hit responses (only that thread reads or writes it). */
+struct server_hits {
+	struct server_hits *next; /* in server->hits (under server->hits_mutex) */
+	const struct server *srv;
+	size_t bytes; /* body bytes of the kept responses */
+	struct server_hit {
+		const struct entry *entry; /* identity only: the response holds the reference */
+		size_t body_len;
+		int64_t second;
+		struct MHD_Response *resp; /* one reference owned by the slot */
+	} slot[SERVER_HIT_SLOTS];
+};
 
 struct server {
 	struct MHD_Daemon *daemon;
 	struct proxy *proxy;
 	const struct config *cfg;
 	uint16_t port;
-	atomic_uint inflight; /* requests between server_on_uri and server_on_completed */
-	atomic_bool draining; /* stopping: every reply closes its connection */
+	atomic_uint inflight;       /* requests between server_on_uri and server_on_completed */
+	atomic_bool draining;       /* stopping: every reply closes its connection */
+	pthread_mutex_t hits_mutex; /* guards the hits list (a thread's first hit, destroy) */
+	struct server_hits *hits;
 };
+
+static _Thread_local struct server_hits *server_thread_hits;
 
 enum server_state { CONN_NEW, CONN_RECEIVING, CONN_DISPATCHED, CONN_ANSWERED };
 
@@ -110,11 +147,76 @@ server_log_access(const struct server_conn *c, uint64_t sent)
 	        .bytes = sent,
 	        .referer = http_headers_get(&r->headers, "Referer"),
 	        .user_agent = http_headers_get(&r->headers, "User-Agent"),
-	        .cache_status = http_headers_get(&r->reply.headers, "Cache-Status"),
+	        /* a plain hit's response may be reused without its headers in r->reply */
+	        .cache_status = r->reply.plain_hit
+	                                ? "tiercache; hit"
+	                                : http_headers_get(&r->reply.headers, "Cache-Status"),
 	        .origin_ms = r->fetch.origin != NULL ? r->fetch.elapsed_ms : -1,
 	};
 
 	accesslog_write(&a);
+}
+
+/* This thread's table of hit responses for srv (created on the thread's first plain hit). */
+static struct server_hits *
+server_hits_of_thread(struct server *srv)
+{
+	struct server_hits *h = server_thread_hits;
+
+	if (h != NULL && h->srv == srv)
+		return h;
+	h = xcalloc(1, sizeof(*h));
+	h->srv = srv;
+	pthread_mutex_lock(&srv->hits_mutex);
+	h->next = srv->hits;
+	srv->hits = h;
+	pthread_mutex_unlock(&srv->hits_mutex);
+	server_thread_hits = h;
+	return h;
+}
+
+/* The slot of e in h (direct-mapped by the entry's address). */
+static struct server_hit *
+server_hit_slot(struct server_hits *h, const struct entry *e)
+{
+	uint64_t a = (uint64_t)(uintptr_t)e;
+
+	/* Fibonacci hashing: the top bits of the product mix every bit of the address */
+	return &h->slot[(a * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - SERVER_HIT_SLOTS_LOG2)];
+}
+
+/* Builds the MHD response of an answer from entry e; the response takes e's reference. */
+static struct MHD_Response *
+server_entry_response(const struct proxy_reply *rep, struct entry *e, bool head)
+{
+	const char *length = http_headers_get(&e->headers, "Content-Length");
+	struct MHD_Response *resp;
+	uint64_t announced;
+
+	if (head && e->body_len == 0 && length != NULL &&
+	    util_parse_u64(length, UINT64_MAX - 1, &announced)) {
+		/* A HEAD answered by the origin has no body here: announce the length the
+		 * origin gave (MHD sends no body for HEAD, so the reader is never called).
+		 */
+		resp = MHD_create_response_from_callback(announced, 4096, server_no_body, e,
+		                                         server_entry_release);
+	} else {
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		        e->body_len, e->body, server_entry_release, e);
+	}
+	TC_ASSERT(resp != NULL);
+	for (size_t i = 0; i < e->headers.n; i++) {
+		const struct http_header *h = &e->headers.v[i];
+		if (strcasecmp(h->name, "Content-Length") == 0)
+			continue; /* MHD frames the body itself */
+		if (rep->status == 304 && !server_sent_with_304(e, h->name))
+			continue;
+		if (http_headers_get(&rep->headers, h->name) != NULL)
+			continue; /* replaced by the proxy (Age, Via, Cache-Status) */
+		if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
+			log_debug("server: header %s dropped", h->name);
+	}
+	return resp;
 }
 
 /* Turns the proxy's reply into an MHD response and queues it. */
@@ -123,39 +225,39 @@ server_queue_reply(struct server_conn *c)
 {
 	struct proxy_reply *rep = &c->req.reply;
 	struct MHD_Response *resp;
+	struct server_hits *hits = NULL;
+	struct server_hit *slot = NULL;
+	const struct entry *hit = rep->entry;
 	bool head = strcmp(c->req.method, "HEAD") == 0;
 	enum MHD_Result ret;
 	uint64_t sent = 0; /* body bytes, for the access log */
+	/* stopping: every reply closes its connection, so none is shared with other connections */
+	bool draining = atomic_load_explicit(&c->srv->draining, memory_order_relaxed);
 
+	if (rep->plain_hit && !head && !draining && rep->entry->body_len <= SERVER_HIT_MAX_BODY) {
+		hits = server_hits_of_thread(c->srv);
+		slot = server_hit_slot(hits, rep->entry);
+		if (slot->resp != NULL && slot->entry == rep->entry && slot->second == rep->at) {
+			/* the same answer as a moment ago: send that response again */
+			stats_inc(STAT_hit_responses_reused);
+			sent = rep->status == 304 ? 0 : rep->entry->body_len;
+			entry_unref(rep->entry);
+			rep->entry = NULL;
+			ret = MHD_queue_response(c->conn, (unsigned)rep->status, slot->resp);
+			c->state = CONN_ANSWERED;
+			server_log_access(c, sent);
+			proxy_reply_queued(&c->req);
+			return ret;
+		}
+	}
+	if (rep->plain_hit)
+		proxy_reply_plain_headers(&c->req);
 	if (rep->entry != NULL) {
 		struct entry *e = rep->entry;
-		const char *length = http_headers_get(&e->headers, "Content-Length");
-		uint64_t announced;
 
 		rep->entry = NULL; /* the response owns this reference now */
 		sent = head || rep->status == 304 ? 0 : e->body_len;
-		if (head && e->body_len == 0 && length != NULL &&
-		    util_parse_u64(length, UINT64_MAX - 1, &announced)) {
-			/* A HEAD answered by the origin has no body here: announce the length the
-			 * origin gave (MHD sends no body for HEAD, so the reader is never called).
-			 */
-			resp = MHD_create_response_from_callback(announced, 4096, server_no_body, e,
-			                                         server_entry_release);
-		} else {
-			resp = MHD_create_response_from_buffer_with_free_callback_cls(
-			        e->body_len, e->body, server_entry_release, e);
-		}
-		for (size_t i = 0; i < e->headers.n; i++) {
-			const struct http_header *h = &e->headers.v[i];
-			if (strcasecmp(h->name, "Content-Length") == 0)
-				continue; /* MHD frames the body itself */
-			if (rep->status == 304 && !server_sent_with_304(e, h->name))
-				continue;
-			if (http_headers_get(&rep->headers, h->name) != NULL)
-				continue; /* replaced by the proxy (Age, Via, Cache-Status) */
-			if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
-				log_debug("server: header %s dropped", h->name);
-		}
+		resp = server_entry_response(rep, e, head);
 	} else {
 		sent = head ? 0 : rep->body_len;
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
@@ -166,12 +268,28 @@ server_queue_reply(struct server_conn *c)
 	TC_ASSERT(resp != NULL);
 	for (size_t i = 0; i < rep->headers.n; i++)
 		MHD_add_response_header(resp, rep->headers.v[i].name, rep->headers.v[i].value);
-	if (atomic_load_explicit(&c->srv->draining, memory_order_relaxed))
+	if (draining)
 		MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(c->conn, (unsigned)rep->status, resp);
-	MHD_destroy_response(resp);
+	/* keep a plain hit's response for the next hit on its entry within the second: the slot
+	 * takes over our reference to it, and drops the one it held */
+	if (slot != NULL && slot->resp != NULL) {
+		hits->bytes -= slot->body_len;
+		MHD_destroy_response(slot->resp);
+		slot->resp = NULL;
+	}
+	if (slot != NULL && hits->bytes + hit->body_len <= SERVER_HIT_MAX_BYTES) {
+		hits->bytes += hit->body_len;
+		slot->entry = hit;
+		slot->body_len = hit->body_len;
+		slot->second = rep->at;
+		slot->resp = resp;
+	} else {
+		MHD_destroy_response(resp);
+	}
 	c->state = CONN_ANSWERED;
 	server_log_access(c, sent);
+	proxy_reply_queued(&c->req);
 	return ret;
 }
 
@@ -281,7 +399,9 @@ server_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, cons
 	if (http_is_hop_by_hop(name, NULL) || strcasecmp(name, "Content-Length") == 0 ||
 	    strcasecmp(name, "Expect") == 0)
 		return MHD_YES;
-	http_headers_add(h, name, value ? value : "");
+	/* the strings stay in the connection's memory pool until the request completes, and
+	 * the request's fields are released then (server_on_completed): no copy */
+	http_headers_add_borrowed(h, name, value ? value : "");
 	return MHD_YES;
 }
 
@@ -309,8 +429,10 @@ server_drop_connection_fields(struct MHD_Connection *conn, struct http_headers *
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, server_join_connection, &tokens);
 	for (size_t i = 0; i < h->n; i++) {
 		if (http_is_hop_by_hop(h->v[i].name, tokens.data)) {
-			free(h->v[i].name);
-			free(h->v[i].value);
+			if (!h->packed) {
+				free(h->v[i].name);
+				free(h->v[i].value);
+			}
 			continue;
 		}
 		h->v[j++] = h->v[i];
@@ -327,6 +449,7 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 
 	c->conn = conn;
 	c->req.cfg = proxy_config(c->srv->proxy); /* the request runs with this config */
+	c->req.start_ns = histogram_now_ns();
 	c->req.method = xstrdup(method);
 	/* one pass keeps the end-to-end fields; only when the request has a Connection field
 	 * (rare) does a second pass drop the fields it names */
@@ -486,6 +609,8 @@ struct server *
 server_create(const struct config *cfg, struct proxy *proxy, char **cause)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
+
+	pthread_mutex_init(&s->hits_mutex, NULL);
 	unsigned threads = cfg->threads ? cfg->threads : util_ncpus();
 	/* MHD_USE_ITC: MHD_quiesce_daemon needs it with a thread pool */
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
@@ -559,5 +684,16 @@ server_destroy(struct server *s)
 	if (s == NULL)
 		return;
 	MHD_stop_daemon(s->daemon);
+	/* the threads are gone: release the responses they kept */
+	while (s->hits != NULL) {
+		struct server_hits *h = s->hits;
+
+		s->hits = h->next;
+		for (size_t i = 0; i < SERVER_HIT_SLOTS; i++)
+			if (h->slot[i].resp != NULL)
+				MHD_destroy_response(h->slot[i].resp);
+		free(h);
+	}
+	pthread_mutex_destroy(&s->hits_mutex);
 	free(s);
 }
