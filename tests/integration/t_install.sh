@@ -8,9 +8,9 @@
 plan 15
 
 DEST=$WORK/dest
-mk() { make -s --no-print-directory -C "$TC_BUILDDIR" "$@" DESTDIR="$DEST" >>"$WORK/make.log" 2>&1; }
+mk() { env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$TC_BUILDDIR" "$@" DESTDIR="$DEST" >>"$WORK/make.log" 2>&1; }
 # the configured directories, as make sees them
-dirs=$(make -s --no-print-directory -C "$TC_BUILDDIR" -f Makefile -f - print-dirs <<'MK' 2>/dev/null
+dirs=$(env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL make -s --no-print-directory -C "$TC_BUILDDIR" -f Makefile -f - print-dirs <<'MK' 2>/dev/null
 print-dirs:
 	@echo "$(sbindir) $(bindir) $(mandir) $(sysconfdir)"
 MK
