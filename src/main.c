@@ -51,7 +51,9 @@ main_usage(FILE *out)
 	        "                      hold for the URL: key, server, record, headers\n"
 	        "      --sample-config print a configuration with every key and its default\n"
 	        "  -h, --help          this help\n"
-	        "  -V, --version       print the version\n");
+	        "  -V, --version       print the version\n\n"
+	        "Signals: HUP reloads the configuration, USR1 reopens the access log,\n"
+	        "TERM or INT stop after the requests in flight ([server] shutdown_timeout).\n");
 }
 
 /* --show-record HOST/PATH?QUERY: what memcached holds for that URL, as JSON on stdout. */

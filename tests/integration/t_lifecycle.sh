@@ -5,7 +5,7 @@
 # requests in flight (suspended, waiting for the origin) finish with their answer, exit 0;
 # [server] shutdown_timeout bounds the wait.
 . "$(dirname "$0")/lib.sh"
-plan 25
+plan 28
 
 # wait_log FILE PATTERN [N]: up to 10 s for FILE to have N (default 1) lines matching PATTERN.
 wait_log() {
@@ -139,3 +139,27 @@ is "$EXIT" 0 "SIGINT with a request slower than shutdown_timeout: tiercache stil
 wait "$CURL"
 is "$(cat "$WORK/code2")" 502 "the request cut by the shutdown gets a 502 (not a cut connection)"
 like "$(cat "$LOG")" "1 requests still in flight after \\[server\\] shutdown_timeout \\(1 s\\)" "the log says what was cut"
+
+# SIGTERM with the memcached tier: a request that went through the memcached lookup (on a
+# worker) and then waits for the origin still completes
+start_memcached MC
+cat >"$WORK/t3.ini" <<EOF2
+[server]
+listen = 127.0.0.1:0
+threads = 2
+[origin]
+url = $ORIGIN_URL
+[memcached]
+servers = $MC_ADDR
+EOF2
+start_proxy "$WORK/t3.ini"
+(curl -s -o /dev/null -w "%{http_code}\n" --max-time 20 "$PROXY/viamc?delay_ms=1500&cc=max-age%3D60" >"$WORK/code3") &
+CURL=$!
+i=0
+while [ "$(origin_count /viamc)" != 1 ] && [ "$i" -lt 200 ]; do i=$((i + 1)); sleep 0.05; done
+is "$(stat .memcached.misses)" 1 "with memcached: the request asked memcached first (a miss), then the origin"
+kill -TERM "$PROXY_PID"
+wait_exit "$PROXY_PID"
+is "$EXIT" 0 "with memcached: tiercache exits 0 after the request in flight is done"
+wait "$CURL"
+is "$(cat "$WORK/code3")" 200 "... which completed with 200"
