@@ -46,6 +46,9 @@ bool accesslog_open(const char *path, char **cause);
 /* Opens the current file again (SIGUSR1, after a rotation renamed it); false with *cause. */
 bool accesslog_reopen(char **cause);
 
+/* True when lines are written (one relaxed atomic load: callers skip gathering the fields). */
+bool accesslog_enabled(void);
+
 /* Queues one line; never blocks on I/O. Does nothing when there is no access log. */
 void accesslog_write(const struct accesslog_entry *e);
 

@@ -299,6 +299,13 @@ accesslog_format(char *out, size_t size, const struct accesslog_entry *e)
 	return o.len;
 }
 
+/* True when lines are written. */
+bool
+accesslog_enabled(void)
+{
+	return atomic_load_explicit(&accesslog_on, memory_order_relaxed);
+}
+
 /* Queues one line; never blocks on I/O. */
 void
 accesslog_write(const struct accesslog_entry *e)

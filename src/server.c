@@ -137,6 +137,9 @@ static void
 server_log_access(const struct server_conn *c, uint64_t sent)
 {
 	const struct proxy_request *r = &c->req;
+
+	if (!accesslog_enabled())
+		return; /* no access log: not even the header lookups */
 	struct accesslog_entry a = {
 	        .client = (const struct sockaddr *)&r->client,
 	        .when = c->started,
