@@ -5,7 +5,8 @@
  * Locking: one mutex (accesslog_lock) guards the ring indexes, the pending file switch and
  * the writer's state. A serving thread holds it only to copy its line into the ring (formatting
  * happens before, on its stack); a full ring drops the line and counts it. The writer thread
- * takes the bytes queued so far, writes them without the lock, then frees their room. Files
+ * takes the bytes queued so far, writes them without the lock, then frees their room; it
+ * sleeps ACCESSLOG_FLUSH_MS between batches unless the ring fills up. Files
  * are opened and paths copied by the caller of accesslog_open (never under the lock); the
  * writer closes a replaced descriptor after it has written everything queued before the
  * switch. accesslog_on is read without the lock so that a process without an access log
@@ -30,6 +31,14 @@
 
 /* Bytes the ring holds: about 5,000 lines of 200 bytes waiting for the disk. */
 #define ACCESSLOG_RING (1u << 20)
+
+/*
+ * The writer wakes up every ACCESSLOG_FLUSH_MS to write what was queued, in one write(2) or
+ * two; a serving thread wakes it early only when ACCESSLOG_URGENT bytes wait (so a busy proxy
+ * makes about 20 writes a second, not one per request).
+ */
+#define ACCESSLOG_FLUSH_MS 50
+#define ACCESSLOG_URGENT   (ACCESSLOG_RING / 4)
 
 /* The longest line; longer targets, referers and user agents are cut to fit. */
 #define ACCESSLOG_LINE 4096
@@ -71,6 +80,7 @@ accesslog_run(void *arg)
 {
 	int fd = -1;
 	bool failing = false;
+	uint64_t flush_until = 0; /* what was queued when the writer last woke up */
 
 	(void)arg;
 	pthread_mutex_lock(&accesslog_lock);
@@ -88,26 +98,39 @@ accesslog_run(void *arg)
 			pthread_mutex_lock(&accesslog_lock);
 			continue;
 		}
-		if (accesslog_head == accesslog_tail) {
-			if (accesslog_stop)
-				break;
-			accesslog_sleeping = true;
-			pthread_cond_wait(&accesslog_wake, &accesslog_lock);
-			accesslog_sleeping = false;
+		/* batches: what was queued at the last wake-up, or everything when it is urgent */
+		uint64_t limit = accesslog_head;
+		if (!accesslog_stop && accesslog_pending_fd == -2 &&
+		    accesslog_head - accesslog_tail < ACCESSLOG_URGENT && flush_until < limit)
+			limit = flush_until;
+		if (accesslog_pending_fd != -2 && accesslog_switch_at < limit)
+			limit = accesslog_switch_at; /* the old file gets what came before the
+			                                switch */
+		if (accesslog_tail < limit) {
+			size_t at = (size_t)(accesslog_tail % ACCESSLOG_RING);
+			size_t len = (size_t)(limit - accesslog_tail);
+			if (len > ACCESSLOG_RING - at)
+				len = ACCESSLOG_RING - at;
+			pthread_mutex_unlock(&accesslog_lock);
+			if (fd >= 0 && !failing)
+				failing = !accesslog_write_all(fd, accesslog_ring + at, len);
+			pthread_mutex_lock(&accesslog_lock);
+			accesslog_tail += len;
 			continue;
 		}
-		/* the bytes from tail to the end of the queue or of the ring, whichever is first */
-		size_t at = (size_t)(accesslog_tail % ACCESSLOG_RING);
-		size_t len = (size_t)(accesslog_head - accesslog_tail);
-		if (accesslog_pending_fd != -2) /* the old file gets what came before the switch */
-			len = (size_t)(accesslog_switch_at - accesslog_tail);
-		if (len > ACCESSLOG_RING - at)
-			len = ACCESSLOG_RING - at;
-		pthread_mutex_unlock(&accesslog_lock);
-		if (fd >= 0 && !failing)
-			failing = !accesslog_write_all(fd, accesslog_ring + at, len);
-		pthread_mutex_lock(&accesslog_lock);
-		accesslog_tail += len;
+		if (accesslog_stop && accesslog_head == accesslog_tail)
+			break;
+		struct timespec until;
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_nsec += ACCESSLOG_FLUSH_MS * 1000000L;
+		if (until.tv_nsec >= 1000000000L) {
+			until.tv_sec++;
+			until.tv_nsec -= 1000000000L;
+		}
+		accesslog_sleeping = true;
+		pthread_cond_timedwait(&accesslog_wake, &accesslog_lock, &until);
+		accesslog_sleeping = false;
+		flush_until = accesslog_head;
 	}
 	pthread_mutex_unlock(&accesslog_lock);
 	if (fd > STDERR_FILENO)
@@ -267,10 +290,17 @@ accesslog_format(char *out, size_t size, const struct accesslog_entry *e)
 		          &((const struct sockaddr_in6 *)(const void *)e->client)->sin6_addr, addr,
 		          sizeof(addr));
 	accesslog_puts(&o, addr);
-	gmtime_r(&e->when, &tm);
-	snprintf(num, sizeof(num), " - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"", tm.tm_mday,
-	         months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	accesslog_puts(&o, num);
+	/* the date changes once a second: each thread formats it once per second */
+	static _Thread_local time_t date_of;
+	static _Thread_local char date[48];
+	if (date_of != e->when || date[0] == '\0') {
+		gmtime_r(&e->when, &tm);
+		snprintf(date, sizeof(date), " - - [%02d/%s/%04d:%02d:%02d:%02d +0000] \"",
+		         tm.tm_mday, months[tm.tm_mon % 12], tm.tm_year + 1900, tm.tm_hour,
+		         tm.tm_min, tm.tm_sec);
+		date_of = e->when;
+	}
+	accesslog_puts(&o, date);
 	/* the request line: method and version are tokens; the target was vetted by the
 	 * server (no blanks or controls) but may hold '"' or '\', quoted like the rest */
 	accesslog_puts(&o, e->method ? e->method : "-");
@@ -327,7 +357,7 @@ accesslog_write(const struct accesslog_entry *e)
 	memcpy(accesslog_ring + at, line, first);
 	memcpy(accesslog_ring, line + first, len - first);
 	accesslog_head += len;
-	if (accesslog_sleeping)
+	if (accesslog_sleeping && accesslog_head - accesslog_tail >= ACCESSLOG_URGENT)
 		pthread_cond_signal(&accesslog_wake);
 	pthread_mutex_unlock(&accesslog_lock);
 	stats_inc(STAT_access_log_lines);
