@@ -17,6 +17,15 @@ wait_lines() {
   done
 }
 
+# wait_match FILE PATTERN: up to 10 s for FILE to have a line matching PATTERN.
+wait_match() {
+  _i=0
+  while ! grep -Eq -- "$2" "$1" 2>/dev/null && [ "$_i" -lt 200 ]; do
+    _i=$((_i + 1))
+    sleep 0.05
+  done
+}
+
 # wait_log PATTERN: up to 10 s for the proxy's error log to have a line matching PATTERN.
 wait_log() {
   _i=0
@@ -66,12 +75,12 @@ is "$out" "policy=lru entries=100 requests=6 hits=3 hit_ratio=50.00" \
 # --- SIGUSR1 reopens the file (logrotate renames it first)
 mv "$WORK/access.log" "$WORK/access.log.1"
 get "/after-rename"
-wait_lines "$WORK/access.log.1" 9
+wait_match "$WORK/access.log.1" "after-rename"
 like "$(tail -n 1 "$WORK/access.log.1")" "GET /after-rename " "after the rename and before SIGUSR1: lines still go to the renamed file"
 kill -USR1 "$PROXY_PID"
 wait_log "access log reopened"
 get "/after-reopen"
-wait_lines "$WORK/access.log" 1
+wait_match "$WORK/access.log" "after-reopen"
 is "$(wc -l <"$WORK/access.log" 2>/dev/null | tr -d ' ')" 1 "after SIGUSR1 a new file is created"
 like "$(cat "$WORK/access.log")" "GET /after-reopen " "... and new lines go to it"
 is "$(grep -c after-reopen "$WORK/access.log.1")" 0 "... and not to the renamed file"
@@ -81,7 +90,7 @@ write_config "$WORK/c.ini" "[log]" "access_log = $WORK/other.log"
 kill -HUP "$PROXY_PID"
 wait_log "configuration applied"
 get "/to-other"
-wait_lines "$WORK/other.log" 1
+wait_match "$WORK/other.log" "to-other"
 like "$(cat "$WORK/other.log" 2>/dev/null)" "GET /to-other " "a reload with another access_log: new lines go to the new file"
 is "$(grep -c to-other "$WORK/access.log")" 0 "... and not to the old one"
 
@@ -91,7 +100,7 @@ wait_log "configuration rejected"
 like "$(grep 'reload: ' "$WORK/proxy.log")" "access_log: access log .*/no-such-dir/x\\.log: cannot open: No such file or directory" \
   "a reload to a file that cannot be opened is rejected, with the reason"
 get "/still-other"
-wait_lines "$WORK/other.log" 2
+wait_match "$WORK/other.log" "still-other"
 like "$(tail -n 1 "$WORK/other.log")" "GET /still-other " "... and the log stays where it was"
 stop_pid "$PROXY_PID"
 
