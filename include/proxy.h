@@ -70,6 +70,7 @@ struct proxy_request {
 	char *key;
 	char *vary_key;
 	struct entry *stale; /* the stored entry being revalidated */
+	struct entry *grace; /* a stale entry without validators, for stale-if-error */
 	struct origin_fetch fetch;
 	bool fetching;
 	struct worker_job job; /* a memcached step (lookup, invalidation, purge) on a worker */

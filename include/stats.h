@@ -26,6 +26,10 @@
 	X(origin_bytes_in)                                                                         \
 	X(collapsed_waiters)                                                                       \
 	X(hit_for_pass)                                                                            \
+	X(stale_served)                                                                            \
+	X(stale_if_error)                                                                          \
+	X(background_revalidations)                                                                \
+	X(only_if_cached_misses)                                                                   \
 	X(access_log_lines)                                                                        \
 	X(access_log_dropped)                                                                      \
 	X(config_reloads)                                                                          \

@@ -107,6 +107,12 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
 	buf_printf(out,
 	           " \"collapse\": {\"waiters\": %" PRIu64 ", \"hit_for_pass\": %" PRIu64 "},\n",
 	           stats_get(STAT_collapsed_waiters), stats_get(STAT_hit_for_pass));
+	buf_printf(out,
+	           " \"stale\": {\"served\": %" PRIu64 ", \"if_error\": %" PRIu64
+	           ", \"background_revalidations\": %" PRIu64
+	           ", \"only_if_cached_misses\": %" PRIu64 "},\n",
+	           stats_get(STAT_stale_served), stats_get(STAT_stale_if_error),
+	           stats_get(STAT_background_revalidations), stats_get(STAT_only_if_cached_misses));
 	admin_latency_json(out);
 	buf_printf(out,
 	           " \"access_log\": {\"lines\": %" PRIu64 ", \"dropped\": %" PRIu64

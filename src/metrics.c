@@ -327,6 +327,18 @@ metrics_write(struct buf *out, struct local *local, struct shared *shared, struc
 	metrics_one(out, "tiercache_collapse_hit_for_pass_total", "counter",
 	            "Misses that did not wait because their key is marked hit-for-pass.",
 	            stats_get(STAT_hit_for_pass));
+	metrics_one(out, "tiercache_stale_served_total", "counter",
+	            "Stale responses served (max-stale, stale-while-revalidate, stale-if-error).",
+	            stats_get(STAT_stale_served));
+	metrics_one(out, "tiercache_stale_if_error_total", "counter",
+	            "Stale responses served instead of an origin failure or 5xx.",
+	            stats_get(STAT_stale_if_error));
+	metrics_one(out, "tiercache_stale_background_revalidations_total", "counter",
+	            "Background revalidations started by stale-while-revalidate.",
+	            stats_get(STAT_background_revalidations));
+	metrics_one(out, "tiercache_only_if_cached_misses_total", "counter",
+	            "504 answers to only-if-cached requests that found nothing usable.",
+	            stats_get(STAT_only_if_cached_misses));
 	metrics_one(out, "tiercache_access_log_lines_total", "counter",
 	            "Lines queued for the access log.", stats_get(STAT_access_log_lines));
 	metrics_one(out, "tiercache_access_log_dropped_total", "counter",

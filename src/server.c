@@ -214,6 +214,8 @@ server_entry_response(const struct proxy_reply *rep, struct entry *e, bool head)
 			continue; /* MHD frames the body itself */
 		if (rep->status == 304 && !server_sent_with_304(e, h->name))
 			continue;
+		if (entry_hides(e, h->name))
+			continue; /* a targeted field: for this cache only (RFC 9213) */
 		if (http_headers_get(&rep->headers, h->name) != NULL)
 			continue; /* replaced by the proxy (Age, Via, Cache-Status) */
 		if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)

@@ -279,6 +279,10 @@ shared_create(const struct config *cfg)
 	s->prefix = xstrdup(cfg->mc_key_prefix ? cfg->mc_key_prefix : "");
 	s->max_item_bytes = cfg->mc_max_item_bytes;
 	s->settings.default_ttl = cfg->local_default_ttl;
+	s->settings.heuristic_max = cfg->local_heuristic_max;
+	s->settings.stale_if_error = cfg->local_stale_if_error;
+	s->settings.targeted = cfg->http_targeted_cc;
+	s->settings.max_stale_keep = cfg->local_max_stale_keep;
 	pthread_mutex_init(&s->watch_lock, NULL);
 	pthread_cond_init(&s->watch_wake, NULL);
 	if (!shared_cluster_init(s, &s->cl[0], "servers", &cfg->mc_server_list) ||
@@ -586,7 +590,7 @@ shared_expiry(int64_t ttl, const struct entry *e, int64_t now)
 			return ttl;
 		useful = (fresh > 0 ? fresh : 0) + grace;
 	} else {
-		useful = fresh;
+		useful = e->keep_until - now; /* its freshness and any stale window */
 	}
 	if (useful <= 0)
 		return 0;
