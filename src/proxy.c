@@ -696,6 +696,7 @@ proxy_revalidate_behind(struct proxy *p, const struct proxy_request *r, struct e
 	struct proxy_request *b = xcalloc(1, sizeof(*b));
 
 	b->proxy = p;
+	b->cfg = r->cfg; /* the configuration of the request that started it */
 	b->method = xstrdup("GET");
 	b->target = xstrdup(r->target);
 	b->key = xstrdup(r->key);

@@ -5,7 +5,7 @@
 # requests in flight (suspended, waiting for the origin) finish with their answer, exit 0;
 # [server] shutdown_timeout bounds the wait.
 . "$(dirname "$0")/lib.sh"
-plan 28
+plan 30
 
 # wait_log FILE PATTERN [N]: up to 10 s for FILE to have N (default 1) lines matching PATTERN.
 wait_log() {
@@ -163,3 +163,20 @@ wait_exit "$PROXY_PID"
 is "$EXIT" 0 "with memcached: tiercache exits 0 after the request in flight is done"
 wait "$CURL"
 is "$(cat "$WORK/code3")" 200 "... which completed with 200"
+
+# SIGTERM with collapsed requests: five concurrent misses of one key wait for one origin
+# request; after SIGTERM they all get its answer
+start_proxy "$WORK/t.ini"
+: >"$WORK/codes4"
+CURLS=""
+for n in 1 2 3 4 5; do
+  (curl -s -o /dev/null -w "%{http_code}\n" --max-time 20 "$PROXY/together?delay_ms=1500&cc=max-age%3D60" >>"$WORK/codes4") &
+  CURLS="$CURLS $!"
+done
+i=0
+while [ "$(stat .collapse.waiters)" != 4 ] && [ "$i" -lt 200 ]; do i=$((i + 1)); sleep 0.05; done
+kill -TERM "$PROXY_PID"
+wait_exit "$PROXY_PID"
+for c in $CURLS; do wait "$c"; done
+is "$(sort "$WORK/codes4" | tr '\n' ' ')" "200 200 200 200 200 " "SIGTERM with collapsed waiters: all five get the answer"
+is "$(origin_count /together)" 1 "... of one origin request"
