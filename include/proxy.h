@@ -58,7 +58,8 @@ struct proxy_request {
 	void (*resume)(struct proxy_request *r);
 	void *server_data;
 	/* the configuration this request runs with, from start to end (proxy_config when the
-	 * server leaves it NULL); borrowed */
+	 * server leaves it NULL; a request the proxy makes itself, e.g. a background
+	 * revalidation, takes the one of the request that started it); borrowed */
 	const struct config *cfg;
 	uint64_t start_ns; /* histogram_now_ns() when the request began (for its latency) */
 
