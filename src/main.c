@@ -324,8 +324,7 @@ main(int argc, char **argv)
 			free(why);
 		} else {
 			const struct config *now = configs.v[configs.n - 1];
-			log_info("signal %d: stopping: no new connections; %u requests in flight "
-			         "get "
+			log_info("signal %d: stopping: no new connections; in flight: %u, given "
 			         "up to %lld s",
 			         sig, server_inflight(server), (long long)now->shutdown_timeout);
 			main_drain(server, now->shutdown_timeout, &stop);
