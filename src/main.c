@@ -299,13 +299,13 @@ main(int argc, char **argv)
 		log_error("%s", cause);
 		goto out;
 	}
-	log_info("tiercache %s listening on port %u (%s), origin %s, local tier %s, %s%zu%s",
+	char mc[96] = "no memcached tier";
+	if (shared != NULL)
+		snprintf(mc, sizeof(mc), "memcached tier of %zu servers%s", cfg->mc_server_list.n,
+		         cfg->mc_fallback_list.n ? " (and fallback servers)" : "");
+	log_info("tiercache %s listening on port %u (%s), origin %s, local tier %s, %s",
 	         PACKAGE_VERSION, (unsigned)server_port(server), cfg->listen, cfg->origin_url,
-	         cfg->local_policy, shared ? "memcached tier of " : "no memcached tier",
-	         shared ? cfg->mc_server_list.n : 0,
-	         !shared                   ? ""
-	         : cfg->mc_fallback_list.n ? " servers (and fallback servers)"
-	                                   : " servers");
+	         cfg->local_policy, mc);
 
 	for (;;) {
 		int sig = 0;
