@@ -5,7 +5,7 @@
 # requests in flight (suspended, waiting for the origin) finish with their answer, exit 0;
 # [server] shutdown_timeout bounds the wait.
 . "$(dirname "$0")/lib.sh"
-plan 30
+plan 32
 
 # wait_log FILE PATTERN [N]: up to 10 s for FILE to have N (default 1) lines matching PATTERN.
 wait_log() {
@@ -88,6 +88,22 @@ is "$STATUS" 200 "the live keys of the same file apply (the default allow list)"
 get "/after-debug?truncate=1" # an origin failure is logged at the debug level
 wait_log "$LOG" " debug "
 like "$(cat "$LOG")" " debug " "[log] level applies at once (debug lines appear)"
+
+# reloads while requests are served: every request is answered, with one config or the other
+get "/busy?cc=max-age%3D600"
+(curl -s -o /dev/null -w '%{http_code}\n' --max-time 60 "$PROXY/busy?cc=max-age%3D600&[1-400]" \
+  -o /dev/null "$PROXY/stats?[1-200]" >"$WORK/busy") &
+BUSY=$!
+n0=$(grep -c "configuration applied" "$LOG")
+for i in 1 2 3 4 5 6 7 8 9 10; do
+  if [ $((i % 2)) = 1 ]; then allow="10.0.0.0/8"; else allow="127.0.0.1/32"; fi
+  write_config "$WORK/c.ini" "[stats]" "allow = $allow"
+  kill -HUP "$PROXY_PID"
+  wait_log "$LOG" "configuration applied" $((n0 + i))
+done
+wait "$BUSY"
+is "$(grep -c . "$WORK/busy")" 600 "600 requests while the config is reloaded 10 times: all answered"
+is "$(grep -Evc '^(200|403)$' "$WORK/busy")" 0 "... each with 200, or 403 for /stats while 10.0.0.0/8 was the allow list"
 stop_pid "$PROXY_PID"
 
 # ------------------------------------------------------------------ SIGTERM
