@@ -154,7 +154,7 @@ accesslog_open(const char *path, char **cause)
 			return false;
 		}
 	}
-	if (accesslog_ring == NULL)
+	if (accesslog_ring == NULL && fd >= 0) /* no memory for a log that is off */
 		accesslog_ring = xmalloc(ACCESSLOG_RING);
 	pthread_mutex_lock(&accesslog_lock);
 	int unused = accesslog_pending_fd; /* a switch the writer has not made yet */
