@@ -58,15 +58,17 @@ struct origin_fetch {
 	int64_t request_time;  /* local clock, seconds */
 	int64_t response_time; /* local clock, seconds */
 	struct stream *stream; /* the streamed body (one reference, dropped by release), or NULL */
+	int64_t elapsed_ms;    /* from submit to done, added up over the fetches made with f */
 
 	/* private to origin.c */
-	bool probe;          /* a health probe (origin_probe): not counted as a request */
-	bool header_end;     /* the blank line that ends the (final) header section was seen */
-	const char *invalid; /* why the answer is not valid HTTP (the transfer was aborted) */
-	bool abandoned;      /* the stream's client went away (the transfer was aborted) */
-	uint64_t streamed;   /* body bytes put into the stream */
-	bool paused;         /* the transfer waits for room in the stream */
-	int64_t deadline_ms; /* monotonic; 0: curl's own timeout applies (see origin.c) */
+	int64_t submitted_ms; /* monotonic */
+	bool probe;           /* a health probe (origin_probe): not counted as a request */
+	bool header_end;      /* the blank line that ends the (final) header section was seen */
+	const char *invalid;  /* why the answer is not valid HTTP (the transfer was aborted) */
+	bool abandoned;       /* the stream's client went away (the transfer was aborted) */
+	uint64_t streamed;    /* body bytes put into the stream */
+	bool paused;          /* the transfer waits for room in the stream */
+	int64_t deadline_ms;  /* monotonic; 0: curl's own timeout applies (see origin.c) */
 	void *easy;
 	void *slist;
 	struct origin_fetch *next;

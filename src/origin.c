@@ -500,6 +500,7 @@ origin_finish(struct origin *o, struct origin_fetch *f, CURLcode rc)
 		origin_strip_hop_by_hop(&f->resp_headers);
 	}
 	origin_detach(o, f);
+	f->elapsed_ms += util_monotonic_ms() - f->submitted_ms;
 	if (f->stream != NULL)
 		stream_end(f->stream, f->error == ORIGIN_OK);
 	f->done(f);
@@ -511,6 +512,7 @@ origin_fail(struct origin_fetch *f, enum origin_error err, const char *text)
 	f->error = err;
 	f->error_text = text;
 	f->response_time = util_now();
+	f->elapsed_ms += util_monotonic_ms() - f->submitted_ms;
 	if (f->stream != NULL) {
 		stats_inc(STAT_origin_streams_cut);
 		stream_end(f->stream, false);
@@ -698,6 +700,7 @@ origin_submit(struct origin *o, struct origin_fetch *f)
 
 	f->origin = o;
 	f->next = NULL;
+	f->submitted_ms = util_monotonic_ms();
 	if (!f->probe)
 		stats_inc(STAT_origin_requests);
 	pthread_mutex_lock(&o->lock);
