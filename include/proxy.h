@@ -34,6 +34,10 @@ struct proxy_reply {
 	/* The body when entry is NULL (owned). */
 	char *body;
 	size_t body_len;
+	/* A 206 from the entry: only range_len bytes of its body from range_first are sent. */
+	bool ranged;
+	size_t range_first;
+	size_t range_len;
 };
 
 enum proxy_outcome {
@@ -67,6 +71,7 @@ struct proxy_request {
 	struct collapse_link collapse; /* with the other requests for key (collapse.h) */
 	bool collapse_leader;          /* others wait for this request's answer */
 	uint8_t collapsed; /* 1: answered from a leader's answer, 2: released to go on its own */
+	bool range_pass;   /* a GET for several ranges, passed to the origin unstored */
 };
 
 struct proxy;

@@ -396,16 +396,67 @@ proxy_not_modified(const struct proxy_request *r, const struct entry *e)
 	       rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified);
 }
 
-/* Answers r from stored entry e (a hit), with 304 to the client's matching conditional. */
+/*
+ * Answers r from entry e as RFC 9110 section 13.2.2 orders the client's conditionals: a
+ * failed If-Match / If-Unmodified-Since is 412; a matching If-None-Match / If-Modified-Since
+ * is 304 (only when may_304); then a single byte Range of a GET on a 200 (If-Range allowing)
+ * is 206 from the stored body, or 416 when unsatisfiable. Otherwise e's own status.
+ */
+static void
+proxy_answer(struct proxy_request *r, struct entry *e, enum proxy_fwd fwd, int fwd_status,
+             bool stored, const char *detail, bool may_304)
+{
+	int64_t first = 0, last = 0;
+	enum rfc9111_range range = RFC9111_RANGE_NONE;
+
+	if (rfc9111_precondition_failed(&r->headers, e->status, e->etag, e->last_modified)) {
+		proxy_reply_entry(r, e, 412, fwd, fwd_status, stored, detail);
+		entry_unref(r->reply.entry);
+		r->reply.entry = NULL;
+		http_headers_remove(&r->reply.headers, "Age");
+		proxy_reply_text(r, 412,
+		                 "412 Precondition Failed: the stored response does not "
+		                 "match If-Match / If-Unmodified-Since");
+		if (e->etag != NULL)
+			http_headers_set(&r->reply.headers, "ETag", e->etag);
+		return;
+	}
+	if (may_304 && proxy_not_modified(r, e)) {
+		stats_inc(STAT_client_not_modified);
+		proxy_reply_entry(r, e, 304, fwd, fwd_status, stored, detail);
+		return;
+	}
+	if (e->status == 200 && proxy_is_method(r, "GET") &&
+	    rfc9111_if_range_ok(&r->headers, e->etag, e->last_modified))
+		range = rfc9111_range_parse(http_headers_get(&r->headers, "Range"),
+		                            (int64_t)e->body_len, &first, &last);
+	if (range == RFC9111_RANGE_ONE) {
+		char cr[80];
+		proxy_reply_entry(r, e, 206, fwd, fwd_status, stored, detail);
+		r->reply.ranged = true;
+		r->reply.range_first = (size_t)first;
+		r->reply.range_len = (size_t)(last - first + 1);
+		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%zu", (long long)first, (long long)last,
+		         e->body_len);
+		http_headers_set(&r->reply.headers, "Content-Range", cr);
+	} else if (range == RFC9111_RANGE_UNSATISFIABLE) {
+		char cr[40];
+		proxy_reply_entry(r, e, 416, fwd, fwd_status, stored, detail);
+		entry_unref(r->reply.entry);
+		r->reply.entry = NULL;
+		proxy_reply_text(r, 416, "416 Range Not Satisfiable");
+		snprintf(cr, sizeof(cr), "bytes */%zu", e->body_len);
+		http_headers_set(&r->reply.headers, "Content-Range", cr);
+	} else {
+		proxy_reply_entry(r, e, e->status, fwd, fwd_status, stored, detail);
+	}
+}
+
+/* Answers r from stored entry e (a hit), evaluating the client's conditionals and Range. */
 static void
 proxy_serve_hit(struct proxy_request *r, struct entry *e, const char *detail)
 {
-	if (proxy_not_modified(r, e)) {
-		stats_inc(STAT_client_not_modified);
-		proxy_reply_entry(r, e, 304, FWD_NONE, 0, true, detail);
-	} else {
-		proxy_reply_entry(r, e, e->status, FWD_NONE, 0, true, detail);
-	}
+	proxy_answer(r, e, FWD_NONE, 0, true, detail, true);
 }
 
 /* The request that contains link (a waiter's r->collapse). */
@@ -455,19 +506,24 @@ proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
 			w->resume(w);
 		} else if (e != NULL && proxy_variant_ok(w, e)) {
 			enum proxy_fwd fwd = w->stale != NULL ? FWD_STALE : FWD_MISS;
-			int status = e->status;
 			w->collapsed = PROXY_COLLAPSED;
-			if (proxy_not_modified(w, e)) {
-				stats_inc(STAT_client_not_modified);
-				status = 304;
-			}
-			proxy_reply_entry(w, e, status, fwd, fwd_status, false, NULL);
+			proxy_answer(w, e, fwd, fwd_status, false, NULL, true);
 			w->resume(w);
 		} else {
 			w->collapsed = PROXY_RELEASED;
 			proxy_go_origin(p, w);
 		}
 	}
+}
+
+/* True when r asks for several byte ranges (left to the origin, RFC 9110 14.2). */
+static bool
+proxy_multi_range(const struct proxy_request *r)
+{
+	int64_t first, last;
+
+	return rfc9111_range_parse(http_headers_get(&r->headers, "Range"), INT64_MAX, &first,
+	                           &last) == RFC9111_RANGE_MULTI;
 }
 
 /* GET and HEAD: the local tier, then memcached (on a worker thread), then the origin. */
@@ -477,6 +533,10 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 	int64_t now = util_now();
 	struct entry *e;
 
+	if (proxy_is_method(r, "GET") && proxy_multi_range(r)) {
+		r->range_pass = true; /* the origin answers it; nothing is stored */
+		return proxy_pass(p, r);
+	}
 	r->epoch = atomic_load(&p->epoch);
 	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
 	e = local_lookup(p->local, r->key, now);
@@ -607,6 +667,24 @@ proxy_go_origin(struct proxy *p, struct proxy_request *r)
 }
 
 /*
+ * True for the request fields the proxy evaluates itself against the response it fetches
+ * (the client's validators, preconditions and Range: the full response is fetched to fill
+ * the cache, and the range is cut from it).
+ */
+static bool
+proxy_evaluated_here(const char *name)
+{
+	static const char *const names[] = {"If-None-Match", "If-Modified-Since",
+	                                    "If-Match",      "If-Unmodified-Since",
+	                                    "Range",         "If-Range"};
+
+	for (size_t i = 0; i < TC_ARRAY_LEN(names); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
  * Sends r to the origin to fill or revalidate the cache: the client's end-to-end fields,
  * without its own validators (the proxy answers those itself), with the stored validators
  * of r->stale when there is one, and Via.
@@ -620,8 +698,7 @@ proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method)
 	f->target = r->target;
 	for (size_t i = 0; i < r->headers.n; i++) {
 		const struct http_header *h = &r->headers.v[i];
-		if (strcasecmp(h->name, "If-None-Match") == 0 ||
-		    strcasecmp(h->name, "If-Modified-Since") == 0)
+		if (proxy_evaluated_here(h->name))
 			continue;
 		http_headers_add(&f->headers, h->name, h->value);
 	}
@@ -775,12 +852,7 @@ proxy_fetched(struct origin_fetch *f)
 			if (w == NULL && p->shared != NULL)
 				w = proxy_write_new(p, NULL, false, r->key);
 		}
-		int status = e->status;
-		if (proxy_not_modified(r, e)) {
-			stats_inc(STAT_client_not_modified);
-			status = 304;
-		}
-		proxy_reply_entry(r, e, status, FWD_STALE, 304, stored, stored ? NULL : why);
+		proxy_answer(r, e, FWD_STALE, 304, stored, stored ? NULL : why, true);
 		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, 304,
 		                      !stored && why != proxy_why_purged);
 		entry_unref(e);
@@ -805,12 +877,7 @@ proxy_fetched(struct origin_fetch *f)
 			if (w == NULL && p->shared != NULL)
 				w = proxy_write_new(p, NULL, false, r->key); /* ... everywhere */
 		}
-		int status = e->status;
-		if (stored && proxy_not_modified(r, e)) {
-			stats_inc(STAT_client_not_modified);
-			status = 304;
-		}
-		proxy_reply_entry(r, e, status, fwd, f->status, stored, stored ? NULL : why);
+		proxy_answer(r, e, fwd, f->status, stored, stored ? NULL : why, stored);
 		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, f->status,
 		                      !stored && why != proxy_why_purged);
 		entry_unref(e);
@@ -853,7 +920,7 @@ proxy_passed(struct origin_fetch *f)
 	if (f->error != ORIGIN_OK) {
 		proxy_reply_origin_error(r, f);
 	} else {
-		if (f->status >= 200 && f->status < 400) {
+		if (f->status >= 200 && f->status < 400 && !r->range_pass) {
 			invalidate = true;
 			r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
 			r->purged_local = local_remove(p->local, r->key);
@@ -861,7 +928,8 @@ proxy_passed(struct origin_fetch *f)
 				stats_inc(STAT_invalidations);
 		}
 		struct entry *e = proxy_entry_from(p, r, f, NULL, false);
-		proxy_reply_entry(r, e, e->status, FWD_METHOD, e->status, false, NULL);
+		proxy_reply_entry(r, e, e->status, r->range_pass ? FWD_REQUEST : FWD_METHOD,
+		                  e->status, false, r->range_pass ? "multi-range" : NULL);
 		entry_unref(e);
 	}
 	origin_fetch_release(f);

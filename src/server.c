@@ -108,7 +108,9 @@ server_queue_reply(struct server_conn *c)
 			                                         server_entry_release);
 		} else {
 			resp = MHD_create_response_from_buffer_with_free_callback_cls(
-			        e->body_len, e->body, server_entry_release, e);
+			        rep->ranged ? rep->range_len : e->body_len,
+			        rep->ranged ? e->body + rep->range_first : e->body,
+			        server_entry_release, e);
 		}
 		for (size_t i = 0; i < e->headers.n; i++) {
 			const struct http_header *h = &e->headers.v[i];
