@@ -1,0 +1,42 @@
+#!/bin/sh
+# Client conditionals evaluated against the stored response (RFC 9110 section 13.2.2):
+# If-Match / If-Unmodified-Since that fail are 412, If-None-Match uses weak comparison and
+# "*", If-Modified-Since only counts without If-None-Match; on hits and on fills alike.
+. "$(dirname "$0")/lib.sh"
+plan 15
+
+start_origin
+write_config "$WORK/p.ini"
+start_proxy "$WORK/p.ini"
+
+u='/c?cc=max-age%3D60&etag=c1&lm=3600'
+get "$u"
+lm=$(hdr Last-Modified)
+get "$u" -H 'If-Match: "c1"'
+is "$STATUS" 200 "If-Match with the stored ETag: 200"
+get "$u" -H 'If-Match: "c2"'
+is "$STATUS" 412 "If-Match with another ETag: 412"
+is "$(hdr ETag)" '"c1"' "the 412 names the current ETag"
+like "$(hdr Cache-Status)" '^tiercache; hit' "the 412 came from the cache"
+get "$u" -H 'If-Match: W/"c1"'
+is "$STATUS" 412 "If-Match compares strongly: a weak tag fails"
+get "$u" -H 'If-Match: *'
+is "$STATUS" 200 "If-Match: * with a stored response: 200"
+get "$u" -H 'If-Unmodified-Since: Thu, 01 Jan 1970 00:00:00 GMT'
+is "$STATUS" 412 "If-Unmodified-Since before Last-Modified: 412"
+get "$u" -H "If-Unmodified-Since: $lm"
+is "$STATUS" 200 "If-Unmodified-Since at Last-Modified: 200"
+get "$u" -H 'If-None-Match: W/"c1"'
+is "$STATUS" 304 "If-None-Match compares weakly"
+get "$u" -H 'If-None-Match: *'
+is "$STATUS" 304 "If-None-Match: *"
+get "$u" -H 'If-None-Match: "zz"' -H "If-Modified-Since: $lm"
+is "$STATUS" 200 "If-Modified-Since is ignored when If-None-Match is there"
+is "$(origin_count /c)" 1 "every answer from the stored response"
+
+# On a miss: the precondition is evaluated against the fetched response, not sent on.
+get '/m?cc=max-age%3D60&etag=m1' -H 'If-Match: "other"'
+is "$STATUS" 412 "a miss with a failing If-Match: 412"
+unlike "$(origin_last /m | tr -d '\r')" 'If-Match' "the origin was asked for the response itself"
+get '/m?cc=max-age%3D60&etag=m1'
+is "$STATUS/$(origin_count /m)" 200/1 "and the response was stored"
