@@ -21,4 +21,11 @@ char *key_build(const char *host, const char *target);
  */
 char *key_vary(const char *vary, const struct http_headers *req, bool *never);
 
+/*
+ * New request target of uri (a Location or Content-Location value) resolved against the
+ * request target base on host (RFC 3986 section 5.2, dot-segments removed), or NULL when uri
+ * names another origin (a scheme other than http, another host or port) or is malformed.
+ */
+char *key_resolve(const char *host, const char *base, const char *uri);
+
 #endif

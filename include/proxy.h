@@ -71,6 +71,7 @@ struct proxy_request {
 	struct collapse_link collapse; /* with the other requests for key (collapse.h) */
 	bool collapse_leader;          /* others wait for this request's answer */
 	uint8_t collapsed; /* 1: answered from a leader's answer, 2: released to go on its own */
+	char *inval[2];    /* Location, Content-Location keys invalidated with key (or NULL) */
 	bool range_pass;   /* a GET for several ranges, passed to the origin unstored */
 };
 

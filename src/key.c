@@ -23,6 +23,7 @@
 #include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "key.h"
 #include "util.h"
@@ -168,4 +169,135 @@ key_vary(const char *vary, const struct http_headers *req, bool *never)
 		free(names[i]);
 	free(names);
 	return key;
+}
+
+/* Appends path to out with the dot-segments removed (RFC 3986 section 5.2.4). */
+static void
+key_remove_dots(struct buf *out, const char *path, size_t len)
+{
+	const char *p = path, *end = path + len;
+
+	while (p < end) {
+		size_t rest = (size_t)(end - p);
+		if (rest >= 3 && memcmp(p, "../", 3) == 0) {
+			p += 3;
+		} else if (rest >= 2 && memcmp(p, "./", 2) == 0) {
+			p += 2;
+		} else if (rest >= 3 && memcmp(p, "/./", 3) == 0) {
+			p += 2;
+		} else if (rest == 2 && memcmp(p, "/.", 2) == 0) {
+			buf_append(out, "/", 1);
+			p = end;
+		} else if ((rest >= 4 && memcmp(p, "/../", 4) == 0) ||
+		           (rest == 3 && memcmp(p, "/..", 3) == 0)) {
+			while (out->len > 0 && out->data[out->len - 1] != '/')
+				out->len--;
+			if (out->len > 0)
+				out->len--; /* the '/' of the removed segment */
+			p += 3;
+			if (p == end)
+				buf_append(out, "/", 1);
+		} else if ((rest == 1 && *p == '.') || (rest == 2 && memcmp(p, "..", 2) == 0)) {
+			p = end;
+		} else {
+			const char *q = p + 1;
+			while (q < end && *q != '/')
+				q++;
+			buf_append(out, p, (size_t)(q - p));
+			p = q;
+		}
+	}
+	if (out->data != NULL)
+		out->data[out->len] = '\0';
+}
+
+/* True when authority (len bytes) names host: same name and port, any case, :80 implied. */
+static bool
+key_same_authority(const char *authority, size_t len, const char *host)
+{
+	size_t hl = host != NULL ? strlen(host) : 0;
+
+	if (len >= 3 && memcmp(authority + len - 3, ":80", 3) == 0)
+		len -= 3;
+	if (hl >= 3 && memcmp(host + hl - 3, ":80", 3) == 0)
+		hl -= 3;
+	return hl > 0 && len == hl && strncasecmp(authority, host, len) == 0;
+}
+
+/*
+ * New request target of uri (a Location or Content-Location value) resolved against the
+ * request's target on host (RFC 3986 section 5.2), or NULL when it names another origin
+ * (another scheme than http, another host or port) or is not a URI reference.
+ */
+char *
+key_resolve(const char *host, const char *base, const char *uri)
+{
+	struct buf out = {0};
+	const char *p = uri;
+	size_t plen;
+
+	if (uri == NULL || base == NULL || base[0] != '/')
+		return NULL;
+	while (*p == ' ' || *p == '\t')
+		p++;
+	plen = strcspn(p, "#"); /* a fragment is not part of the target */
+	for (size_t i = 0; i < plen; i++)
+		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f)
+			return NULL; /* not a URI reference */
+	const char *colon = memchr(p, ':', plen);
+	if (colon != NULL && strcspn(p, "/?") > (size_t)(colon - p)) {
+		/* scheme ":" hier-part: only http on the same authority is the same origin */
+		if ((size_t)(colon - p) != 4 || strncasecmp(p, "http", 4) != 0 ||
+		    strncmp(colon, "://", 3) != 0)
+			return NULL;
+		p = colon + 1;
+		plen = strcspn(p, "#");
+	}
+	if (plen >= 2 && p[0] == '/' && p[1] == '/') {
+		const char *a = p + 2;
+		size_t alen = strcspn(a, "/?#");
+		if (!key_same_authority(a, alen, host))
+			return NULL;
+		p = a + alen;
+		plen = strcspn(p, "#");
+		if (plen == 0 || p[0] == '?')
+			buf_append(&out, "/", 1); /* empty path of an http URI is "/" */
+		size_t path_len = strcspn(p, "?#");
+		key_remove_dots(&out, p, path_len);
+		buf_append(&out, p + path_len, plen - path_len);
+		return buf_steal(&out, NULL);
+	}
+	size_t base_path = strcspn(base, "?");
+	if (plen == 0) {
+		buf_puts(&out, base);
+		return buf_steal(&out, NULL);
+	}
+	size_t path_len = strcspn(p, "?#");
+	if (p[0] == '?') {
+		buf_append(&out, base, base_path);
+		buf_append(&out, p, plen);
+		return buf_steal(&out, NULL);
+	}
+	struct buf merged = {0};
+	if (p[0] == '/') {
+		buf_append(&merged, p, path_len);
+	} else {
+		size_t dir = base_path;
+		while (dir > 0 && base[dir - 1] != '/')
+			dir--;
+		buf_append(&merged, base, dir);
+		buf_append(&merged, p, path_len);
+	}
+	key_remove_dots(&out, merged.data, merged.len);
+	buf_free(&merged);
+	if (out.len == 0 || out.data[0] != '/') {
+		struct buf fixed = {0};
+		buf_append(&fixed, "/", 1);
+		if (out.len > 0)
+			buf_append(&fixed, out.data, out.len);
+		buf_free(&out);
+		out = fixed;
+	}
+	buf_append(&out, p + path_len, plen - path_len);
+	return buf_steal(&out, NULL);
 }

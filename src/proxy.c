@@ -907,6 +907,41 @@ proxy_pass(struct proxy *p, struct proxy_request *r)
 	return PROXY_SUSPENDED;
 }
 
+/* True for a method that is not safe (RFC 9110 9.2.1): everything but GET, HEAD, OPTIONS, TRACE. */
+static bool
+proxy_is_unsafe(const struct proxy_request *r)
+{
+	return !proxy_is_method(r, "GET") && !proxy_is_method(r, "HEAD") &&
+	       !proxy_is_method(r, "OPTIONS") && !proxy_is_method(r, "TRACE");
+}
+
+/*
+ * After a successful unsafe method (RFC 9111 section 4.4): removes the target URI from the
+ * local tier, and the URIs of the answer's Location and Content-Location when they are on
+ * the same origin; r->key and r->inval get their keys for the memcached deletes.
+ */
+static void
+proxy_invalidate_local(struct proxy *p, struct proxy_request *r, const struct http_headers *resp)
+{
+	static const char *const fields[] = {"Location", "Content-Location"};
+	const char *host = http_headers_get(&r->headers, "Host");
+	size_t removed = 0;
+
+	r->key = key_build(host, r->target);
+	removed += local_remove(p->local, r->key);
+	for (size_t i = 0; i < TC_ARRAY_LEN(fields); i++) {
+		char *target = key_resolve(host, r->target, http_headers_get(resp, fields[i]));
+		if (target == NULL)
+			continue;
+		r->inval[i] = key_build(host, target);
+		free(target);
+		removed += local_remove(p->local, r->inval[i]);
+	}
+	r->purged_local = removed > 0;
+	for (size_t i = 0; i < removed; i++)
+		stats_inc(STAT_invalidations);
+}
+
 /* The origin answered an unsafe or unknown method (fetch thread). */
 static void
 proxy_passed(struct origin_fetch *f)
@@ -920,12 +955,9 @@ proxy_passed(struct origin_fetch *f)
 	if (f->error != ORIGIN_OK) {
 		proxy_reply_origin_error(r, f);
 	} else {
-		if (f->status >= 200 && f->status < 400 && !r->range_pass) {
+		if (f->status >= 200 && f->status < 400 && proxy_is_unsafe(r)) {
 			invalidate = true;
-			r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
-			r->purged_local = local_remove(p->local, r->key);
-			if (r->purged_local)
-				stats_inc(STAT_invalidations);
+			proxy_invalidate_local(p, r, &f->resp_headers);
 		}
 		struct entry *e = proxy_entry_from(p, r, f, NULL, false);
 		proxy_reply_entry(r, e, e->status, r->range_pass ? FWD_REQUEST : FWD_METHOD,
@@ -952,6 +984,10 @@ proxy_shared_invalidate(struct worker_job *job, bool cancelled)
 	(void)cancelled;
 	if (shared_delete(r->proxy->shared, r->key) && !r->purged_local)
 		stats_inc(STAT_invalidations);
+	for (size_t i = 0; i < TC_ARRAY_LEN(r->inval); i++)
+		if (r->inval[i] != NULL && shared_delete(r->proxy->shared, r->inval[i]) &&
+		    !r->purged_local)
+			stats_inc(STAT_invalidations);
 	r->resume(r);
 }
 
@@ -1060,6 +1096,8 @@ proxy_request_release(struct proxy_request *r)
 	http_headers_clear(&r->reply.headers);
 	free(r->reply.body);
 	free(r->key);
+	free(r->inval[0]);
+	free(r->inval[1]);
 	free(r->vary_key);
 	entry_unref(r->stale);
 	http_headers_clear(&r->fetch.headers);

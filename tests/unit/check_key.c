@@ -224,6 +224,65 @@ START_TEST(test_key_vary_pairs)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------- key_resolve */
+
+static const struct {
+	const char *host;
+	const char *base;
+	const char *uri;
+	const char *want; /* NULL: another origin or malformed */
+} resolve_cases[] = {
+        {"h", "/a/b", "/x", "/x"},
+        {"h", "/a/b", "/x?q=1", "/x?q=1"},
+        {"h", "/a/b", "c", "/a/c"},
+        {"h", "/a/b?z", "c?d", "/a/c?d"},
+        {"h", "/a/b", "../c", "/c"},
+        {"h", "/a/b", "./c/./d", "/a/c/d"},
+        {"h", "/a/b", "../../../c", "/c"},
+        {"h", "/a/b", "?q", "/a/b?q"},
+        {"h", "/a/b?old", "", "/a/b?old"},
+        {"h", "/a/b", "#frag", "/a/b"},
+        {"h", "/a/b", "/x#frag", "/x"},
+        {"h", "/a/b", "http://h/y", "/y"},
+        {"h", "/a/b", "HTTP://H/y", "/y"},
+        {"h", "/a/b", "http://h:80/y", "/y"},
+        {"h:80", "/a/b", "http://h/y", "/y"},
+        {"h", "/a/b", "http://h", "/"},
+        {"h", "/a/b", "http://h?q", "/?q"},
+        {"h", "/a/b", "//h/z", "/z"},
+        {"h:8080", "/a", "http://h:8080/y", "/y"},
+        {"h", "/a/b", "http://h/a/../y", "/y"},
+        {"h", "/a/b", "http://other/y", NULL},
+        {"h", "/a/b", "http://h:8080/y", NULL},
+        {"h:8080", "/a", "http://h/y", NULL},
+        {"h", "/a/b", "https://h/y", NULL},
+        {"h", "/a/b", "mailto:x@h", NULL},
+        {"h", "/a/b", "//other/z", NULL},
+        {"h", "/a/b", "/with space", NULL},
+        {NULL, "/a/b", "http://h/y", NULL},
+        {NULL, "/a/b", "/y", "/y"},
+        {"h", "/a/b", "x:y/z", NULL}, /* a scheme "x" */
+        {"h", "/a/b", "./x:y", "/a/x:y"},
+};
+
+START_TEST(test_key_resolve)
+{
+	for (size_t i = 0; i < sizeof(resolve_cases) / sizeof(resolve_cases[0]); i++) {
+		char *got = key_resolve(resolve_cases[i].host, resolve_cases[i].base,
+		                        resolve_cases[i].uri);
+		if (resolve_cases[i].want == NULL)
+			ck_assert_msg(got == NULL, "case %zu (%s): got \"%s\", want NULL", i,
+			              resolve_cases[i].uri, got);
+		else
+			ck_assert_msg(got != NULL && strcmp(got, resolve_cases[i].want) == 0,
+			              "case %zu (%s): got \"%s\", want \"%s\"", i,
+			              resolve_cases[i].uri, got ? got : "(null)",
+			              resolve_cases[i].want);
+		free(got);
+	}
+}
+END_TEST
+
 static Suite *
 key_suite(void)
 {
@@ -235,6 +294,7 @@ key_suite(void)
 	tcase_add_test(tc, test_key_vary);
 	tcase_add_test(tc, test_key_vary_escapes);
 	tcase_add_test(tc, test_key_vary_pairs);
+	tcase_add_test(tc, test_key_resolve);
 	suite_add_tcase(s, tc);
 	return s;
 }
