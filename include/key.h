@@ -21,6 +21,21 @@ char *key_build(const char *host, const char *target);
  */
 char *key_vary(const char *vary, const struct http_headers *req, bool *never);
 
+/* Hex digits of a variant hash. */
+#define KEY_HASH_LEN 16
+
+/*
+ * New normalized list of the field names of a Vary value ("accept, accept-language": lower
+ * case, sorted, no duplicates), NULL when it names none or is "*" / malformed (*never set).
+ */
+char *key_vary_names(const char *vary, bool *never);
+
+/* Writes the 16 hex digits of the hash of a Vary key (which variant of a URL it selects). */
+void key_variant_hash(const char *vary_key, char out[KEY_HASH_LEN + 1]);
+
+/* New key of a variant: the primary key, the URL's vary-spec id and the variant's hash. */
+char *key_variant(const char *primary, const char *spec_id, const char *hash);
+
 /*
  * New request target of uri (a Location or Content-Location value) resolved against the
  * request target base on host (RFC 3986 section 5.2, dot-segments removed), or NULL when uri

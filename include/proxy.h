@@ -70,9 +70,13 @@ struct proxy_request {
 	uint64_t epoch;        /* the proxy's purge epoch when the lookup began */
 	struct collapse_link collapse; /* with the other requests for key (collapse.h) */
 	bool collapse_leader;          /* others wait for this request's answer */
-	uint8_t collapsed; /* 1: answered from a leader's answer, 2: released to go on its own */
-	char *inval[2];    /* Location, Content-Location keys invalidated with key (or NULL) */
-	bool range_pass;   /* a GET for several ranges, passed to the origin unstored */
+	uint8_t collapsed;  /* 1: answered from a leader's answer, 2: released to go on its own */
+	struct entry *spec; /* the URL's vary spec (entry.h), when its responses carry Vary */
+	char *vkey;         /* the key of the variant r selects under spec */
+	bool uri_known;     /* something was stored for the URL (Cache-Status vary-miss) */
+	bool fwd_request;   /* a usable response was stored but the request asked to validate */
+	char *inval[2];     /* Location, Content-Location keys invalidated with key (or NULL) */
+	bool range_pass;    /* a GET for several ranges, passed to the origin unstored */
 };
 
 struct proxy;

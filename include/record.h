@@ -23,6 +23,9 @@
 /* The format version written by record_encode (the only one record_decode accepts). */
 #define RECORD_VERSION 1
 
+/* The flag of a vary spec's record (entry.h); an older reader rejects it (a miss). */
+#define RECORD_FLAG_SPEC 0x01
+
 /* Bytes of a record without key, Vary key, headers and body. */
 #define RECORD_OVERHEAD 56
 

@@ -18,12 +18,20 @@
  * - bytes of a value below 0x20, 0x7f and the backslash are written as "\xHH", so a value can
  *   never produce '\n' or 0x01 itself and the key is unambiguous.
  * Example: "accept=text/html,application/json\naccept-language=\x01".
+ *
+ * Variants (many per URL): a response with Vary is stored under a variant key, the primary
+ * key + "\n" + the URL's vary-spec id + " " + a 64-bit hash of its Vary key (key_variant),
+ * and the primary key holds the URL's vary spec (entry.h); the stored variant keeps its full
+ * Vary key, compared on every use, so a hash collision is a miss, never a wrong variant.
  */
 
 #include <ctype.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <xxhash.h>
 
 #include "key.h"
 #include "util.h"
@@ -114,17 +122,16 @@ key_put_value(struct buf *b, const char *v)
 }
 
 /*
- * New secondary key for the request headers req under the response's Vary value (NULL when
- * the response has no Vary or it names nothing). Sets *never to true for "Vary: *" (or a
- * malformed Vary): such a response is never served from a cache.
+ * Parses a Vary value into its field names, lower-cased, sorted and deduplicated (*n of them,
+ * an array the caller frees with key_names_free). False for "*" or an element that is not a
+ * field name: such a response is never served from a cache.
  */
-char *
-key_vary(const char *vary, const struct http_headers *req, bool *never)
+static bool
+key_vary_parse(const char *vary, char ***out, size_t *out_n)
 {
 	const char *pos = vary, *e;
-	size_t len, n = 0, cap = 0;
+	size_t len, n = 0, cap = 0, kept = 0;
 	char **names = NULL;
-	char *key = NULL;
 	bool star = false;
 
 	while (!star && http_list_next(&pos, &e, &len)) {
@@ -144,14 +151,44 @@ key_vary(const char *vary, const struct http_headers *req, bool *never)
 			*c = (char)tolower((unsigned char)*c);
 		n++;
 	}
-	if (never != NULL)
-		*never = star;
-	if (!star && n > 0) {
-		struct buf b = {0};
+	if (n > 0)
 		qsort(names, n, sizeof(names[0]), key_name_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (kept > 0 && strcmp(names[i], names[kept - 1]) == 0)
+			free(names[i]); /* duplicate name */
+		else
+			names[kept++] = names[i];
+	}
+	*out = names;
+	*out_n = kept;
+	return !star;
+}
+
+static void
+key_names_free(char **names, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(names[i]);
+	free(names);
+}
+
+/*
+ * New secondary key for the request headers req under the response's Vary value (NULL when
+ * the response has no Vary or it names nothing). Sets *never to true for "Vary: *" (or a
+ * malformed Vary): such a response is never served from a cache.
+ */
+char *
+key_vary(const char *vary, const struct http_headers *req, bool *never)
+{
+	char **names, *key = NULL;
+	size_t n;
+	bool ok = key_vary_parse(vary, &names, &n);
+
+	if (never != NULL)
+		*never = !ok;
+	if (ok && n > 0) {
+		struct buf b = {0};
 		for (size_t i = 0; i < n; i++) {
-			if (i > 0 && strcmp(names[i], names[i - 1]) == 0)
-				continue; /* duplicate name */
 			char *v = http_headers_join(req, names[i]);
 			if (b.len > 0)
 				buf_append(&b, "\n", 1);
@@ -165,10 +202,49 @@ key_vary(const char *vary, const struct http_headers *req, bool *never)
 		}
 		key = buf_steal(&b, NULL);
 	}
-	for (size_t i = 0; i < n; i++)
-		free(names[i]);
-	free(names);
+	key_names_free(names, n);
 	return key;
+}
+
+/*
+ * New normalized list of the field names of a Vary value ("accept, accept-language": lower
+ * case, sorted, no duplicates), NULL when it names none or is "*" / malformed (*never set).
+ */
+char *
+key_vary_names(const char *vary, bool *never)
+{
+	char **names, *list = NULL;
+	size_t n;
+	bool ok = key_vary_parse(vary, &names, &n);
+
+	if (never != NULL)
+		*never = !ok;
+	if (ok && n > 0) {
+		struct buf b = {0};
+		for (size_t i = 0; i < n; i++) {
+			if (i > 0)
+				buf_append(&b, ", ", 2);
+			buf_puts(&b, names[i]);
+		}
+		list = buf_steal(&b, NULL);
+	}
+	key_names_free(names, n);
+	return list;
+}
+
+/* Writes the 16 hex digits of the hash of a Vary key (which variant of a URL it selects). */
+void
+key_variant_hash(const char *vary_key, char out[KEY_HASH_LEN + 1])
+{
+	snprintf(out, KEY_HASH_LEN + 1, "%016llx",
+	         (unsigned long long)XXH3_64bits(vary_key, strlen(vary_key)));
+}
+
+/* New key of a variant: the primary key, the URL's vary-spec id and the variant's hash. */
+char *
+key_variant(const char *primary, const char *spec_id, const char *hash)
+{
+	return xasprintf("%s\n%s %s", primary, spec_id, hash);
 }
 
 /* Appends path to out with the dot-segments removed (RFC 3986 section 5.2.4). */

@@ -87,17 +87,16 @@ enum {
 /* How a response was produced, for Cache-Status (RFC 9211). */
 enum proxy_fwd {
 	FWD_NONE,    /* served from the cache */
-	FWD_MISS,    /* nothing usable was stored */
+	FWD_MISS,    /* nothing was stored for the URL */
+	FWD_VARY,    /* the URL has responses, none for this request's Vary headers */
 	FWD_STALE,   /* a stale entry was revalidated */
 	FWD_REQUEST, /* the request asked not to use the cache */
 	FWD_METHOD,  /* the method is not served from a cache */
 };
 
 static const char *const proxy_fwd_names[] = {
-        [FWD_MISS] = "miss",
-        [FWD_STALE] = "stale",
-        [FWD_REQUEST] = "request",
-        [FWD_METHOD] = "method",
+        [FWD_MISS] = "uri-miss",   [FWD_VARY] = "vary-miss", [FWD_STALE] = "stale",
+        [FWD_REQUEST] = "request", [FWD_METHOD] = "method",
 };
 
 static enum proxy_outcome proxy_lookup(struct proxy *p, struct proxy_request *r);
@@ -112,6 +111,7 @@ static void proxy_passed(struct origin_fetch *f);
 static void proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
                                   const struct origin_fetch *err, int fwd_status, bool pass);
 static bool proxy_may_collapse(const struct proxy_request *r);
+static enum proxy_fwd proxy_fwd_of(const struct proxy_request *r);
 
 /* The request that contains job (every job of a request is its r->job). */
 static struct proxy_request *
@@ -382,10 +382,140 @@ proxy_variant_ok(const struct proxy_request *r, const struct entry *e)
 
 	if (e->vary_key == NULL)
 		return true;
-	vk = key_vary(http_headers_get(&e->headers, "Vary"), &r->headers, &never);
+	char *vary = http_headers_join(&e->headers, "Vary");
+	vk = key_vary(vary, &r->headers, &never);
+	free(vary);
 	same = !never && vk != NULL && strcmp(vk, e->vary_key) == 0;
 	free(vk);
 	return same;
+}
+
+/* The key of the variant of spec that r selects (a new string), or NULL. */
+static char *
+proxy_variant_key(const struct proxy_request *r, const struct entry *spec)
+{
+	const char *id = entry_spec_id(spec);
+	char hash[KEY_HASH_LEN + 1];
+	char *vk, *k = NULL;
+
+	if (id == NULL)
+		return NULL;
+	vk = key_vary(http_headers_get(&spec->headers, "Vary"), &r->headers, NULL);
+	if (vk != NULL) {
+		key_variant_hash(vk, hash);
+		k = key_variant(r->key, id, hash);
+	}
+	free(vk);
+	return k;
+}
+
+/* Makes spec (a new reference is taken) r's vary spec; r->vkey is the variant r selects. */
+static void
+proxy_set_spec(struct proxy_request *r, struct entry *spec)
+{
+	entry_ref(spec);
+	entry_unref(r->spec);
+	r->spec = spec;
+	free(r->vkey);
+	r->vkey = proxy_variant_key(r, spec);
+}
+
+/* True when a and b are vary specs with the same id. */
+static bool
+proxy_same_spec(const struct entry *a, const struct entry *b)
+{
+	const char *ia = entry_spec_id(a), *ib = entry_spec_id(b);
+
+	return ia != NULL && ib != NULL && strcmp(ia, ib) == 0;
+}
+
+/*
+ * Looks r up in the local tier: the response stored under its primary key, or, when that is
+ * the URL's vary spec, the variant r's headers select. A new reference, or NULL.
+ */
+static struct entry *
+proxy_local_find(struct proxy *p, struct proxy_request *r, int64_t now)
+{
+	struct entry *e = local_lookup(p->local, r->key, now);
+
+	if (e != NULL)
+		r->uri_known = true;
+	if (e != NULL && e->vary_spec) {
+		proxy_set_spec(r, e);
+		entry_unref(e);
+		e = r->vkey != NULL ? local_lookup(p->local, r->vkey, now) : NULL;
+	}
+	if (e != NULL && !proxy_variant_ok(r, e)) {
+		entry_unref(e);
+		e = NULL;
+	}
+	return e;
+}
+
+/* The variant keys a vary spec lists, for primary (*n of them; free each and the array). */
+static char **
+proxy_spec_keys(const struct entry *spec, const char *primary, size_t *n)
+{
+	const char *id = entry_spec_id(spec);
+	char **keys = NULL;
+
+	*n = 0;
+	if (id == NULL)
+		return NULL;
+	keys = xcalloc(spec->headers.n, sizeof(keys[0]));
+	for (size_t i = 0; i < spec->headers.n; i++) {
+		const struct http_header *h = &spec->headers.v[i];
+		char hash[KEY_HASH_LEN + 1];
+		if (strcasecmp(h->name, ENTRY_SPEC_VARIANT) != 0 || strlen(h->value) < KEY_HASH_LEN)
+			continue;
+		memcpy(hash, h->value, KEY_HASH_LEN);
+		hash[KEY_HASH_LEN] = '\0';
+		keys[(*n)++] = key_variant(primary, id, hash);
+	}
+	return keys;
+}
+
+static void
+proxy_keys_free(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+/*
+ * Removes a URL from the local tier: the response under its primary key, or its vary spec and
+ * every variant the spec lists. True when something was stored.
+ */
+static bool
+proxy_local_remove_url(struct proxy *p, const char *key)
+{
+	struct entry *e = local_lookup(p->local, key, util_now());
+	bool found = local_remove(p->local, key);
+	size_t n = 0;
+	char **keys = proxy_spec_keys(e, key, &n);
+
+	for (size_t i = 0; i < n; i++)
+		local_remove(p->local, keys[i]);
+	proxy_keys_free(keys, n);
+	entry_unref(e);
+	return found;
+}
+
+/* Removes a URL from memcached: its record, or its vary spec and every listed variant. */
+static bool
+proxy_shared_remove_url(struct proxy *p, const char *key)
+{
+	enum shared_source from = SHARED_NONE;
+	struct entry *e = shared_lookup(p->shared, key, &from);
+	size_t n = 0;
+	char **keys = proxy_spec_keys(e, key, &n);
+
+	for (size_t i = 0; i < n; i++)
+		shared_delete(p->shared, keys[i]);
+	proxy_keys_free(keys, n);
+	entry_unref(e);
+	return shared_delete(p->shared, key);
 }
 
 /* True when the client's own validators match e, so 304 replaces e's 2xx (RFC 9110 13.2.1). */
@@ -505,7 +635,7 @@ proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
 			proxy_reply_origin_error(w, err);
 			w->resume(w);
 		} else if (e != NULL && proxy_variant_ok(w, e)) {
-			enum proxy_fwd fwd = w->stale != NULL ? FWD_STALE : FWD_MISS;
+			enum proxy_fwd fwd = proxy_fwd_of(w);
 			w->collapsed = PROXY_COLLAPSED;
 			proxy_answer(w, e, fwd, fwd_status, false, NULL, true);
 			w->resume(w);
@@ -539,11 +669,7 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 	}
 	r->epoch = atomic_load(&p->epoch);
 	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
-	e = local_lookup(p->local, r->key, now);
-	if (e != NULL && !proxy_variant_ok(r, e)) {
-		entry_unref(e);
-		e = NULL;
-	}
+	e = proxy_local_find(p, r, now);
 	if (e != NULL && proxy_usable(r, e, now)) {
 		stats_inc(STAT_local_hits);
 		proxy_serve_hit(r, e, NULL);
@@ -551,6 +677,7 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 		return PROXY_REPLIED;
 	}
 	stats_inc(STAT_local_misses);
+	r->fwd_request = e != NULL && !e->cc.no_cache && entry_is_fresh(e, now);
 
 	/* kept to revalidate with, unless memcached has something newer */
 	r->stale = e;
@@ -566,8 +693,8 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 			r->collapse_leader = true;
 			/* a fetch for the key that ended between the lookup and the join stored its
 			 * answer: that serves this request and the ones that joined meanwhile */
-			e = local_lookup(p->local, r->key, now);
-			if (e != NULL && proxy_variant_ok(r, e) && proxy_usable(r, e, now)) {
+			e = proxy_local_find(p, r, now);
+			if (e != NULL && proxy_usable(r, e, now)) {
 				proxy_serve_hit(r, e, NULL);
 				proxy_collapse_finish(p, r, e, NULL, 0, false);
 				entry_unref(e);
@@ -599,6 +726,31 @@ proxy_promote(struct proxy *p, struct proxy_request *r, struct entry *e, int64_t
 }
 
 /*
+ * Looks r up in memcached (worker thread): the record under its primary key, or, when that is
+ * the URL's vary spec, the variant r selects (a spec other than the local one is adopted and
+ * promoted: the fleet converges on one); with no record there, the variant of the local spec.
+ */
+static struct entry *
+proxy_shared_find(struct proxy *p, struct proxy_request *r, enum shared_source *from)
+{
+	struct entry *e = shared_lookup(p->shared, r->key, from);
+
+	if (e != NULL)
+		r->uri_known = true;
+	if (e != NULL && e->vary_spec) {
+		if (!proxy_same_spec(e, r->spec)) {
+			proxy_set_spec(r, e);
+			proxy_promote(p, r, e, util_now());
+		}
+		entry_unref(e);
+		e = NULL;
+	}
+	if (e == NULL && r->vkey != NULL)
+		e = shared_lookup(p->shared, r->vkey, from);
+	return e;
+}
+
+/*
  * The memcached step of a GET or HEAD that missed the local tier (worker thread). A usable
  * record is served and promoted; a stale one newer than the local copy is what the origin
  * revalidates; otherwise the origin is asked. A record from fallback_servers is copied into
@@ -615,7 +767,7 @@ proxy_shared_lookup(struct worker_job *job, bool cancelled)
 
 	(void)cancelled; /* an urgent job is never cancelled */
 	if (util_monotonic_ms() - job->queued_ms <= (int64_t)p->cfg->mc_timeout_ms)
-		e = shared_lookup(p->shared, r->key, &from);
+		e = proxy_shared_find(p, r, &from);
 	else
 		log_debug("memcached lookup skipped: waited %lld ms for a worker",
 		          (long long)(util_monotonic_ms() - job->queued_ms));
@@ -727,8 +879,8 @@ proxy_wall_ms(void)
 
 /* Turns the origin's answer into an entry (taking its headers and body). */
 static struct entry *
-proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *f,
-                 const char *vary_key, bool keep_length)
+proxy_entry_from(struct proxy *p, struct origin_fetch *f, const char *key, const char *vary_key,
+                 bool keep_length)
 {
 	size_t len = 0;
 	char *body = buf_steal(&f->resp_body, &len);
@@ -739,8 +891,8 @@ proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *
 		body = xrealloc(body, len ? len : 1);
 	if (!keep_length)
 		http_headers_remove(&f->resp_headers, "Content-Length");
-	e = entry_new(r->key ? r->key : r->target, vary_key, f->status, &f->resp_headers, body, len,
-	              f->request_time, f->response_time, &p->settings);
+	e = entry_new(key, vary_key, f->status, &f->resp_headers, body, len, f->request_time,
+	              f->response_time, &p->settings);
 	e->response_ms = proxy_wall_ms(); /* not published yet */
 	return e;
 }
@@ -825,14 +977,62 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 	return true;
 }
 
+/* How r's answer came from the origin, for Cache-Status. */
+static enum proxy_fwd
+proxy_fwd_of(const struct proxy_request *r)
+{
+	if (r->fwd_request)
+		return FWD_REQUEST;
+	if (r->stale != NULL)
+		return FWD_STALE;
+	return r->uri_known ? FWD_VARY : FWD_MISS;
+}
+
+/*
+ * The vary spec a new variant of r's URL joins: the local tier's current one, else r->spec,
+ * when it is for the same Vary names (a new reference), or NULL.
+ */
+static struct entry *
+proxy_spec_base(struct proxy *p, struct proxy_request *r, const char *names)
+{
+	struct entry *cur = local_lookup(p->local, r->key, util_now());
+
+	if (entry_spec_same(cur, names))
+		return cur;
+	entry_unref(cur);
+	return entry_spec_same(r->spec, names) ? entry_ref(r->spec) : NULL;
+}
+
+/*
+ * A variant e of r's URL was stored: the vary spec (base's variants, with id, and e's hash and
+ * ETag last) goes into the local tier; returns its memcached write (NULL without memcached).
+ */
+static struct proxy_write *
+proxy_store_spec(struct proxy *p, struct proxy_request *r, const struct entry *base,
+                 const char *names, const char *id, const char *hash, const struct entry *e)
+{
+	int64_t now = util_now();
+	struct entry *spec =
+	        entry_spec_add(base, r->key, names, id, hash, e->etag, now, &p->settings);
+	struct proxy_write *w = NULL;
+
+	spec->response_ms = proxy_wall_ms(); /* not published yet */
+	if (atomic_load(&p->epoch) == r->epoch)
+		local_insert(p->local, spec, now);
+	if (p->shared != NULL)
+		w = proxy_write_new(p, spec, true, NULL);
+	entry_unref(spec);
+	return w;
+}
+
 /* The origin answered a GET or HEAD (fetch thread). */
 static void
 proxy_fetched(struct origin_fetch *f)
 {
 	struct proxy_request *r = f->arg;
 	struct proxy *p = r->proxy;
-	enum proxy_fwd fwd = r->stale ? FWD_STALE : FWD_MISS;
-	struct proxy_write *w = NULL;
+	enum proxy_fwd fwd = proxy_fwd_of(r);
+	struct proxy_write *w = NULL, *w_spec = NULL;
 	struct entry *e;
 
 	r->fetching = false;
@@ -848,23 +1048,40 @@ proxy_fetched(struct origin_fetch *f)
 		const char *why = NULL;
 		bool stored = proxy_store(p, r, e, &why, &w);
 		if (!stored && why != proxy_why_purged) {
-			local_remove(p->local, r->key);
+			local_remove(p->local, r->stale->key);
 			if (w == NULL && p->shared != NULL)
-				w = proxy_write_new(p, NULL, false, r->key);
+				w = proxy_write_new(p, NULL, false, r->stale->key);
 		}
-		proxy_answer(r, e, FWD_STALE, 304, stored, stored ? NULL : why, true);
+		proxy_answer(r, e, fwd, 304, stored, stored ? NULL : why, true);
 		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, 304,
 		                      !stored && why != proxy_why_purged);
 		entry_unref(e);
 	} else {
 		bool is_head = proxy_is_method(r, "HEAD") && r->stale == NULL;
 		bool never = false;
-		char *vk =
-		        key_vary(http_headers_get(&f->resp_headers, "Vary"), &r->headers, &never);
+		char *vary = http_headers_join(&f->resp_headers, "Vary");
+		char *vk = key_vary(vary, &r->headers, &never);
+		char *names = key_vary_names(vary, NULL);
+		struct entry *base = NULL;
+		char id[KEY_HASH_LEN + 1], hash[KEY_HASH_LEN + 1];
+		char *vkey = NULL;
 		const char *why = NULL;
 		bool stored = false;
 
-		e = proxy_entry_from(p, r, f, vk, is_head);
+		if (vk != NULL && names != NULL && !is_head && !never) {
+			/* a variant: under the URL's vary spec (a new one when none has these
+			 * names) */
+			base = proxy_spec_base(p, r, names);
+			if (base != NULL)
+				snprintf(id, sizeof(id), "%s", entry_spec_id(base));
+			else
+				snprintf(id, sizeof(id), "%016llx",
+				         (unsigned long long)util_random_seed());
+			key_variant_hash(vk, hash);
+			vkey = key_variant(r->key, id, hash);
+		}
+		e = proxy_entry_from(p, f, vkey != NULL ? vkey : r->key, vk, is_head);
+		free(vary);
 		free(vk);
 		if (is_head)
 			why = "head";
@@ -872,10 +1089,16 @@ proxy_fetched(struct origin_fetch *f)
 			why = "vary-star";
 		else
 			stored = proxy_store(p, r, e, &why, &w);
+		if (vkey != NULL && (stored || w != NULL))
+			w_spec = proxy_store_spec(p, r, base, names, id, hash, e);
+		entry_unref(base);
+		free(names);
+		free(vkey);
 		if (!stored && r->stale != NULL && why != proxy_why_purged) {
-			local_remove(p->local, r->key); /* the stored response was replaced */
-			if (w == NULL && p->shared != NULL)
-				w = proxy_write_new(p, NULL, false, r->key); /* ... everywhere */
+			/* the stored response was replaced */
+			local_remove(p->local, r->stale->key);
+			if (w == NULL && p->shared != NULL) /* ... everywhere */
+				w = proxy_write_new(p, NULL, false, r->stale->key);
 		}
 		proxy_answer(r, e, fwd, f->status, stored, stored ? NULL : why, stored);
 		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, f->status,
@@ -884,7 +1107,8 @@ proxy_fetched(struct origin_fetch *f)
 	}
 	origin_fetch_release(f);
 	r->resume(r);
-	/* r may be gone now; the write holds what it needs */
+	/* r may be gone now; the writes hold what they need */
+	proxy_write_submit(p, w_spec);
 	proxy_write_submit(p, w);
 }
 
@@ -928,14 +1152,14 @@ proxy_invalidate_local(struct proxy *p, struct proxy_request *r, const struct ht
 	size_t removed = 0;
 
 	r->key = key_build(host, r->target);
-	removed += local_remove(p->local, r->key);
+	removed += proxy_local_remove_url(p, r->key);
 	for (size_t i = 0; i < TC_ARRAY_LEN(fields); i++) {
 		char *target = key_resolve(host, r->target, http_headers_get(resp, fields[i]));
 		if (target == NULL)
 			continue;
 		r->inval[i] = key_build(host, target);
 		free(target);
-		removed += local_remove(p->local, r->inval[i]);
+		removed += proxy_local_remove_url(p, r->inval[i]);
 	}
 	r->purged_local = removed > 0;
 	for (size_t i = 0; i < removed; i++)
@@ -959,7 +1183,7 @@ proxy_passed(struct origin_fetch *f)
 			invalidate = true;
 			proxy_invalidate_local(p, r, &f->resp_headers);
 		}
-		struct entry *e = proxy_entry_from(p, r, f, NULL, false);
+		struct entry *e = proxy_entry_from(p, f, r->key ? r->key : r->target, NULL, false);
 		proxy_reply_entry(r, e, e->status, r->range_pass ? FWD_REQUEST : FWD_METHOD,
 		                  e->status, false, r->range_pass ? "multi-range" : NULL);
 		entry_unref(e);
@@ -982,10 +1206,10 @@ proxy_shared_invalidate(struct worker_job *job, bool cancelled)
 	struct proxy_request *r = proxy_of_job(job);
 
 	(void)cancelled;
-	if (shared_delete(r->proxy->shared, r->key) && !r->purged_local)
+	if (proxy_shared_remove_url(r->proxy, r->key) && !r->purged_local)
 		stats_inc(STAT_invalidations);
 	for (size_t i = 0; i < TC_ARRAY_LEN(r->inval); i++)
-		if (r->inval[i] != NULL && shared_delete(r->proxy->shared, r->inval[i]) &&
+		if (r->inval[i] != NULL && proxy_shared_remove_url(r->proxy, r->inval[i]) &&
 		    !r->purged_local)
 			stats_inc(STAT_invalidations);
 	r->resume(r);
@@ -1007,7 +1231,7 @@ static void
 proxy_shared_purge(struct worker_job *job, bool cancelled)
 {
 	struct proxy_request *r = proxy_of_job(job);
-	bool deleted = shared_delete(r->proxy->shared, r->key);
+	bool deleted = proxy_shared_remove_url(r->proxy, r->key);
 
 	(void)cancelled;
 	proxy_reply_purged(r, r->purged_local || deleted);
@@ -1073,7 +1297,7 @@ proxy_purge(struct proxy *p, struct proxy_request *r)
 		return PROXY_REPLIED;
 	}
 	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
-	r->purged_local = local_remove(p->local, r->key);
+	r->purged_local = proxy_local_remove_url(p, r->key);
 	if (p->shared != NULL) {
 		r->job.fn = proxy_shared_purge;
 		if (worker_submit(p->worker, &r->job, WORKER_URGENT))
@@ -1096,6 +1320,8 @@ proxy_request_release(struct proxy_request *r)
 	http_headers_clear(&r->reply.headers);
 	free(r->reply.body);
 	free(r->key);
+	entry_unref(r->spec);
+	free(r->vkey);
 	free(r->inval[0]);
 	free(r->inval[1]);
 	free(r->vary_key);

@@ -35,7 +35,7 @@ is "$(codes 200)" 50 "50 concurrent GETs: all 200"
 is "$(bodies)" 1 "... with the same body"
 is "$(origin_count /one)" 1 "... from one origin request"
 is "$(statuses '; stored; ttl=')" 1 "one answer is the stored miss"
-is "$(statuses '^Cache-Status: tiercache; fwd=miss; fwd-status=200; collapsed; ttl=[0-9]+$')" 49 \
+is "$(statuses '^Cache-Status: tiercache; fwd=uri-miss; fwd-status=200; collapsed; ttl=[0-9]+$')" 49 \
   "the 49 others are collapsed into it (RFC 9211 collapsed)"
 is "$(cat "$WORK"/burst.*.h | tr -d '\r' | grep -ic '^Age: [0-9]')" 50 "every answer from the cache carries Age"
 is "$(stat .collapse.waiters)" 49 "/stats collapse.waiters counts them"
