@@ -502,7 +502,10 @@ proxy_local_remove_url(struct proxy *p, const char *key)
 	return found;
 }
 
-/* Removes a URL from memcached: its record, or its vary spec and every listed variant. */
+/*
+ * Removes a URL from memcached: its record, or its vary spec and every variant it lists (from
+ * the local tier too: the memcached spec may list variants the local one has not seen).
+ */
 static bool
 proxy_shared_remove_url(struct proxy *p, const char *key)
 {
@@ -511,8 +514,10 @@ proxy_shared_remove_url(struct proxy *p, const char *key)
 	size_t n = 0;
 	char **keys = proxy_spec_keys(e, key, &n);
 
-	for (size_t i = 0; i < n; i++)
+	for (size_t i = 0; i < n; i++) {
 		shared_delete(p->shared, keys[i]);
+		local_remove(p->local, keys[i]);
+	}
 	proxy_keys_free(keys, n);
 	entry_unref(e);
 	return shared_delete(p->shared, key);
@@ -738,7 +743,7 @@ proxy_shared_find(struct proxy *p, struct proxy_request *r, enum shared_source *
 	if (e != NULL)
 		r->uri_known = true;
 	if (e != NULL && e->vary_spec) {
-		if (!proxy_same_spec(e, r->spec)) {
+		if (!proxy_same_spec(e, r->spec) || entry_is_newer(e, r->spec)) {
 			proxy_set_spec(r, e);
 			proxy_promote(p, r, e, util_now());
 		}
