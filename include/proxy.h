@@ -74,6 +74,9 @@ struct proxy_request {
 	struct entry *spec; /* the URL's vary spec (entry.h), when its responses carry Vary */
 	char *vkey;         /* the key of the variant r selects under spec */
 	bool uri_known;     /* something was stored for the URL (Cache-Status vary-miss) */
+	bool conditional;   /* the origin request carried validators of stored responses */
+	bool unconditional; /* a 304 selected nothing: fetching again without validators */
+	bool was_stale;     /* ... and it was a revalidation of r->stale (now dropped) */
 	bool fwd_request;   /* a usable response was stored but the request asked to validate */
 	char *inval[2];     /* Location, Content-Location keys invalidated with key (or NULL) */
 	bool range_pass;    /* a GET for several ranges, passed to the origin unstored */

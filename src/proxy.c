@@ -112,6 +112,8 @@ static void proxy_collapse_finish(struct proxy *p, struct proxy_request *r, stru
                                   const struct origin_fetch *err, int fwd_status, bool pass);
 static bool proxy_may_collapse(const struct proxy_request *r);
 static enum proxy_fwd proxy_fwd_of(const struct proxy_request *r);
+static bool proxy_select_304(struct proxy *p, struct proxy_request *r,
+                             const struct origin_fetch *f);
 
 /* The request that contains job (every job of a request is its r->job). */
 static struct proxy_request *
@@ -842,6 +844,41 @@ proxy_evaluated_here(const char *name)
 }
 
 /*
+ * Adds the validators of what is stored for r's URL to its origin request h (RFC 9111
+ * 4.3.1): If-None-Match with the ETag of r->stale and, for a GET, those of every other variant
+ * the URL's vary spec lists (the origin may answer 304 naming one of them), and
+ * If-Modified-Since with r->stale's Last-Modified. Sets r->conditional when it added any.
+ */
+static void
+proxy_add_validators(struct proxy_request *r, struct http_headers *h, bool all_variants)
+{
+	struct buf inm = {0};
+	const char *own = r->stale != NULL ? r->stale->etag : NULL;
+
+	if (own != NULL)
+		buf_puts(&inm, own);
+	for (size_t i = 0; all_variants && r->spec != NULL && i < r->spec->headers.n; i++) {
+		const struct http_header *v = &r->spec->headers.v[i];
+		const char *etag = v->value + KEY_HASH_LEN + 1;
+		if (strcasecmp(v->name, ENTRY_SPEC_VARIANT) != 0 ||
+		    strlen(v->value) <= KEY_HASH_LEN + 1 || (own != NULL && strcmp(etag, own) == 0))
+			continue;
+		if (inm.len > 0)
+			buf_append(&inm, ", ", 2);
+		buf_puts(&inm, etag);
+	}
+	if (inm.len > 0) {
+		http_headers_add(h, "If-None-Match", inm.data);
+		r->conditional = true;
+	}
+	buf_free(&inm);
+	if (r->stale != NULL && r->stale->last_modified != NULL) {
+		http_headers_add(h, "If-Modified-Since", r->stale->last_modified);
+		r->conditional = true;
+	}
+}
+
+/*
  * Sends r to the origin to fill or revalidate the cache: the client's end-to-end fields,
  * without its own validators (the proxy answers those itself), with the stored validators
  * of r->stale when there is one, and Via.
@@ -859,12 +896,9 @@ proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method)
 			continue;
 		http_headers_add(&f->headers, h->name, h->value);
 	}
-	if (r->stale != NULL) {
-		if (r->stale->etag)
-			http_headers_add(&f->headers, "If-None-Match", r->stale->etag);
-		if (r->stale->last_modified)
-			http_headers_add(&f->headers, "If-Modified-Since", r->stale->last_modified);
-	}
+	r->conditional = false;
+	if (!r->unconditional)
+		proxy_add_validators(r, &f->headers, strcmp(method, "GET") == 0);
 	proxy_list_append(&f->headers, &r->headers, "Via", PROXY_VIA);
 	f->done = proxy_fetched;
 	f->arg = r;
@@ -982,13 +1016,49 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 	return true;
 }
 
+/*
+ * Which stored response a 304 to r's conditional request selects (RFC 9111 4.3.4): the one
+ * whose ETag it names (r->stale, or another variant of the URL listed in r->spec, found in the
+ * local tier), or, without an ETag in the 304, r->stale unless its Last-Modified differs.
+ * True with r->stale set to the selected response; false when none is selected.
+ */
+static bool
+proxy_select_304(struct proxy *p, struct proxy_request *r, const struct origin_fetch *f)
+{
+	const char *etag = http_headers_get(&f->resp_headers, "ETag");
+	const char *lm = http_headers_get(&f->resp_headers, "Last-Modified");
+	size_t n = 0;
+	char **keys;
+	bool found = false;
+
+	if (etag == NULL)
+		return r->stale != NULL && (lm == NULL || r->stale->last_modified == NULL ||
+		                            strcmp(lm, r->stale->last_modified) == 0);
+	if (r->stale != NULL && r->stale->etag != NULL &&
+	    rfc9111_etag_matches(etag, r->stale->etag))
+		return true;
+	keys = proxy_spec_keys(r->spec, r->key, &n);
+	for (size_t i = 0; i < n && !found; i++) {
+		struct entry *e = local_lookup(p->local, keys[i], util_now());
+		if (e != NULL && e->etag != NULL && rfc9111_etag_matches(etag, e->etag)) {
+			entry_unref(r->stale);
+			r->stale = e;
+			found = true;
+		} else {
+			entry_unref(e);
+		}
+	}
+	proxy_keys_free(keys, n);
+	return found;
+}
+
 /* How r's answer came from the origin, for Cache-Status. */
 static enum proxy_fwd
 proxy_fwd_of(const struct proxy_request *r)
 {
 	if (r->fwd_request)
 		return FWD_REQUEST;
-	if (r->stale != NULL)
+	if (r->stale != NULL || r->was_stale)
 		return FWD_STALE;
 	return r->uri_known ? FWD_VARY : FWD_MISS;
 }
@@ -1044,8 +1114,20 @@ proxy_fetched(struct origin_fetch *f)
 	if (f->error != ORIGIN_OK) {
 		proxy_reply_origin_error(r, f);
 		proxy_collapse_finish(p, r, NULL, f, 0, false);
-	} else if (r->stale != NULL && f->status == 304) {
-		/* still current: the stored body with the refreshed headers */
+	} else if (r->conditional && f->status == 304 && !proxy_select_304(p, r, f)) {
+		/* RFC 9111 4.3.4: a 304 that names no stored response is not used: ask again,
+		 * without validators (r stays suspended; f is submitted again) */
+		origin_fetch_release(f);
+		http_headers_clear(&f->headers);
+		r->was_stale = r->stale != NULL;
+		entry_unref(r->stale);
+		r->stale = NULL;
+		r->unconditional = true;
+		proxy_fetch(p, r, r->method);
+		return;
+	} else if (r->conditional && f->status == 304) {
+		/* still current: the stored body (r->stale, the response the 304 selected) with the
+		 * refreshed headers */
 		stats_inc(STAT_origin_not_modified);
 		e = entry_refresh(r->stale, &f->resp_headers, f->request_time, f->response_time,
 		                  &p->settings);

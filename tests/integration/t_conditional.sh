@@ -3,7 +3,7 @@
 # If-Match / If-Unmodified-Since that fail are 412, If-None-Match uses weak comparison and
 # "*", If-Modified-Since only counts without If-None-Match; on hits and on fills alike.
 . "$(dirname "$0")/lib.sh"
-plan 15
+plan 24
 
 start_origin
 write_config "$WORK/p.ini"
@@ -40,3 +40,22 @@ is "$STATUS" 412 "a miss with a failing If-Match: 412"
 unlike "$(origin_last /m | tr -d '\r')" 'If-Match' "the origin was asked for the response itself"
 get '/m?cc=max-age%3D60&etag=m1'
 is "$STATUS/$(origin_count /m)" 200/1 "and the response was stored"
+
+# A 304 naming another ETag than the stored one selects nothing: asked again unconditionally.
+u='/x?cc=max-age%3D10&age=100&etag=m1&etag304=zz'
+get "$u"
+get "$u"
+is "$STATUS" 200 "a 304 that selects nothing: 200"
+like "$BODY" '"n":3' "the body of a new, unconditional request"
+is "$(origin_count /x)" 3 "two requests for that revalidation"
+unlike "$(origin_last /x | tr -d '\r')" 'If-None-Match' "the second one without validators"
+like "$(hdr Cache-Status)" 'fwd=stale; fwd-status=200; stored' "and its answer replaced the stored one"
+
+# A vary-miss sends the ETags of the other variants; a 304 naming one selects that one.
+v='/v?cc=max-age%3D300&vary=Accept&etag=same'
+get "$v" -H 'Accept: text/a'
+get "$v" -H 'Accept: text/b'
+like "$(origin_last /v | tr -d '\r')" 'If-None-Match: "same"' "vary-miss: If-None-Match with the stored variant's ETag"
+like "$(hdr Cache-Status)" '^tiercache; fwd=vary-miss; fwd-status=304' "the origin answered 304"
+like "$BODY" '"n":1' "the stored variant it named is served"
+is "$(stat .origin.not_modified)" 1 "one 304 counted"

@@ -26,6 +26,7 @@
  *   cc=V            Cache-Control: V (repeatable)
  *   etag=V          ETag: "V"
  *   wetag=V         ETag: W/"V"
+ *   etag304=V       a 304 answer carries ETag: "V" instead (it names another representation)
  *   lm=N            Last-Modified: N seconds before the origin started (N may be negative):
  *                   "now - N" that stays put from one request to the next, so a stored
  *                   Last-Modified revalidates with If-Modified-Since however late it is sent
@@ -142,7 +143,8 @@ struct param_header {
 /* The answer that a query string asks for. */
 struct params {
 	unsigned status;
-	char *etag; /* full field value, quotes included */
+	char *etag;    /* full field value, quotes included */
+	char *etag304; /* the ETag of a 304 answer, when not etag */
 	bool has_lm;
 	int64_t lm;
 	bool has_expires;
@@ -506,6 +508,7 @@ static void
 params_free(struct params *p)
 {
 	free(p->etag);
+	free(p->etag304);
 	free(p->expires_raw);
 	for (size_t i = 0; i < p->nhdrs; i++) {
 		free(p->hdrs[i].name);
@@ -551,6 +554,11 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
 			                 v);
 		replace(&p->etag, xasprintf("%s\"%s\"", k[0] == 'w' ? "W/" : "", v));
+	} else if (strcmp(k, "etag304") == 0) {
+		if (!is_etag_opaque(v))
+			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
+			                 v);
+		replace(&p->etag304, xasprintf("\"%s\"", v));
 	} else if (strcmp(k, "lm") == 0) {
 		int64_t s;
 
@@ -910,6 +918,8 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 		        status >= 200 && status <= 299 && not_modified(c, &p, etag);
 		if (is304)
 			status = MHD_HTTP_NOT_MODIFIED;
+		if (is304 && p.etag304 != NULL)
+			etag = p.etag304;
 		r = body_response(data, len, p.truncate && !is304);
 	}
 
