@@ -114,6 +114,8 @@ static bool proxy_may_collapse(const struct proxy_request *r);
 static enum proxy_fwd proxy_fwd_of(const struct proxy_request *r);
 static bool proxy_select_304(struct proxy *p, struct proxy_request *r,
                              const struct origin_fetch *f);
+static struct proxy_write *proxy_head_update(struct proxy *p, struct proxy_request *r,
+                                             const struct entry *head);
 
 /* The request that contains job (every job of a request is its r->job). */
 static struct proxy_request *
@@ -1052,6 +1054,50 @@ proxy_select_304(struct proxy *p, struct proxy_request *r, const struct origin_f
 	return found;
 }
 
+/*
+ * A 200 to a HEAD the proxy sent (RFC 9111 4.3.5): the stored GET response r selects is
+ * refreshed with head's fields when their validators (and Content-Length, when head has one)
+ * agree, else it is removed (it may be stale). Returns the memcached write to queue, or NULL.
+ */
+static struct proxy_write *
+proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *head)
+{
+	int64_t now = util_now();
+	struct entry *stored, *fresh;
+	const char *cl = http_headers_get(&head->headers, "Content-Length");
+	uint64_t len;
+	bool same;
+	struct proxy_write *w = NULL;
+
+	if (head->status != 200 || (stored = proxy_local_find(p, r, now)) == NULL)
+		return NULL;
+	same = stored->status == 200 &&
+	       (head->etag == NULL ||
+	        (stored->etag != NULL && strcmp(head->etag, stored->etag) == 0)) &&
+	       (head->last_modified == NULL ||
+	        (stored->last_modified != NULL &&
+	         strcmp(head->last_modified, stored->last_modified) == 0)) &&
+	       (cl == NULL || (util_parse_u64(cl, UINT64_MAX, &len) && len == stored->body_len));
+	if (!same) {
+		local_remove(p->local, stored->key);
+		if (p->shared != NULL)
+			w = proxy_write_new(p, NULL, false, stored->key);
+		entry_unref(stored);
+		return w;
+	}
+	fresh = entry_refresh(stored, &head->headers, head->request_time, head->response_time,
+	                      &p->settings);
+	fresh->response_ms = proxy_wall_ms(); /* not published yet */
+	if (atomic_load(&p->epoch) == r->epoch && fresh->keep_until > now) {
+		local_insert(p->local, fresh, now);
+		if (p->shared != NULL)
+			w = proxy_write_new(p, fresh, true, NULL);
+	}
+	entry_unref(fresh);
+	entry_unref(stored);
+	return w;
+}
+
 /* How r's answer came from the origin, for Cache-Status. */
 static enum proxy_fwd
 proxy_fwd_of(const struct proxy_request *r)
@@ -1170,9 +1216,10 @@ proxy_fetched(struct origin_fetch *f)
 		e = proxy_entry_from(p, f, vkey != NULL ? vkey : r->key, vk, is_head);
 		free(vary);
 		free(vk);
-		if (is_head)
+		if (is_head) {
 			why = "head";
-		else if (never)
+			w = proxy_head_update(p, r, e);
+		} else if (never)
 			why = "vary-star";
 		else
 			stored = proxy_store(p, r, e, &why, &w);

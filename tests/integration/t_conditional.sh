@@ -3,7 +3,7 @@
 # If-Match / If-Unmodified-Since that fail are 412, If-None-Match uses weak comparison and
 # "*", If-Modified-Since only counts without If-None-Match; on hits and on fills alike.
 . "$(dirname "$0")/lib.sh"
-plan 24
+plan 29
 
 start_origin
 write_config "$WORK/p.ini"
@@ -59,3 +59,14 @@ like "$(origin_last /v | tr -d '\r')" 'If-None-Match: "same"' "vary-miss: If-Non
 like "$(hdr Cache-Status)" '^tiercache; fwd=vary-miss; fwd-status=304' "the origin answered 304"
 like "$BODY" '"n":1' "the stored variant it named is served"
 is "$(stat .origin.not_modified)" 1 "one 304 counted"
+
+# HEAD: the stored GET (no validators) is refreshed with the HEAD answer's fields.
+h='/h?cc=max-age%3D300&hdr_n=X-N'
+get "$h"
+is "$(hdr X-N)" 1 "stored with X-N: 1"
+req HEAD "$PROXY$h" -H 'Cache-Control: no-cache'
+is "$(hdr X-N)/$(origin_count /h)" 2/2 "a HEAD went to the origin (X-N: 2)"
+get "$h"
+is "$(hdr X-N)" 2 "the stored response now has the HEAD's fields"
+like "$BODY" '"n":1' "and its own body"
+is "$(origin_count /h)" 2 "served from the cache"

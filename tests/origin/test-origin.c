@@ -27,6 +27,7 @@
  *   etag=V          ETag: "V"
  *   wetag=V         ETag: W/"V"
  *   etag304=V       a 304 answer carries ETag: "V" instead (it names another representation)
+ *   hdr_n=Name      a header Name whose value is N, the count of this request for the path
  *   lm=N            Last-Modified: N seconds before the origin started (N may be negative):
  *                   "now - N" that stays put from one request to the next, so a stored
  *                   Last-Modified revalidates with If-Modified-Since however late it is sent
@@ -145,6 +146,7 @@ struct params {
 	unsigned status;
 	char *etag;    /* full field value, quotes included */
 	char *etag304; /* the ETag of a 304 answer, when not etag */
+	char *hdr_n;   /* a header carrying the request count */
 	bool has_lm;
 	int64_t lm;
 	bool has_expires;
@@ -509,6 +511,7 @@ params_free(struct params *p)
 {
 	free(p->etag);
 	free(p->etag304);
+	free(p->hdr_n);
 	free(p->expires_raw);
 	for (size_t i = 0; i < p->nhdrs; i++) {
 		free(p->hdrs[i].name);
@@ -554,6 +557,8 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
 			                 v);
 		replace(&p->etag, xasprintf("%s\"%s\"", k[0] == 'w' ? "W/" : "", v));
+	} else if (strcmp(k, "hdr_n") == 0) {
+		replace(&p->hdr_n, xstrdup(v));
 	} else if (strcmp(k, "etag304") == 0) {
 		if (!is_etag_opaque(v))
 			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
@@ -925,6 +930,11 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 
 	err = NULL;
 	add_common_headers(r, &p, etag, now, &err);
+	if (p.hdr_n != NULL) {
+		char count[24];
+		snprintf(count, sizeof(count), "%" PRIu64, rq->n);
+		add_header(r, p.hdr_n, count, &err);
+	}
 	if (!is304)
 		add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, p.ctype, &err);
 	params_free(&p);
