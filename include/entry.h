@@ -22,12 +22,13 @@
 
 struct entry {
 	atomic_uint refs;
-	char *key;      /* the primary cache key */
+	char *key;      /* the primary cache key (stored after the struct, not freed alone) */
 	char *vary_key; /* the selecting request header values (key_vary), NULL without Vary */
 	int status;
 	struct http_headers headers; /* end-to-end response headers as received */
-	char *body;
+	char *body; /* in the entry's block when small; else its own allocation (body_owned) */
 	size_t body_len;
+	bool body_owned;
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock */
 	int64_t request_time;
 	int64_t response_time;

@@ -21,10 +21,22 @@ struct http_headers {
 	struct http_header *v;
 	size_t n;
 	size_t cap;
+	/* the strings are not the list's own: they live in v's block (http_headers_pack) or
+	 * with someone else (http_headers_add_borrowed); a change first copies them */
+	bool packed;
+	/* the block belongs to someone else (http_headers_pack_into): never freed here */
+	bool borrowed;
 };
 
 /* Appends a copy of name and value. */
 void http_headers_add(struct http_headers *h, const char *name, const char *value);
+
+/*
+ * Appends name and value without copying them: they must outlive the list (or its next
+ * change, which copies every string). A list is either all borrowed or all owned: only call
+ * this on an empty list or one filled this way.
+ */
+void http_headers_add_borrowed(struct http_headers *h, const char *name, const char *value);
 
 /* Appends a copy of name (name_len bytes) and value (value_len bytes). */
 void http_headers_addn(struct http_headers *h, const char *name, size_t name_len, const char *value,
@@ -50,6 +62,22 @@ void http_headers_copy(struct http_headers *dst, const struct http_headers *src)
 
 /* Frees every field and empties the list. */
 void http_headers_clear(struct http_headers *h);
+
+/*
+ * Moves the list and its strings into one allocation sized to fit (for lists that are kept
+ * long and no longer change, such as a stored response's: one allocation instead of two per
+ * field). The list stays fully usable; a later change first copies it back to separate strings.
+ */
+void http_headers_pack(struct http_headers *h);
+
+/* Bytes http_headers_pack_into needs for h (a multiple of 16). */
+size_t http_headers_packed_size(const struct http_headers *h);
+
+/*
+ * Like http_headers_pack, into mem (http_headers_packed_size(h) bytes, aligned for pointers,
+ * owned by the caller and kept alive as long as the list: clearing the list leaves it alone).
+ */
+void http_headers_pack_into(struct http_headers *h, void *mem);
 
 /* Bytes used by names and values (for memory accounting). */
 size_t http_headers_size(const struct http_headers *h);

@@ -38,6 +38,13 @@ struct proxy_reply {
 	bool ranged;
 	size_t range_first;
 	size_t range_len;
+	/*
+	 * A plain hit: the entry's status and headers plus Age, Via and Cache-Status that depend
+	 * on the entry and the second `at` alone. headers is left empty: the server may reuse a
+	 * response built for the same entry and second, or calls proxy_reply_plain_headers.
+	 */
+	bool plain_hit;
+	int64_t at;
 };
 
 enum proxy_outcome {
@@ -107,6 +114,9 @@ enum proxy_outcome proxy_handle(struct proxy *p, struct proxy_request *r);
 
 /* Frees everything r holds (the request fields, the reply, private state). */
 void proxy_request_release(struct proxy_request *r);
+
+/* Adds the headers of a plain hit (r->reply.plain_hit) to r->reply.headers. */
+void proxy_reply_plain_headers(struct proxy_request *r);
 
 /* Sets r->reply to a short plain-text answer (status and one line of text). */
 void proxy_reply_text(struct proxy_request *r, int status, const char *text);

@@ -16,6 +16,7 @@
 	X(local_hits)                                                                              \
 	X(local_misses)                                                                            \
 	X(client_not_modified)                                                                     \
+	X(hit_responses_reused)                                                                    \
 	X(invalidations)                                                                           \
 	X(origin_requests)                                                                         \
 	X(origin_errors)                                                                           \

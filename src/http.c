@@ -20,6 +20,7 @@
  * - spaces and tabs around the whole value are ignored; any other extra byte makes it invalid.
  */
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -30,9 +31,29 @@
 
 /* ------------------------------------------------------------------------- header list */
 
+/* Gives a packed list separate strings again, so that it can change. */
+static void
+http_headers_unpack(struct http_headers *h)
+{
+	struct http_header *old = h->v;
+
+	if (!h->packed)
+		return;
+	h->cap = h->n ? h->n : 8;
+	h->v = xmalloc(h->cap * sizeof(h->v[0]));
+	for (size_t i = 0; i < h->n; i++) {
+		h->v[i].name = xstrdup(old[i].name);
+		h->v[i].value = xstrdup(old[i].value);
+	}
+	if (!h->borrowed)
+		free(old);
+	h->packed = h->borrowed = false;
+}
+
 static void
 http_headers_grow(struct http_headers *h)
 {
+	http_headers_unpack(h);
 	if (h->n < h->cap)
 		return;
 	h->cap = h->cap ? h->cap * 2 : 8;
@@ -44,6 +65,22 @@ void
 http_headers_add(struct http_headers *h, const char *name, const char *value)
 {
 	http_headers_addn(h, name, strlen(name), value, strlen(value));
+}
+
+/* Appends name and value without copying them (they must outlive the list's strings). */
+void
+http_headers_add_borrowed(struct http_headers *h, const char *name, const char *value)
+{
+	TC_ASSERT((h->n == 0 || h->packed) && !h->borrowed);
+	if (h->n == h->cap) {
+		h->cap = h->cap ? h->cap * 2 : 8;
+		h->v = xrealloc(h->v, h->cap * sizeof(h->v[0]));
+	}
+	/* the list never writes through these: a change copies them first */
+	h->v[h->n].name = (char *)(uintptr_t)name;
+	h->v[h->n].value = (char *)(uintptr_t)value;
+	h->n++;
+	h->packed = true;
 }
 
 /* Appends a copy of name (name_len bytes) and value (value_len bytes). */
@@ -107,6 +144,9 @@ http_headers_remove(struct http_headers *h, const char *name)
 {
 	size_t kept = 0, removed = 0;
 
+	if (h->packed && http_headers_count(h, name) == 0)
+		return 0;
+	http_headers_unpack(h);
 	for (size_t i = 0; i < h->n; i++) {
 		if (strcasecmp(h->v[i].name, name) == 0) {
 			free(h->v[i].name);
@@ -124,6 +164,7 @@ http_headers_remove(struct http_headers *h, const char *name)
 void
 http_headers_set(struct http_headers *h, const char *name, const char *value)
 {
+	http_headers_unpack(h);
 	for (size_t i = 0; i < h->n; i++) {
 		if (strcasecmp(h->v[i].name, name) != 0)
 			continue;
@@ -159,13 +200,59 @@ http_headers_copy(struct http_headers *dst, const struct http_headers *src)
 void
 http_headers_clear(struct http_headers *h)
 {
-	for (size_t i = 0; i < h->n; i++) {
+	for (size_t i = 0; !h->packed && i < h->n; i++) {
 		free(h->v[i].name);
 		free(h->v[i].value);
 	}
-	free(h->v);
+	if (!h->borrowed)
+		free(h->v);
 	h->v = NULL;
 	h->n = h->cap = 0;
+	h->packed = h->borrowed = false;
+}
+
+/* Bytes http_headers_pack_into needs for h (a multiple of 16). */
+size_t
+http_headers_packed_size(const struct http_headers *h)
+{
+	size_t bytes = h->n * sizeof(h->v[0]);
+
+	for (size_t i = 0; i < h->n; i++)
+		bytes += strlen(h->v[i].name) + strlen(h->v[i].value) + 2;
+	return (bytes + 15) & ~(size_t)15;
+}
+
+/* Packs h into mem, which the caller owns (http_headers_packed_size(h) bytes). */
+void
+http_headers_pack_into(struct http_headers *h, void *mem)
+{
+	struct http_header *v = mem;
+	char *p = (char *)(v + h->n);
+	size_t n = h->n;
+
+	TC_ASSERT(!h->packed || h->v != mem);
+	for (size_t i = 0; i < n; i++) {
+		size_t nl = strlen(h->v[i].name) + 1, vl = strlen(h->v[i].value) + 1;
+
+		v[i].name = memcpy(p, h->v[i].name, nl);
+		p += nl;
+		v[i].value = memcpy(p, h->v[i].value, vl);
+		p += vl;
+	}
+	http_headers_clear(h);
+	h->v = v;
+	h->n = h->cap = n;
+	h->packed = h->borrowed = true;
+}
+
+/* Moves the list and its strings into one allocation sized to fit. */
+void
+http_headers_pack(struct http_headers *h)
+{
+	if (h->packed || h->n == 0)
+		return;
+	http_headers_pack_into(h, xmalloc(http_headers_packed_size(h)));
+	h->borrowed = false; /* the block is the list's own */
 }
 
 /* Bytes used by names and values, their terminating NULs included (for memory accounting). */
@@ -192,6 +279,18 @@ static const char *const http_hop_by_hop_names[] = {
 bool
 http_is_hop_by_hop(const char *name, const char *conn_tokens)
 {
+	/* every fixed name starts with one of these letters: most fields are decided here,
+	 * without a string comparison (this runs for every field of every request) */
+	switch (name[0] | 0x20) {
+	case 'c':
+	case 'k':
+	case 't':
+	case 'u':
+	case 'p':
+		break;
+	default:
+		return conn_tokens != NULL && http_list_has_token(conn_tokens, name);
+	}
 	for (size_t i = 0; i < TC_ARRAY_LEN(http_hop_by_hop_names); i++)
 		if (strcasecmp(name, http_hop_by_hop_names[i]) == 0)
 			return true;

@@ -228,21 +228,14 @@ proxy_list_append(struct http_headers *dst, const struct http_headers *src, cons
 	buf_free(&v);
 }
 
-/*
- * Answers from entry e (a new reference is taken). Responses that come from the cache carry
- * Age; every response carries Via and Cache-Status (with ttl when the entry is stored).
- */
+/* Adds Age, Via and Cache-Status of an answer from entry e at now to r->reply.headers. */
 static void
-proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum proxy_fwd fwd,
-                  int fwd_status, bool stored, const char *detail)
+proxy_reply_entry_headers(struct proxy_request *r, const struct entry *e, enum proxy_fwd fwd,
+                          int fwd_status, bool stored, const char *detail, int64_t now)
 {
-	int64_t now = util_now();
 	struct buf cs = {0};
-
 	bool reused = r->collapsed == PROXY_COLLAPSED;
 
-	r->reply.status = status;
-	r->reply.entry = entry_ref(e);
 	if (fwd == FWD_NONE || fwd == FWD_STALE || stored || reused) {
 		char age[24];
 		snprintf(age, sizeof(age), "%lld", (long long)entry_age(e, now));
@@ -266,6 +259,38 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 		buf_printf(&cs, "; detail=%s", detail);
 	proxy_list_append(&r->reply.headers, &e->headers, "Cache-Status", cs.data);
 	buf_free(&cs);
+}
+
+/*
+ * Answers from entry e (a new reference is taken). Responses that come from the cache carry
+ * Age; every response carries Via and Cache-Status (with ttl when the entry is stored).
+ * A plain hit (the stored status, nothing about this request in the headers) is only marked:
+ * its headers are a function of the entry and the second alone, so the server may send a
+ * response it already built for both, and asks proxy_reply_plain_headers only otherwise.
+ * Whatever makes a hit's headers depend on more than that must not leave it plain.
+ */
+static void
+proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum proxy_fwd fwd,
+                  int fwd_status, bool stored, const char *detail)
+{
+	int64_t now = util_now();
+
+	r->reply.status = status;
+	r->reply.entry = entry_ref(e);
+	r->reply.at = now;
+	if (fwd == FWD_NONE && status == e->status && r->collapsed == 0 && detail == NULL) {
+		r->reply.plain_hit = true;
+		return;
+	}
+	proxy_reply_entry_headers(r, e, fwd, fwd_status, stored, detail, now);
+}
+
+/* Adds the headers of a plain hit (r->reply.plain_hit) to r->reply.headers. */
+void
+proxy_reply_plain_headers(struct proxy_request *r)
+{
+	TC_ASSERT(r->reply.plain_hit && r->reply.entry != NULL);
+	proxy_reply_entry_headers(r, r->reply.entry, FWD_NONE, 0, true, NULL, r->reply.at);
 }
 
 /* Answers an origin failure: 504 for a timeout, 502 for anything else. */

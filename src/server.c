@@ -6,11 +6,19 @@
  * one atomic exchange on conn->sync, so resume never happens before suspend. A reply from an
  * entry is sent from the entry's own buffer; the MHD response holds one entry reference and
  * drops it in its free callback.
- * Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505, 400 for a bad
- * length or chunk, 413 for a length beyond 64 bits); before a request goes further its
- * target and fields are vetted here (server_request_problem), and one whose framing or
- * fields cannot be trusted gets 400 and its connection closed.
+ * Hits reuse responses: each MHD thread keeps a small direct-mapped table (struct
+ * server_hits, thread-local, never shared) of the responses it built for plain hits, keyed by
+ * entry and second (a plain hit's headers depend on nothing else, proxy.h). A slot owns one
+ * MHD reference to its response, which owns one entry reference; replacing the slot drops
+ * them (MHD frees the response once the connections sending it are done). At most
+ * SERVER_HIT_SLOTS responses per thread, of bodies up to SERVER_HIT_MAX_BODY and
+ * SERVER_HIT_MAX_BYTES in all, are kept alive this way; server_destroy releases them after the
+ * daemon has stopped. Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505,
+ * 400 for a bad length or chunk, 413 for a length beyond 64 bits); before a request goes further
+ * its target and fields are vetted here (server_request_problem), and one whose framing or fields
+ * cannot be trusted gets 400 and its connection closed.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,17 +31,45 @@
 
 #include "log.h"
 #include "server.h"
+#include "stats.h"
 #include "util.h"
 
 /* Bytes of a request body beyond max_body_bytes read (and dropped) to answer 413. */
 #define SERVER_DISCARD_MAX (UINT64_C(8) << 20)
+
+/*
+ * Responses of plain hits kept per MHD thread, the largest body kept that way, and the body
+ * bytes one thread's kept responses may hold (entries evicted or replaced since stay alive
+ * until their slot is reused: this bounds that memory).
+ */
+#define SERVER_HIT_SLOTS_LOG2 12
+#define SERVER_HIT_SLOTS      (1u << SERVER_HIT_SLOTS_LOG2)
+#define SERVER_HIT_MAX_BODY   (64 * 1024)
+#define SERVER_HIT_MAX_BYTES  (8 * 1024 * 1024)
+
+/* One thread's reusable hit responses (only that thread reads or writes it). */
+struct server_hits {
+	struct server_hits *next; /* in server->hits (under server->hits_mutex) */
+	const struct server *srv;
+	size_t bytes; /* body bytes of the kept responses */
+	struct server_hit {
+		const struct entry *entry; /* identity only: the response holds the reference */
+		size_t body_len;
+		int64_t second;
+		struct MHD_Response *resp; /* one reference owned by the slot */
+	} slot[SERVER_HIT_SLOTS];
+};
 
 struct server {
 	struct MHD_Daemon *daemon;
 	struct proxy *proxy;
 	const struct config *cfg;
 	uint16_t port;
+	pthread_mutex_t hits_mutex; /* guards the hits list (a thread's first hit, destroy) */
+	struct server_hits *hits;
 };
+
+static _Thread_local struct server_hits *server_thread_hits;
 
 enum server_state { CONN_NEW, CONN_RECEIVING, CONN_DISPATCHED, CONN_ANSWERED };
 
@@ -84,45 +120,101 @@ server_sent_with_304(const struct entry *e, const char *name)
 	return strcasecmp(name, "Last-Modified") == 0 && e->etag == NULL;
 }
 
+/* This thread's table of hit responses for srv (created on the thread's first plain hit). */
+static struct server_hits *
+server_hits_of_thread(struct server *srv)
+{
+	struct server_hits *h = server_thread_hits;
+
+	if (h != NULL && h->srv == srv)
+		return h;
+	h = xcalloc(1, sizeof(*h));
+	h->srv = srv;
+	pthread_mutex_lock(&srv->hits_mutex);
+	h->next = srv->hits;
+	srv->hits = h;
+	pthread_mutex_unlock(&srv->hits_mutex);
+	server_thread_hits = h;
+	return h;
+}
+
+/* The slot of e in h (direct-mapped by the entry's address). */
+static struct server_hit *
+server_hit_slot(struct server_hits *h, const struct entry *e)
+{
+	uint64_t a = (uint64_t)(uintptr_t)e;
+
+	/* Fibonacci hashing: the top bits of the product mix every bit of the address */
+	return &h->slot[(a * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - SERVER_HIT_SLOTS_LOG2)];
+}
+
+/* Builds the MHD response of an answer from entry e; the response takes e's reference. */
+static struct MHD_Response *
+server_entry_response(const struct proxy_reply *rep, struct entry *e, bool head)
+{
+	const char *length = http_headers_get(&e->headers, "Content-Length");
+	struct MHD_Response *resp;
+	uint64_t announced;
+
+	if (head && e->body_len == 0 && length != NULL &&
+	    util_parse_u64(length, UINT64_MAX - 1, &announced)) {
+		/* A HEAD answered by the origin has no body here: announce the length the
+		 * origin gave (MHD sends no body for HEAD, so the reader is never called).
+		 */
+		resp = MHD_create_response_from_callback(announced, 4096, server_no_body, e,
+		                                         server_entry_release);
+	} else {
+		resp = MHD_create_response_from_buffer_with_free_callback_cls(
+		        rep->ranged ? rep->range_len : e->body_len,
+		        rep->ranged ? e->body + rep->range_first : e->body, server_entry_release, e);
+	}
+	TC_ASSERT(resp != NULL);
+	for (size_t i = 0; i < e->headers.n; i++) {
+		const struct http_header *h = &e->headers.v[i];
+		if (strcasecmp(h->name, "Content-Length") == 0)
+			continue; /* MHD frames the body itself */
+		if (rep->status == 304 && !server_sent_with_304(e, h->name))
+			continue;
+		if (http_headers_get(&rep->headers, h->name) != NULL)
+			continue; /* replaced by the proxy (Age, Via, Cache-Status) */
+		if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
+			log_debug("server: header %s dropped", h->name);
+	}
+	return resp;
+}
+
 /* Turns the proxy's reply into an MHD response and queues it. */
 static enum MHD_Result
 server_queue_reply(struct server_conn *c)
 {
 	struct proxy_reply *rep = &c->req.reply;
 	struct MHD_Response *resp;
+	struct server_hits *hits = NULL;
+	struct server_hit *slot = NULL;
+	const struct entry *hit = rep->entry;
 	bool head = strcmp(c->req.method, "HEAD") == 0;
 	enum MHD_Result ret;
 
+	if (rep->plain_hit && !head && rep->entry->body_len <= SERVER_HIT_MAX_BODY) {
+		hits = server_hits_of_thread(c->srv);
+		slot = server_hit_slot(hits, rep->entry);
+		if (slot->resp != NULL && slot->entry == rep->entry && slot->second == rep->at) {
+			/* the same answer as a moment ago: send that response again */
+			stats_inc(STAT_hit_responses_reused);
+			entry_unref(rep->entry);
+			rep->entry = NULL;
+			ret = MHD_queue_response(c->conn, (unsigned)rep->status, slot->resp);
+			c->state = CONN_ANSWERED;
+			return ret;
+		}
+	}
+	if (rep->plain_hit)
+		proxy_reply_plain_headers(&c->req);
 	if (rep->entry != NULL) {
 		struct entry *e = rep->entry;
-		const char *length = http_headers_get(&e->headers, "Content-Length");
-		uint64_t announced;
 
 		rep->entry = NULL; /* the response owns this reference now */
-		if (head && e->body_len == 0 && length != NULL &&
-		    util_parse_u64(length, UINT64_MAX - 1, &announced)) {
-			/* A HEAD answered by the origin has no body here: announce the length the
-			 * origin gave (MHD sends no body for HEAD, so the reader is never called).
-			 */
-			resp = MHD_create_response_from_callback(announced, 4096, server_no_body, e,
-			                                         server_entry_release);
-		} else {
-			resp = MHD_create_response_from_buffer_with_free_callback_cls(
-			        rep->ranged ? rep->range_len : e->body_len,
-			        rep->ranged ? e->body + rep->range_first : e->body,
-			        server_entry_release, e);
-		}
-		for (size_t i = 0; i < e->headers.n; i++) {
-			const struct http_header *h = &e->headers.v[i];
-			if (strcasecmp(h->name, "Content-Length") == 0)
-				continue; /* MHD frames the body itself */
-			if (rep->status == 304 && !server_sent_with_304(e, h->name))
-				continue;
-			if (http_headers_get(&rep->headers, h->name) != NULL)
-				continue; /* replaced by the proxy (Age, Via, Cache-Status) */
-			if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
-				log_debug("server: header %s dropped", h->name);
-		}
+		resp = server_entry_response(rep, e, head);
 	} else {
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
 		                                       MHD_RESPMEM_MUST_FREE);
@@ -133,7 +225,22 @@ server_queue_reply(struct server_conn *c)
 	for (size_t i = 0; i < rep->headers.n; i++)
 		MHD_add_response_header(resp, rep->headers.v[i].name, rep->headers.v[i].value);
 	ret = MHD_queue_response(c->conn, (unsigned)rep->status, resp);
-	MHD_destroy_response(resp);
+	/* keep a plain hit's response for the next hit on its entry within the second: the slot
+	 * takes over our reference to it, and drops the one it held */
+	if (slot != NULL && slot->resp != NULL) {
+		hits->bytes -= slot->body_len;
+		MHD_destroy_response(slot->resp);
+		slot->resp = NULL;
+	}
+	if (slot != NULL && hits->bytes + hit->body_len <= SERVER_HIT_MAX_BYTES) {
+		hits->bytes += hit->body_len;
+		slot->entry = hit;
+		slot->body_len = hit->body_len;
+		slot->second = rep->at;
+		slot->resp = resp;
+	} else {
+		MHD_destroy_response(resp);
+	}
 	c->state = CONN_ANSWERED;
 	return ret;
 }
@@ -244,7 +351,9 @@ server_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, cons
 	if (http_is_hop_by_hop(name, NULL) || strcasecmp(name, "Content-Length") == 0 ||
 	    strcasecmp(name, "Expect") == 0)
 		return MHD_YES;
-	http_headers_add(h, name, value ? value : "");
+	/* the strings stay in the connection's memory pool until the request completes, and
+	 * the request's fields are released then (server_on_completed): no copy */
+	http_headers_add_borrowed(h, name, value ? value : "");
 	return MHD_YES;
 }
 
@@ -272,8 +381,10 @@ server_drop_connection_fields(struct MHD_Connection *conn, struct http_headers *
 	MHD_get_connection_values(conn, MHD_HEADER_KIND, server_join_connection, &tokens);
 	for (size_t i = 0; i < h->n; i++) {
 		if (http_is_hop_by_hop(h->v[i].name, tokens.data)) {
-			free(h->v[i].name);
-			free(h->v[i].value);
+			if (!h->packed) {
+				free(h->v[i].name);
+				free(h->v[i].value);
+			}
 			continue;
 		}
 		h->v[j++] = h->v[i];
@@ -443,6 +554,8 @@ struct server *
 server_create(const struct config *cfg, struct proxy *proxy, char **cause)
 {
 	struct server *s = xcalloc(1, sizeof(*s));
+
+	pthread_mutex_init(&s->hits_mutex, NULL);
 	unsigned threads = cfg->threads ? cfg->threads : util_ncpus();
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
 	                 MHD_USE_ERROR_LOG;
@@ -491,5 +604,16 @@ server_destroy(struct server *s)
 	if (s == NULL)
 		return;
 	MHD_stop_daemon(s->daemon);
+	/* the threads are gone: release the responses they kept */
+	while (s->hits != NULL) {
+		struct server_hits *h = s->hits;
+
+		s->hits = h->next;
+		for (size_t i = 0; i < SERVER_HIT_SLOTS; i++)
+			if (h->slot[i].resp != NULL)
+				MHD_destroy_response(h->slot[i].resp);
+		free(h);
+	}
+	pthread_mutex_destroy(&s->hits_mutex);
 	free(s);
 }

@@ -3,12 +3,15 @@
 # the bare libmicrohttpd server (ceiling.c), on the same requests. Instruction counts do not
 # depend on how busy the machine is, so this is the profile to compare changes with.
 #
-#   bash contrib/bench/profile.sh [--build DIR] [--requests N]
+#   bash contrib/bench/profile.sh [--build DIR] [--requests N] [--paths P]
 #
 # tiercache runs under valgrind --tool=callgrind with one server thread, in front of the
 # ceiling server (which answers like an API: 1 KiB, ETag, Cache-Control: max-age=3600); the
-# 1,000 paths are requested twice (stored, then hits), the counters are zeroed, then N hits
-# (default 10,000) are sent over one keep-alive connection (curl) and the counters dumped.
+# 1,000 paths (or P) are requested twice (stored, then hits), the counters are zeroed, then N
+# hits (default 10,000) are sent over one keep-alive connection (curl) and the counters dumped.
+# Under callgrind a path of 1,000 comes back every few seconds, so each hit builds its
+# response; with --paths 10 a path comes back within the second, and most hits reuse the
+# response of the one before (server.c): the two figures bound the hit path's cost.
 # The ceiling runs under callgrind the same way with its memory limit at 32 KiB (tiercache's
 # setting) and at 8 KiB. Printed: instructions per request, the share of memset (libmicrohttpd
 # clears the connection's memory pool after every request; callgrind counts "rep stosb" once
@@ -21,11 +24,13 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(cd "$HERE/../.." && pwd)
 BUILD=""
 N=10000
+P=1000
 while [ $# -gt 0 ]; do
 	case $1 in
 	--build) BUILD=$2; shift ;;
 	--requests) N=$2; shift ;;
-	-h | --help) sed -n '2,17p' "$0"; exit 0 ;;
+	--paths) P=$2; shift ;;
+	-h | --help) sed -n '2,20p' "$0"; exit 0 ;;
 	*) echo "profile.sh: unknown argument '$1'" >&2; exit 2 ;;
 	esac
 	shift
@@ -84,10 +89,10 @@ wait_http() {
 	done
 	echo "profile.sh: nothing answers on port $1" >&2; exit 1
 }
-# urls PORT ROUNDS: a curl config requesting the 1,000 paths ROUNDS times, order shuffled
+# urls PORT ROUNDS: a curl config requesting the P paths ROUNDS times, order shuffled
 urls() {
-	awk -v p="$1" -v r="$2" 'BEGIN { for (k = 0; k < r; k++) for (i = 0; i < 1000; i++)
-		printf "url = \"http://127.0.0.1:%s/s/%d\"\noutput = \"/dev/null\"\n", p, (i * 7 + k) % 1000 }'
+	awk -v p="$1" -v r="$2" -v np="$P" 'BEGIN { for (k = 0; k < r; k++) for (i = 0; i < np; i++)
+		printf "url = \"http://127.0.0.1:%s/s/%d\"\noutput = \"/dev/null\"\n", p, (i * 7 + k) % np }'
 }
 
 # callgrind_run NAME PORT CMD...: starts CMD under callgrind, warms, zeroes, sends N requests,
@@ -102,7 +107,7 @@ callgrind_run() {
 	wait_http "$port" /s/0
 	urls "$port" 2 >"$WORK/warm.cfg"
 	curl -s -K "$WORK/warm.cfg"
-	urls "$port" $(((N + 999) / 1000)) | head -n $((2 * N)) >"$WORK/run.cfg"
+	urls "$port" $(((N + P - 1) / P)) | head -n $((2 * N)) >"$WORK/run.cfg"
 	callgrind_control -z "$pid" >/dev/null
 	curl -s -K "$WORK/run.cfg"
 	callgrind_control -d "$pid" >/dev/null
@@ -144,8 +149,9 @@ memset_ir() {
 
 mkdir -p "$HERE/results"
 OUT=$HERE/results/profile-latest.txt
+[ "$P" -eq 1000 ] || OUT=$HERE/results/profile-latest-$P-paths.txt
 {
-	echo "tiercache hit-path profile, $(date -u '+%Y-%m-%d %H:%M UTC'), $N requests of 1 KiB (curl: Host, User-Agent, Accept), callgrind"
+	echo "tiercache hit-path profile, $(date -u '+%Y-%m-%d %H:%M UTC'), $N requests of 1 KiB over $P paths (curl: Host, User-Agent, Accept), callgrind"
 	echo "versions: $("$TIERCACHE" --version | head -n 1) ($(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')), libmicrohttpd $(pkg-config --modversion libmicrohttpd), valgrind $(valgrind --version | sed 's/valgrind-//')"
 	echo
 	printf '%-22s %14s %16s %16s\n' "server" "Ir/request" "memset Ir/req" "other Ir/req"

@@ -113,6 +113,54 @@ START_TEST(test_refcount)
 }
 END_TEST
 
+/* A stored entry keeps its keys and headers in few allocations, and its validators point
+ * into the packed headers. */
+START_TEST(test_compact_layout)
+{
+	static const char *const hdrs[] = {
+	        "ETag",       "\"v1\"",        "Cache-Control",
+	        "max-age=60", "Last-Modified", "Sun, 22 Nov 2026 00:00:00 GMT",
+	        NULL};
+	struct http_headers h = {0};
+	struct entry *e;
+
+	for (size_t i = 0; hdrs[i]; i += 2)
+		http_headers_add(&h, hdrs[i], hdrs[i + 1]);
+	e = entry_new("GET host /p", "accept=x", 200, &h, xstrdup("body"), 4, 998, 1000, &settings);
+	ck_assert_uint_eq(h.n, 0); /* taken */
+	ck_assert(e->headers.packed);
+	ck_assert(e->headers.borrowed); /* in the entry's block */
+	ck_assert(!e->body_owned);      /* copied into the block (the buffer given was freed) */
+	ck_assert_mem_eq(e->body, "body", 4);
+	ck_assert_ptr_eq(e->body, (char *)e->headers.v + http_headers_packed_size(&e->headers));
+	ck_assert_str_eq(e->key, "GET host /p");
+	ck_assert_ptr_eq(e->key, (char *)(e + 1));
+	ck_assert_str_eq(e->vary_key, "accept=x");
+	ck_assert_str_eq(e->etag, "\"v1\"");
+	ck_assert_ptr_eq(e->etag, e->headers.v[0].value);
+	ck_assert_str_eq(e->last_modified, "Sun, 22 Nov 2026 00:00:00 GMT");
+	ck_assert_int_eq(e->lifetime, 60);
+	entry_unref(e);
+
+	/* a large body keeps the buffer it came in, and a 304 refresh copies it */
+	char *big = xcalloc(1, 100000);
+	big[99999] = 'z';
+	e = entry_new("k", NULL, 200, &h, big, 100000, 1, 1, &settings);
+	ck_assert(e->body_owned);
+	ck_assert_ptr_eq(e->body, big);
+	struct http_headers nm = {0};
+	http_headers_add(&nm, "ETag", "\"v2\"");
+	struct entry *r = entry_refresh(e, &nm, 2, 2, &settings);
+	ck_assert(r->body_owned);
+	ck_assert_ptr_ne(r->body, big);
+	ck_assert_int_eq(r->body[99999], 'z');
+	ck_assert_str_eq(r->etag, "\"v2\"");
+	entry_unref(e);
+	entry_unref(r);
+	http_headers_clear(&nm);
+}
+END_TEST
+
 START_TEST(test_default_ttl)
 {
 	struct rfc9111_settings s = {.default_ttl = 30};
@@ -205,6 +253,7 @@ main(void)
 	tcase_add_test(tc, test_validators_keep_forever);
 	tcase_add_test(tc, test_refresh_merges_and_keeps_body);
 	tcase_add_test(tc, test_refcount);
+	tcase_add_test(tc, test_compact_layout);
 	tcase_add_test(tc, test_default_ttl);
 	tcase_add_test(tc, test_spec_add);
 	suite_add_tcase(s, tc);

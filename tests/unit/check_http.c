@@ -113,6 +113,75 @@ START_TEST(test_headers_copy_size)
 }
 END_TEST
 
+/* A packed list reads like the original, and every change works on a private copy. */
+START_TEST(test_headers_pack)
+{
+	struct http_headers a = {0}, b = {0};
+
+	http_headers_pack(&a); /* empty: nothing to do */
+	ck_assert(!a.packed);
+	http_headers_add(&a, "ETag", "\"x\"");
+	http_headers_add(&a, "Vary", "a");
+	http_headers_add(&a, "vary", "b");
+	http_headers_add(&a, "Empty", "");
+	size_t size = http_headers_size(&a);
+	http_headers_pack(&a);
+	ck_assert(a.packed);
+	ck_assert_uint_eq(a.n, 4);
+	ck_assert_uint_eq(http_headers_size(&a), size);
+	ck_assert_str_eq(http_headers_get(&a, "etag"), "\"x\"");
+	ck_assert_str_eq(http_headers_get(&a, "EMPTY"), "");
+	/* one block: the strings follow the array */
+	ck_assert_ptr_eq(a.v[0].name, (char *)(a.v + 4));
+	ck_assert_ptr_eq(a.v[0].value, a.v[0].name + 5);
+	http_headers_copy(&b, &a);
+	ck_assert(!b.packed);
+	ck_assert_uint_eq(http_headers_remove(&a, "X-None"), 0); /* no change: stays packed */
+	ck_assert(a.packed);
+	ck_assert_uint_eq(http_headers_remove(&a, "VARY"), 2);
+	ck_assert(!a.packed);
+	ck_assert_uint_eq(a.n, 2);
+	http_headers_pack(&a);
+	http_headers_set(&a, "ETag", "\"y\"");
+	ck_assert(!a.packed);
+	ck_assert_str_eq(http_headers_get(&a, "ETag"), "\"y\"");
+	http_headers_pack(&a);
+	http_headers_add(&a, "Age", "1");
+	ck_assert_uint_eq(a.n, 3);
+	ck_assert_str_eq(a.v[1].name, "Empty");
+	ck_assert_str_eq(a.v[2].value, "1");
+	http_headers_pack(&a);
+	http_headers_clear(&a); /* frees the one block (valgrind and ASan check) */
+	ck_assert(!a.packed);
+	ck_assert_uint_eq(a.n, 0);
+	ck_assert_str_eq(http_headers_get(&b, "Vary"), "a");
+	http_headers_clear(&b);
+}
+END_TEST
+
+/* Borrowed strings are read in place, and copied (never written) when the list changes. */
+START_TEST(test_headers_borrowed)
+{
+	char name[] = "Host", value[] = "example.com";
+	struct http_headers a = {0};
+
+	http_headers_add_borrowed(&a, name, value);
+	http_headers_add_borrowed(&a, "Accept", "*/*");
+	ck_assert(a.packed && !a.borrowed);
+	ck_assert_ptr_eq(http_headers_get(&a, "host"), value); /* no copy */
+	http_headers_set(&a, "Accept", "text/html");
+	ck_assert(!a.packed);
+	ck_assert_ptr_ne(a.v[0].value, value);  /* copied before the change */
+	ck_assert_str_eq(value, "example.com"); /* and the original is untouched */
+	ck_assert_str_eq(http_headers_get(&a, "Accept"), "text/html");
+	http_headers_clear(&a);
+
+	http_headers_add_borrowed(&a, name, value);
+	http_headers_clear(&a); /* frees the array only (ASan and valgrind check) */
+	ck_assert_str_eq(name, "Host");
+}
+END_TEST
+
 /* ------------------------------------------------------------------------- hop-by-hop */
 
 static const struct {
@@ -406,6 +475,8 @@ http_suite(void)
 	tcase_add_test(tc, test_headers_join);
 	tcase_add_test(tc, test_headers_remove_set);
 	tcase_add_test(tc, test_headers_copy_size);
+	tcase_add_test(tc, test_headers_pack);
+	tcase_add_test(tc, test_headers_borrowed);
 	tcase_add_test(tc, test_hop_by_hop);
 	tcase_add_test(tc, test_date_parse);
 	tcase_add_test(tc, test_date_format);
