@@ -474,8 +474,8 @@ proxy_local_find(struct proxy *p, struct proxy_request *r, int64_t now)
 		entry_unref(e);
 		e = r->vkey != NULL ? local_lookup(p->local, r->vkey, now) : NULL;
 	}
-	if (e != NULL && !proxy_variant_ok(r, e)) {
-		entry_unref(e);
+	if (e != NULL && (e->vary_spec || !proxy_variant_ok(r, e))) {
+		entry_unref(e); /* a spec is never a response, wherever it is found */
 		e = NULL;
 	}
 	return e;
@@ -491,8 +491,9 @@ proxy_spec_keys(const struct entry *spec, const char *primary, size_t *n)
 	*n = 0;
 	if (id == NULL)
 		return NULL;
-	keys = xcalloc(spec->headers.n, sizeof(keys[0]));
-	for (size_t i = 0; i < spec->headers.n; i++) {
+	keys = xcalloc(ENTRY_SPEC_MAX, sizeof(keys[0]));
+	/* a spec from memcached is untrusted: no more than a spec can list */
+	for (size_t i = 0; i < spec->headers.n && *n < ENTRY_SPEC_MAX; i++) {
 		const struct http_header *h = &spec->headers.v[i];
 		char hash[KEY_HASH_LEN + 1];
 		if (strcasecmp(h->name, ENTRY_SPEC_VARIANT) != 0 || strlen(h->value) < KEY_HASH_LEN)
@@ -781,6 +782,10 @@ proxy_shared_find(struct proxy *p, struct proxy_request *r, enum shared_source *
 	}
 	if (e == NULL && r->vkey != NULL)
 		e = shared_lookup(p->shared, r->vkey, from);
+	if (e != NULL && e->vary_spec) {
+		entry_unref(e); /* a spec under a variant key: never a response */
+		e = NULL;
+	}
 	return e;
 }
 
@@ -884,11 +889,18 @@ proxy_add_validators(struct proxy_request *r, struct http_headers *h, bool all_v
 
 	if (own != NULL)
 		buf_puts(&inm, own);
-	for (size_t i = 0; all_variants && r->spec != NULL && i < r->spec->headers.n; i++) {
+	for (size_t i = 0, listed = 0;
+	     all_variants && r->spec != NULL && i < r->spec->headers.n && listed < ENTRY_SPEC_MAX;
+	     i++) {
 		const struct http_header *v = &r->spec->headers.v[i];
 		const char *etag = v->value + KEY_HASH_LEN + 1;
 		if (strcasecmp(v->name, ENTRY_SPEC_VARIANT) != 0 ||
-		    strlen(v->value) <= KEY_HASH_LEN + 1 || (own != NULL && strcmp(etag, own) == 0))
+		    strlen(v->value) <= KEY_HASH_LEN + 1)
+			continue;
+		listed++;
+		/* only entity-tags (the spec may come from memcached: untrusted) */
+		if ((etag[0] != '"' && strncmp(etag, "W/\"", 3) != 0) ||
+		    (own != NULL && strcmp(etag, own) == 0))
 			continue;
 		if (inm.len > 0)
 			buf_append(&inm, ", ", 2);
@@ -1067,7 +1079,8 @@ proxy_select_304(struct proxy *p, struct proxy_request *r, const struct origin_f
 	keys = proxy_spec_keys(r->spec, r->key, &n);
 	for (size_t i = 0; i < n && !found; i++) {
 		struct entry *e = local_lookup(p->local, keys[i], util_now());
-		if (e != NULL && e->etag != NULL && rfc9111_etag_matches(etag, e->etag)) {
+		if (e != NULL && !e->vary_spec && e->etag != NULL &&
+		    rfc9111_etag_matches(etag, e->etag)) {
 			entry_unref(r->stale);
 			r->stale = e;
 			found = true;
