@@ -15,6 +15,9 @@
  *   request's fields of that name joined with "," (http_headers_join), with spaces and tabs
  *   removed at both ends and around commas (outside quoted strings); an absent header is the
  *   single byte 0x01 ("name=\x01"), distinct from an empty one ("name=");
+ * - Accept, Accept-Charset, Accept-Encoding and Accept-Language, whose list order carries no
+ *   meaning, have their elements sorted and stripped of whitespace, and (but Accept) lower-cased
+ *   (RFC 9111 4.1: values normalized by their known semantics select the same variant);
  * - bytes of a value below 0x20, 0x7f and the backslash are written as "\xHH", so a value can
  *   never produce '\n' or 0x01 itself and the key is unambiguous.
  * Example: "accept=text/html,application/json\naccept-language=\x01".
@@ -122,6 +125,89 @@ key_put_value(struct buf *b, const char *v)
 }
 
 /*
+ * The content-negotiation fields whose list order carries no meaning (preference is given by
+ * qvalues and specificity, RFC 9110 12.5), and whether their values are case-insensitive
+ * (charsets, codings and language tags are; media-type parameters may not be).
+ */
+static const struct {
+	const char *name;
+	bool fold_case;
+} key_unordered[] = {
+        {"accept", false},
+        {"accept-charset", true},
+        {"accept-encoding", true},
+        {"accept-language", true},
+};
+
+static int
+key_str_cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/*
+ * New value of field name normalized as RFC 9111 4.1 allows when its semantics are known
+ * (key_unordered): the elements without whitespace (outside quoted strings), lower-cased when
+ * the field is case-insensitive, sorted, joined with ','. NULL for any other field.
+ */
+static char *
+key_normalize_list(const char *name, const char *v)
+{
+	const char *pos = v, *e;
+	size_t len, n = 0, cap = 0;
+	char **el = NULL;
+	struct buf out = {0};
+	bool fold = false, known = false;
+
+	for (size_t i = 0; i < sizeof(key_unordered) / sizeof(key_unordered[0]); i++)
+		if (strcmp(name, key_unordered[i].name) == 0) {
+			known = true;
+			fold = key_unordered[i].fold_case;
+		}
+	if (!known)
+		return NULL;
+	while (http_list_next(&pos, &e, &len)) {
+		struct buf b = {0};
+		bool quoted = false;
+		for (size_t i = 0; i < len; i++) {
+			char c = e[i];
+			if (quoted) {
+				buf_append(&b, &c, 1);
+				if (c == '\\' && i + 1 < len)
+					buf_append(&b, &e[++i], 1);
+				else if (c == '"')
+					quoted = false;
+				continue;
+			}
+			if (key_is_ows(c))
+				continue;
+			if (c == '"')
+				quoted = true;
+			else if (fold)
+				c = (char)tolower((unsigned char)c);
+			buf_append(&b, &c, 1);
+		}
+		if (b.len == 0)
+			continue;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 4;
+			el = xrealloc(el, cap * sizeof(el[0]));
+		}
+		el[n++] = buf_steal(&b, NULL);
+	}
+	if (n > 0)
+		qsort(el, n, sizeof(el[0]), key_str_cmp);
+	for (size_t i = 0; i < n; i++) {
+		if (i > 0)
+			buf_append(&out, ",", 1);
+		buf_puts(&out, el[i]);
+		free(el[i]);
+	}
+	free(el);
+	return out.data != NULL ? buf_steal(&out, NULL) : xstrdup("");
+}
+
+/*
  * Parses a Vary value into its field names, lower-cased, sorted and deduplicated (*n of them,
  * an array the caller frees with key_names_free). False for "*" or an element that is not a
  * field name: such a response is never served from a cache.
@@ -194,10 +280,12 @@ key_vary(const char *vary, const struct http_headers *req, bool *never)
 				buf_append(&b, "\n", 1);
 			buf_puts(&b, names[i]);
 			buf_append(&b, "=", 1);
+			char *norm = v != NULL ? key_normalize_list(names[i], v) : NULL;
 			if (v == NULL)
 				buf_append(&b, "\x01", 1);
 			else
-				key_put_value(&b, v);
+				key_put_value(&b, norm != NULL ? norm : v);
+			free(norm);
 			free(v);
 		}
 		key = buf_steal(&b, NULL);

@@ -4,7 +4,7 @@
 # "Vary: *" never served; PURGE and invalidations remove every variant; Cache-Status says
 # uri-miss, vary-miss or request.
 . "$(dirname "$0")/lib.sh"
-plan 33
+plan 35
 
 start_origin
 start_memcached MC
@@ -53,6 +53,14 @@ is "$(origin_count /w)" 3 "Accept-Language (named twice) selects"
 get_via "$A" "$w" -H "$H" -H 'Accept: a' -H 'Accept-Language: en' -H 'X-Tenant: 1'
 is "$(origin_count /w)/$(hdr Cache-Status | cut -d';' -f2)" "3/ hit" "the first variant is still there"
 
+# Content negotiation fields: element order (and case but in Accept) carries no meaning.
+l='/lang?cc=max-age%3D300&vary=Accept-Language'
+get_via "$A" "$l" -H "$H" -H 'Accept-Language: en, de;q=0.5'
+get_via "$A" "$l" -H "$H" -H 'Accept-Language: DE ; q=0.5,en'
+is "$(origin_count /lang)" 1 "Accept-Language: order, case and spaces do not select another variant"
+get_via "$A" "$l" -H "$H" -H 'Accept-Language: en;q=0.5, de'
+is "$(origin_count /lang)" 2 "other qvalues do"
+
 # Vary: * is never served from the cache.
 get_via "$A" '/star?cc=max-age%3D300&vary=*' -H "$H"
 like "$(hdr Cache-Status)" 'detail=vary-star' "Vary: * is not stored"
@@ -63,7 +71,7 @@ get_via "$A" '/star2?cc=max-age%3D300&vary=Accept,%20*' -H "$H"
 is "$(origin_count /star2)" 2 "* among other names too"
 
 # memcached: the other proxy finds every variant.
-wait_stat .memcached.stores 9 "$A"
+wait_stat .memcached.stores 18 "$A"
 get_via "$B" "$u" -H "$H" -H 'Accept: text/b'
 is "$(n)/$(hdr Cache-Status)" "2/tiercache; hit; ttl=$(hdr Cache-Status | sed 's/.*ttl=\([0-9]*\).*/\1/'); detail=memcached" "B: the second variant from memcached"
 get_via "$B" "$u" -H "$H" -H 'Accept: text/a'
@@ -88,7 +96,7 @@ like "$(hdr Cache-Status)" 'fwd=vary-miss' "another variant is gone too"
 is "$(origin_count /v)" 7 "both fetched again"
 
 # A successful unsafe method invalidates every variant.
-wait_stat .memcached.stores 13 "$A"
+wait_stat .memcached.stores 22 "$A"
 req POST "$A$u" -H "$H" -d x
 get_via "$A" "$u" -H "$H" -H 'Accept: text/b'
 like "$(hdr Cache-Status)" 'fwd=uri-miss' "after POST: the URL is gone"
