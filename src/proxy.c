@@ -1055,6 +1055,13 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 	return true;
 }
 
+/* True when a 304's ETag names the stored one: weak comparison, or the same bytes. */
+static bool
+proxy_same_etag(const char *got, const char *stored)
+{
+	return stored != NULL && (strcmp(got, stored) == 0 || rfc9111_etag_matches(got, stored));
+}
+
 /*
  * Which stored response a 304 to r's conditional request selects (RFC 9111 4.3.4): the one
  * whose ETag it names (r->stale, or another variant of the URL listed in r->spec, found in the
@@ -1073,14 +1080,12 @@ proxy_select_304(struct proxy *p, struct proxy_request *r, const struct origin_f
 	if (etag == NULL)
 		return r->stale != NULL && (lm == NULL || r->stale->last_modified == NULL ||
 		                            strcmp(lm, r->stale->last_modified) == 0);
-	if (r->stale != NULL && r->stale->etag != NULL &&
-	    rfc9111_etag_matches(etag, r->stale->etag))
+	if (r->stale != NULL && proxy_same_etag(etag, r->stale->etag))
 		return true;
 	keys = proxy_spec_keys(r->spec, r->key, &n);
 	for (size_t i = 0; i < n && !found; i++) {
 		struct entry *e = local_lookup(p->local, keys[i], util_now());
-		if (e != NULL && !e->vary_spec && e->etag != NULL &&
-		    rfc9111_etag_matches(etag, e->etag)) {
+		if (e != NULL && !e->vary_spec && proxy_same_etag(etag, e->etag)) {
 			entry_unref(r->stale);
 			r->stale = e;
 			found = true;
