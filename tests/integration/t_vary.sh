@@ -4,7 +4,7 @@
 # "Vary: *" never served; PURGE and invalidations remove every variant; Cache-Status says
 # uri-miss, vary-miss or request.
 . "$(dirname "$0")/lib.sh"
-plan 35
+plan 36
 
 start_origin
 start_memcached MC
@@ -69,6 +69,9 @@ is "$(origin_count /star)" 2 "and never served from the cache"
 get_via "$A" '/star2?cc=max-age%3D300&vary=Accept,%20*' -H "$H"
 get_via "$A" '/star2?cc=max-age%3D300&vary=Accept,%20*' -H "$H"
 is "$(origin_count /star2)" 2 "* among other names too"
+get_via "$A" '/star3?cc=max-age%3D300&vary=Accept&vary=*' -H "$H"
+get_via "$A" '/star3?cc=max-age%3D300&vary=Accept&vary=*' -H "$H"
+is "$(origin_count /star3)" 2 "* on a second Vary line too"
 
 # memcached: the other proxy finds every variant.
 wait_stat .memcached.stores 18 "$A"
