@@ -1153,18 +1153,36 @@ proxy_fwd_of(const struct proxy_request *r)
 }
 
 /*
- * The vary spec a new variant of r's URL joins: the local tier's current one, else r->spec,
- * when it is for the same Vary names (a new reference), or NULL.
+ * The vary spec a new variant of r's URL joins: cur (what the local tier holds under the URL's
+ * key now), else r->spec, when it is for the same Vary names (a new reference), or NULL.
  */
 static struct entry *
-proxy_spec_base(struct proxy *p, struct proxy_request *r, const char *names)
+proxy_spec_base(struct proxy_request *r, struct entry *cur, const char *names)
 {
-	struct entry *cur = local_lookup(p->local, r->key, util_now());
-
 	if (entry_spec_same(cur, names))
-		return cur;
-	entry_unref(cur);
+		return entry_ref(cur);
 	return entry_spec_same(r->spec, names) ? entry_ref(r->spec) : NULL;
+}
+
+/*
+ * A response was stored for r's URL under another vary spec than old (or under the URL's key
+ * itself): the variants old lists are out of reach, so they leave the local tier now rather
+ * than when evicted. (In memcached they expire.)
+ */
+static void
+proxy_drop_old_variants(struct proxy *p, struct proxy_request *r, const struct entry *old,
+                        const char *new_id)
+{
+	const char *id = entry_spec_id(old);
+	size_t n = 0;
+	char **keys;
+
+	if (id == NULL || (new_id != NULL && strcmp(id, new_id) == 0))
+		return;
+	keys = proxy_spec_keys(old, r->key, &n);
+	for (size_t i = 0; i < n; i++)
+		local_remove(p->local, keys[i]);
+	proxy_keys_free(keys, n);
 }
 
 /*
@@ -1238,16 +1256,18 @@ proxy_fetched(struct origin_fetch *f)
 		char *vary = http_headers_join(&f->resp_headers, "Vary");
 		char *vk = key_vary(vary, &r->headers, &never);
 		char *names = key_vary_names(vary, NULL);
-		struct entry *base = NULL;
+		struct entry *base = NULL, *cur = NULL;
 		char id[KEY_HASH_LEN + 1], hash[KEY_HASH_LEN + 1];
 		char *vkey = NULL;
 		const char *why = NULL;
 		bool stored = false;
 
+		if (!is_head && !never)
+			cur = local_lookup(p->local, r->key, util_now());
 		if (vk != NULL && names != NULL && !is_head && !never) {
 			/* a variant: under the URL's vary spec (a new one when none has these
 			 * names) */
-			base = proxy_spec_base(p, r, names);
+			base = proxy_spec_base(r, cur, names);
 			if (base != NULL)
 				snprintf(id, sizeof(id), "%s", entry_spec_id(base));
 			else
@@ -1268,6 +1288,9 @@ proxy_fetched(struct origin_fetch *f)
 			stored = proxy_store(p, r, e, &why, &w);
 		if (vkey != NULL && (stored || w != NULL))
 			w_spec = proxy_store_spec(p, r, base, names, id, hash, e);
+		if (stored || w != NULL)
+			proxy_drop_old_variants(p, r, cur, vkey != NULL ? id : NULL);
+		entry_unref(cur);
 		entry_unref(base);
 		free(names);
 		free(vkey);

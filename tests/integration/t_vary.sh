@@ -4,7 +4,7 @@
 # "Vary: *" never served; PURGE and invalidations remove every variant; Cache-Status says
 # uri-miss, vary-miss or request.
 . "$(dirname "$0")/lib.sh"
-plan 36
+plan 40
 
 start_origin
 start_memcached MC
@@ -113,3 +113,17 @@ get_via "$A" "$u" -H "$H" -H 'Accept: text/a' -H 'Pragma: no-cache'
 like "$(hdr Cache-Status)" '^tiercache; fwd=request' "Pragma: no-cache: fwd=request"
 get_via "$A" "$u" -H "$H" -H 'Accept: text/a'
 like "$(hdr Cache-Status)" '^tiercache; hit' "and the answer was stored"
+
+# The origin changes what it varies on: the old variants leave the local tier at once.
+c='/chg?cc=max-age%3D300&vary_req=X-Vary'
+get_via "$A" "$c" -H "$H" -H 'X-Vary: Accept' -H 'Accept: a'
+get_via "$A" "$c" -H "$H" -H 'X-Vary: Accept' -H 'Accept: b'
+before=$(stat .local.entries "$A")
+get_via "$A" "$c" -H "$H" -H 'X-Vary: Accept-Language' -H 'Accept: c' -H 'Accept-Language: en'
+is "$(stat .local.entries "$A")" "$((before - 1))" "another Vary: a new spec and variant replace the old spec and its two variants"
+get_via "$A" "$c" -H "$H" -H 'Accept: zzz' -H 'Accept-Language: en'
+is "$(origin_count /chg)/$(hdr Cache-Status | cut -d';' -f2)" "3/ hit" "the new variant is selected by the new names"
+get_via "$A" "$c" -H "$H" -H 'Accept-Language: fr'
+is "$(stat .local.entries "$A")" "$((before - 2))" "a response without Vary replaces the spec and its variant"
+get_via "$A" "$c" -H "$H" -H 'Accept: a' -H 'Accept-Language: de'
+is "$(origin_count /chg)/$(hdr Cache-Status | cut -d';' -f2)" "4/ hit" "and is served to every request"

@@ -28,6 +28,8 @@
  *   wetag=V         ETag: W/"V"
  *   etag304=V       a 304 answer carries ETag: "V" instead (it names another representation)
  *   hdr_n=Name      a header Name whose value is N, the count of this request for the path
+ *   vary_req=Name   Vary: the value of the request's header Name (none when it has none):
+ *                   the client decides what the response varies on
  *   lm=N            Last-Modified: N seconds before the origin started (N may be negative):
  *                   "now - N" that stays put from one request to the next, so a stored
  *                   Last-Modified revalidates with If-Modified-Since however late it is sent
@@ -144,9 +146,10 @@ struct param_header {
 /* The answer that a query string asks for. */
 struct params {
 	unsigned status;
-	char *etag;    /* full field value, quotes included */
-	char *etag304; /* the ETag of a 304 answer, when not etag */
-	char *hdr_n;   /* a header carrying the request count */
+	char *etag;     /* full field value, quotes included */
+	char *etag304;  /* the ETag of a 304 answer, when not etag */
+	char *hdr_n;    /* a header carrying the request count */
+	char *vary_req; /* the request header whose value is the response's Vary */
 	bool has_lm;
 	int64_t lm;
 	bool has_expires;
@@ -512,6 +515,7 @@ params_free(struct params *p)
 	free(p->etag);
 	free(p->etag304);
 	free(p->hdr_n);
+	free(p->vary_req);
 	free(p->expires_raw);
 	for (size_t i = 0; i < p->nhdrs; i++) {
 		free(p->hdrs[i].name);
@@ -557,6 +561,8 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
 			                 v);
 		replace(&p->etag, xasprintf("%s\"%s\"", k[0] == 'w' ? "W/" : "", v));
+	} else if (strcmp(k, "vary_req") == 0) {
+		replace(&p->vary_req, xstrdup(v));
 	} else if (strcmp(k, "hdr_n") == 0) {
 		replace(&p->hdr_n, xstrdup(v));
 	} else if (strcmp(k, "etag304") == 0) {
@@ -851,6 +857,11 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 	if (err != NULL) {
 		params_free(&p);
 		return reply_error(c, err);
+	}
+	if (p.vary_req != NULL) {
+		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, p.vary_req);
+		if (v != NULL && *v != '\0')
+			params_add_header(&p, "Vary", 4, v);
 	}
 	sleep_ms(p.delay_ms);
 	now = util_now();
