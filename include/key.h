@@ -3,7 +3,10 @@
  * share one), the Host, and the request target exactly as received (path and query, no
  * normalization). The secondary (Vary) key records the values of the request headers that a
  * response's Vary names, normalized (names lower-case, values trimmed, list whitespace
- * collapsed) so that equivalent requests select the same variant. Pure functions.
+ * collapsed, the content-negotiation fields sorted) so that equivalent requests select the
+ * same variant. A variant key is the primary key, the URL's vary-spec id and a hash of the
+ * Vary key. key_resolve turns a Location / Content-Location value into the request target it
+ * names on the same origin. Pure functions.
  */
 #ifndef TIERCACHE_KEY_H
 #define TIERCACHE_KEY_H

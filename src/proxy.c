@@ -13,7 +13,14 @@
  *
  * It holds no lock of its own: the tiers lock themselves, and a request is touched by one
  * thread at a time (the handoffs through the worker and origin queues order the accesses).
- * References: r->stale and r->reply.entry each own one; a background write owns one.
+ * References: r->stale, r->spec and r->reply.entry each own one; a background write owns one.
+ *
+ * Variants (entry.h, key.h): the URL's key holds either its response or its vary spec; the
+ * lookups (proxy_local_find, proxy_shared_find) follow a spec to the variant the request
+ * selects, and a new variant is stored with a new version of the spec. Conditionals: the
+ * client's validators, preconditions and Range are evaluated here against the stored (or just
+ * fetched) response (proxy_answer); the origin gets the stored validators, of every variant
+ * for a GET, and a 304 is used only for the stored response it names (proxy_select_304).
  *
  * Collapsed forwarding (collapse.h): a GET or HEAD that misses the local tier joins the other
  * requests for its key before the memcached step, so one memcached lookup and one origin
