@@ -3,7 +3,7 @@
 # If-Match / If-Unmodified-Since that fail are 412, If-None-Match uses weak comparison and
 # "*", If-Modified-Since only counts without If-None-Match; on hits and on fills alike.
 . "$(dirname "$0")/lib.sh"
-plan 29
+plan 31
 
 start_origin
 write_config "$WORK/p.ini"
@@ -70,3 +70,11 @@ get "$h"
 is "$(hdr X-N)" 2 "the stored response now has the HEAD's fields"
 like "$BODY" '"n":1' "and its own body"
 is "$(origin_count /h)" 2 "served from the cache"
+
+# HEAD: a HEAD answer whose validators differ from the stored GET's removes it.
+d='/hd?cc=max-age%3D300&hdr_from=X-Add'
+get "$d"
+req HEAD "$PROXY$d" -H 'Cache-Control: no-cache' -H 'X-Add: ETag: "other"'
+is "$(origin_count /hd)" 2 "a HEAD with another ETag went to the origin"
+get "$d"
+is "$(origin_count /hd)/$(hdr Cache-Status | cut -d';' -f2)" "3/ fwd=uri-miss" "the stored GET was removed"

@@ -30,6 +30,8 @@
  *   hdr_n=Name      a header Name whose value is N, the count of this request for the path
  *   vary_req=Name   Vary: the value of the request's header Name (none when it has none):
  *                   the client decides what the response varies on
+ *   hdr_from=Name   the request's header Name, "Field: value", becomes a response header
+ *                   (none when absent): a response header that differs from request to request
  *   lm=N            Last-Modified: N seconds before the origin started (N may be negative):
  *                   "now - N" that stays put from one request to the next, so a stored
  *                   Last-Modified revalidates with If-Modified-Since however late it is sent
@@ -150,6 +152,7 @@ struct params {
 	char *etag304;  /* the ETag of a 304 answer, when not etag */
 	char *hdr_n;    /* a header carrying the request count */
 	char *vary_req; /* the request header whose value is the response's Vary */
+	char *hdr_from; /* the request header that carries a response header */
 	bool has_lm;
 	int64_t lm;
 	bool has_expires;
@@ -516,6 +519,7 @@ params_free(struct params *p)
 	free(p->etag304);
 	free(p->hdr_n);
 	free(p->vary_req);
+	free(p->hdr_from);
 	free(p->expires_raw);
 	for (size_t i = 0; i < p->nhdrs; i++) {
 		free(p->hdrs[i].name);
@@ -561,6 +565,8 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
 			                 v);
 		replace(&p->etag, xasprintf("%s\"%s\"", k[0] == 'w' ? "W/" : "", v));
+	} else if (strcmp(k, "hdr_from") == 0) {
+		replace(&p->hdr_from, xstrdup(v));
 	} else if (strcmp(k, "vary_req") == 0) {
 		replace(&p->vary_req, xstrdup(v));
 	} else if (strcmp(k, "hdr_n") == 0) {
@@ -857,6 +863,17 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 	if (err != NULL) {
 		params_free(&p);
 		return reply_error(c, err);
+	}
+	if (p.hdr_from != NULL) {
+		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, p.hdr_from);
+		const char *colon = v != NULL ? strchr(v, ':') : NULL;
+		if (colon != NULL && colon > v) {
+			const char *val = colon + 1;
+			while (*val == ' ')
+				val++;
+			if (*val != '\0')
+				params_add_header(&p, v, (size_t)(colon - v), val);
+		}
 	}
 	if (p.vary_req != NULL) {
 		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, p.vary_req);
