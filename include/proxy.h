@@ -85,8 +85,9 @@ struct proxy_request {
 	bool unconditional; /* a 304 selected nothing: fetching again without validators */
 	bool was_stale;     /* ... and it was a revalidation of r->stale (now dropped) */
 	bool fwd_request;   /* a usable response was stored but the request asked to validate */
-	char *inval[2];     /* Location, Content-Location keys invalidated with key (or NULL) */
-	bool range_pass;    /* a GET for several ranges, passed to the origin unstored */
+	struct entry *post_entry; /* a POST's answer stored for GETs, to write to memcached */
+	char *inval[2];  /* Location, Content-Location keys invalidated with key (or NULL) */
+	bool range_pass; /* a GET for several ranges, passed to the origin unstored */
 };
 
 struct proxy;

@@ -1325,6 +1325,7 @@ proxy_pass(struct proxy *p, struct proxy_request *r)
 {
 	struct origin_fetch *f = &r->fetch;
 
+	r->epoch = atomic_load(&p->epoch);
 	f->method = r->method;
 	f->target = r->target;
 	http_headers_copy(&f->headers, &r->headers);
@@ -1373,6 +1374,39 @@ proxy_invalidate_local(struct proxy *p, struct proxy_request *r, const struct ht
 		stats_inc(STAT_invalidations);
 }
 
+/*
+ * A POST answered with explicit freshness and a Content-Location naming its own URL carries a
+ * response for a GET of that URL (RFC 9110 9.3.3): e is stored for it, in the local tier now
+ * and, with memcached, after the invalidation's deletes (r->post_entry). True when stored.
+ */
+static bool
+proxy_store_post(struct proxy *p, struct proxy_request *r, struct entry *e)
+{
+	struct rfc9111_request rq = {0};
+	const char *why = NULL;
+	int64_t now = util_now();
+
+	if (!proxy_is_method(r, "POST") || r->inval[1] == NULL ||
+	    strcmp(r->inval[1], r->key) != 0 || e->status < 200 || e->status > 299)
+		return false;
+	if (e->cc.s_maxage.state != CC_SET && e->cc.max_age.state != CC_SET &&
+	    http_headers_get(&e->headers, "Expires") == NULL)
+		return false; /* only explicit freshness says it is meant for GETs */
+	if (http_headers_get(&e->headers, "Vary") != NULL ||
+	    http_headers_get(&e->headers, "Set-Cookie") != NULL)
+		return false;
+	rq.is_get = true;
+	rq.has_authorization = http_headers_get(&r->headers, "Authorization") != NULL;
+	proxy_request_cc(r, &rq.cc);
+	if (!rfc9111_storable(&rq, e->status, &e->headers, &e->cc, &why) || e->keep_until <= now ||
+	    atomic_load(&p->epoch) != r->epoch || e->body_len > p->cfg->local_max_object_bytes ||
+	    !local_insert(p->local, e, now))
+		return false;
+	if (p->shared != NULL)
+		r->post_entry = entry_ref(e);
+	return true;
+}
+
 /* The origin answered an unsafe or unknown method (fetch thread). */
 static void
 proxy_passed(struct origin_fetch *f)
@@ -1391,8 +1425,9 @@ proxy_passed(struct origin_fetch *f)
 			proxy_invalidate_local(p, r, &f->resp_headers);
 		}
 		struct entry *e = proxy_entry_from(p, f, r->key ? r->key : r->target, NULL, false);
+		bool stored = invalidate && proxy_store_post(p, r, e);
 		proxy_reply_entry(r, e, e->status, r->range_pass ? FWD_REQUEST : FWD_METHOD,
-		                  e->status, false, r->range_pass ? "multi-range" : NULL);
+		                  e->status, stored, r->range_pass ? "multi-range" : NULL);
 		entry_unref(e);
 	}
 	origin_fetch_release(f);
@@ -1419,6 +1454,8 @@ proxy_shared_invalidate(struct worker_job *job, bool cancelled)
 		if (r->inval[i] != NULL && proxy_shared_remove_url(r->proxy, r->inval[i]) &&
 		    !r->purged_local)
 			stats_inc(STAT_invalidations);
+	if (r->post_entry != NULL) /* a POST's answer stored for GETs (proxy_store_post) */
+		proxy_write_submit(r->proxy, proxy_write_new(r->proxy, r->post_entry, false, NULL));
 	r->resume(r);
 }
 
@@ -1528,6 +1565,7 @@ proxy_request_release(struct proxy_request *r)
 	free(r->reply.body);
 	free(r->key);
 	entry_unref(r->spec);
+	entry_unref(r->post_entry);
 	free(r->vkey);
 	free(r->inval[0]);
 	free(r->inval[1]);

@@ -2,9 +2,10 @@
 # Invalidation (RFC 9111 section 4.4): a 2xx or 3xx answer to an unsafe method (POST, PUT,
 # DELETE, PATCH, unknown ones) removes the target URI and the same-origin URIs of Location and
 # Content-Location (relative or absolute) from both tiers; other origins, failed answers and
-# safe methods (OPTIONS) invalidate nothing.
+# safe methods (OPTIONS) invalidate nothing. A POST answered with explicit freshness and its own
+# URL as Content-Location is stored for GETs of that URL (RFC 9110 9.3.3).
 . "$(dirname "$0")/lib.sh"
-plan 13
+plan 18
 
 start_origin
 start_memcached MC
@@ -55,3 +56,18 @@ is "$(hit /x "$A")" hit "OPTIONS does not invalidate"
 req POST "$A/post?status=303&hdr=Location:/x$l" -H "$H" -d data
 is "$STATUS" 303 "303 passed through"
 is "$(hit /x "$A")" miss "a 3xx invalidates Location"
+
+# A POST whose Content-Location names its own URL, with explicit freshness: stored for GETs
+# (hdr_from: the origin copies the X-Add request header into its answer).
+before=$(stat .memcached.stores "$A")
+pc="/pc$c&hdr_from=X-Add"
+req POST "$A$pc" -H "$H" -H "X-Add: Content-Location: $pc" -d data
+like "$(hdr Cache-Status)" '^tiercache; fwd=method; fwd-status=200; stored; ttl=' "POST answer stored"
+get_via "$A" "$pc" -H "$H"
+like "$BODY" '"method":"POST"' "a GET of the URL gets the POST's answer"
+is "$(origin_count /pc)" 1 "from the cache"
+wait_stat .memcached.stores "$((before + 1))" "$A"
+is "$(show_record "$WORK/a.ini" "api.test$pc" .servers.found)" true "and from memcached"
+req POST "$A$pc" -H "$H" -H "X-Add: Content-Location: /elsewhere" -d data
+get_via "$A" "$pc" -H "$H"
+is "$(origin_count /pc)" 3 "with Content-Location naming another URL: not stored for GETs (and invalidated)"
