@@ -83,6 +83,8 @@ struct proxy_write {
 	struct entry *e; /* to store (reference owned), or NULL to delete key */
 	bool update;     /* gets + cas: the write replaces or refreshes a stored response */
 	char *key;
+	char **more; /* further keys to delete (owned, nmore of them) */
+	size_t nmore;
 };
 
 /* r->collapsed: how a request that waited for another was answered. */
@@ -1003,10 +1005,13 @@ proxy_write_run(struct worker_job *job, bool cancelled)
 
 	if (!cancelled && w->e != NULL)
 		shared_store(w->p->shared, w->e, w->update, util_now());
-	else if (!cancelled)
+	else if (!cancelled && w->key != NULL)
 		shared_delete(w->p->shared, w->key);
+	for (size_t i = 0; !cancelled && i < w->nmore; i++)
+		shared_delete(w->p->shared, w->more[i]);
 	entry_unref(w->e);
 	free(w->key);
+	proxy_keys_free(w->more, w->nmore);
 	free(w);
 }
 
@@ -1019,7 +1024,9 @@ proxy_write_submit(struct proxy *p, struct proxy_write *w)
 	w->job.fn = proxy_write_run;
 	if (!worker_submit(p->worker, &w->job, WORKER_BACKGROUND)) {
 		log_debug("memcached write of %s dropped: too many waiting, or stopping",
-		          w->e ? w->e->key : w->key);
+		          w->e     ? w->e->key
+		          : w->key ? w->key
+		                   : w->more[0]);
 		proxy_write_run(&w->job, true);
 	}
 }
@@ -1174,22 +1181,31 @@ proxy_spec_base(struct proxy_request *r, struct entry *cur, const char *names)
 /*
  * A response was stored for r's URL under another vary spec than old (or under the URL's key
  * itself): the variants old lists are out of reach, so they leave the local tier now rather
- * than when evicted. (In memcached they expire.)
+ * than when evicted; returns the memcached deletes of them to queue (NULL: none).
  */
-static void
+static struct proxy_write *
 proxy_drop_old_variants(struct proxy *p, struct proxy_request *r, const struct entry *old,
                         const char *new_id)
 {
 	const char *id = entry_spec_id(old);
+	struct proxy_write *w;
 	size_t n = 0;
 	char **keys;
 
 	if (id == NULL || (new_id != NULL && strcmp(id, new_id) == 0))
-		return;
+		return NULL;
 	keys = proxy_spec_keys(old, r->key, &n);
 	for (size_t i = 0; i < n; i++)
 		local_remove(p->local, keys[i]);
-	proxy_keys_free(keys, n);
+	if (p->shared == NULL || n == 0) {
+		proxy_keys_free(keys, n);
+		return NULL;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->p = p;
+	w->more = keys;
+	w->nmore = n;
+	return w;
 }
 
 /*
@@ -1221,7 +1237,7 @@ proxy_fetched(struct origin_fetch *f)
 	struct proxy_request *r = f->arg;
 	struct proxy *p = r->proxy;
 	enum proxy_fwd fwd = proxy_fwd_of(r);
-	struct proxy_write *w = NULL, *w_spec = NULL;
+	struct proxy_write *w = NULL, *w_spec = NULL, *w_drop = NULL;
 	struct entry *e;
 
 	r->fetching = false;
@@ -1296,7 +1312,7 @@ proxy_fetched(struct origin_fetch *f)
 		if (vkey != NULL && (stored || w != NULL))
 			w_spec = proxy_store_spec(p, r, base, names, id, hash, e);
 		if (stored || w != NULL)
-			proxy_drop_old_variants(p, r, cur, vkey != NULL ? id : NULL);
+			w_drop = proxy_drop_old_variants(p, r, cur, vkey != NULL ? id : NULL);
 		entry_unref(cur);
 		entry_unref(base);
 		free(names);
@@ -1317,6 +1333,7 @@ proxy_fetched(struct origin_fetch *f)
 	/* r may be gone now; the writes hold what they need */
 	proxy_write_submit(p, w_spec);
 	proxy_write_submit(p, w);
+	proxy_write_submit(p, w_drop);
 }
 
 /* Every other method: to the origin unchanged; success invalidates the URL's stored response. */

@@ -4,7 +4,7 @@
 # "Vary: *" never served; PURGE and invalidations remove every variant; Cache-Status says
 # uri-miss, vary-miss or request.
 . "$(dirname "$0")/lib.sh"
-plan 40
+plan 41
 
 start_origin
 start_memcached MC
@@ -18,6 +18,7 @@ write_config "$WORK/b.ini" "$mc"
 start_proxy "$WORK/b.ini" b
 B=$PROXY
 H='Host: api.test'
+mc_stat() { mc_cmd "$MC_PORT" 'stats\r\n' | tr -d '\r' | sed -n "s/^STAT $1 //p"; }
 n() { printf '%s' "$BODY" | sed -n 's/.*"n":\([0-9]*\).*/\1/p'; }
 
 u='/v?cc=max-age%3D300&vary=Accept'
@@ -119,8 +120,13 @@ c='/chg?cc=max-age%3D300&vary_req=X-Vary'
 get_via "$A" "$c" -H "$H" -H 'X-Vary: Accept' -H 'Accept: a'
 get_via "$A" "$c" -H "$H" -H 'X-Vary: Accept' -H 'Accept: b'
 before=$(stat .local.entries "$A")
+wait_stat .memcached.stores 34 "$A"
+dels=$(mc_stat delete_hits)
 get_via "$A" "$c" -H "$H" -H 'X-Vary: Accept-Language' -H 'Accept: c' -H 'Accept-Language: en'
 is "$(stat .local.entries "$A")" "$((before - 1))" "another Vary: a new spec and variant replace the old spec and its two variants"
+_i=0
+while [ "$(mc_stat delete_hits)" != "$((dels + 2))" ] && [ "$_i" -lt 200 ]; do _i=$((_i + 1)); sleep 0.05; done
+is "$(mc_stat delete_hits)" "$((dels + 2))" "the two old variants are deleted from memcached too"
 get_via "$A" "$c" -H "$H" -H 'Accept: zzz' -H 'Accept-Language: en'
 is "$(origin_count /chg)/$(hdr Cache-Status | cut -d';' -f2)" "3/ hit" "the new variant is selected by the new names"
 get_via "$A" "$c" -H "$H" -H 'Accept-Language: fr'
