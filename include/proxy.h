@@ -80,6 +80,7 @@ struct proxy_request {
 	uint8_t collapsed;  /* 1: answered from a leader's answer, 2: released to go on its own */
 	struct entry *spec; /* the URL's vary spec (entry.h), when its responses carry Vary */
 	char *vkey;         /* the key of the variant r selects under spec */
+	char *ckey;         /* the key r leads collapsed requests for, when not key (a variant) */
 	bool uri_known;     /* something was stored for the URL (Cache-Status vary-miss) */
 	bool conditional;   /* the origin request carried validators of stored responses */
 	bool unconditional; /* a 304 selected nothing: fetching again without validators */

@@ -672,6 +672,38 @@ proxy_may_collapse(const struct proxy_request *r)
 }
 
 /*
+ * A waiter w released because the leader's answer is another variant of the URL collapses
+ * again, with the other waiters for its own variant (the URL's vary spec, just stored, names
+ * it): the first leads (it goes to the origin), the others wait for it. False when w goes on
+ * alone (no spec, not a GET, or the variant's key is hit-for-pass): the caller sends it on.
+ */
+static bool
+proxy_recollapse(struct proxy *p, struct proxy_request *w, int64_t now)
+{
+	struct entry *spec = local_lookup(p->local, w->key, now);
+	bool pass = false;
+
+	if (spec != NULL && spec->vary_spec)
+		proxy_set_spec(w, spec);
+	entry_unref(spec);
+	if (w->vkey == NULL || !proxy_is_method(w, "GET"))
+		return false;
+	switch (collapse_join(p->collapse, w->vkey, &w->collapse, true, now, &pass)) {
+	case COLLAPSE_WAITER:
+		stats_inc(STAT_collapsed_waiters);
+		return true; /* w belongs to that variant's leader now */
+	case COLLAPSE_LEADER:
+		w->collapse_leader = true;
+		free(w->ckey);
+		w->ckey = xstrdup(w->vkey);
+		return false;
+	case COLLAPSE_ALONE:
+		break;
+	}
+	return false;
+}
+
+/*
  * The leader r has its answer (call before its resume; nothing when r does not lead): each
  * waiter gets the origin failure err when there is one, else e (NULL: nothing to share) when
  * it selects that variant, with fwd_status (0: not from the origin); a waiter that gets
@@ -687,7 +719,7 @@ proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
 	if (!r->collapse_leader)
 		return;
 	r->collapse_leader = false;
-	l = collapse_finish(p->collapse, r->key, &r->collapse,
+	l = collapse_finish(p->collapse, r->ckey != NULL ? r->ckey : r->key, &r->collapse,
 	                    pass ? now + COLLAPSE_PASS_SECONDS : 0, now);
 	while (l != NULL) {
 		struct proxy_request *w = proxy_of_link(l);
@@ -703,7 +735,8 @@ proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
 			w->resume(w);
 		} else {
 			w->collapsed = PROXY_RELEASED;
-			proxy_go_origin(p, w);
+			if (e == NULL || !proxy_recollapse(p, w, now))
+				proxy_go_origin(p, w);
 		}
 	}
 }
@@ -1602,6 +1635,7 @@ proxy_request_release(struct proxy_request *r)
 	entry_unref(r->spec);
 	entry_unref(r->post_entry);
 	free(r->vkey);
+	free(r->ckey);
 	free(r->inval[0]);
 	free(r->inval[1]);
 	free(r->vary_key);
