@@ -26,7 +26,8 @@
  * requests for its key before the memcached step, so one memcached lookup and one origin
  * request serve them all. The first GET leads; the others wait suspended. The leader, once its
  * answer is ready (a memcached hit, or the origin's answer stored), answers each waiter from the
- * entry when its Vary headers select it (else the waiter goes to the origin itself), and then
+ * entry when its Vary headers select it (else the waiter collapses again with the others of
+ * its variant, under the variant's key, r->ckey, or goes to the origin itself), and then
  * resumes them; an unstorable answer releases the waiters to the origin each and marks the key
  * hit-for-pass for COLLAPSE_PASS_SECONDS; an origin failure (502/504) is given to the waiters
  * too (they would have waited as long again for the same failing origin). Requests with
