@@ -1,6 +1,8 @@
 #!/bin/sh
 # Installs every build, test and run dependency of tiercache from Debian 12's packages.
 # Safe to run again: apt-get only installs what is missing. Needs root (or sudo).
+# prometheus brings promtool, the strict checker of /metrics (t_metrics); chromium loads the
+# HTML /stats page headless (t_stats_page).
 set -eu
 
 PACKAGES="
@@ -8,6 +10,7 @@ build-essential autoconf automake libtool pkg-config
 libmicrohttpd-dev libcurl4-openssl-dev libmemcached-dev uthash-dev libinih-dev libxxhash-dev
 check
 curl jq memcached
+prometheus chromium
 "
 
 SUDO=

@@ -49,4 +49,11 @@ struct cache_control {
 /* Parses value (may be NULL: nothing set) into *cc, which is zeroed first. */
 void cachecontrol_parse(const char *value, struct cache_control *cc);
 
+/*
+ * Parses a targeted cache-control field (RFC 9213: CDN-Cache-Control and the like), an
+ * RFC 8941 Dictionary, into *cc (zeroed first). False when value is NULL, empty or not a
+ * valid Dictionary: the field is then to be ignored as if absent (*cc is left zeroed).
+ */
+bool cachecontrol_parse_targeted(const char *value, struct cache_control *cc);
+
 #endif

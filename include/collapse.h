@@ -44,6 +44,12 @@ enum collapse_role collapse_join(struct collapse *c, const char *key, struct col
                                  bool may_lead, int64_t now, bool *pass);
 
 /*
+ * Makes me the leader of key when nothing is in flight for it and it is not marked
+ * hit-for-pass (a background revalidation: it never waits). False otherwise (me is not queued).
+ */
+bool collapse_try_lead(struct collapse *c, const char *key, struct collapse_link *me, int64_t now);
+
+/*
  * The leader of key (me) has its answer: returns the waiters (a list through next, in arrival
  * order, NULL when none), which no longer belong to the table. With pass_until > now, the key is
  * marked hit-for-pass until then.

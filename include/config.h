@@ -52,10 +52,18 @@ struct config {
 	uint64_t local_max_bytes;
 	uint64_t local_max_entries;
 	uint64_t local_max_object_bytes;
-	int64_t local_default_ttl; /* seconds */
+	int64_t local_default_ttl;    /* seconds */
+	int64_t local_heuristic_max;  /* seconds, cap of heuristic freshness (0: none) */
+	int64_t local_stale_if_error; /* seconds, default error grace */
+	int64_t local_max_stale_keep; /* seconds a stale response without validators is kept */
+
+	/* [http] */
+	char *http_targeted_cc; /* targeted cache-control field read first (RFC 9213) */
 
 	/* [stats] */
 	char *stats_path;
+	char *stats_metrics_path;    /* Prometheus text, same allow list */
+	char *stats_health_path;     /* /healthz, open to every client */
 	char *stats_allow;           /* as written */
 	struct acl *stats_allow_acl; /* parsed */
 

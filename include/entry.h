@@ -17,7 +17,11 @@
 #include "http.h"
 #include "rfc9111.h"
 
-/* keep_until value of an entry that stays useful while stale (it has a validator). */
+/*
+ * keep_until value of an entry that stays useful while stale (it has a validator). Without
+ * one, an entry is kept past its freshness only for its stale-while-revalidate or
+ * stale-if-error window (rfc9111_stale_window).
+ */
 #define ENTRY_KEEP_FOREVER INT64_MAX
 
 struct entry {
@@ -41,7 +45,9 @@ struct entry {
 	int64_t lifetime;          /* freshness lifetime */
 	int64_t expires_at;        /* local time at which the entry becomes stale */
 	int64_t keep_until;        /* local time after which the entry is useless */
-	struct cache_control cc;   /* parsed response Cache-Control */
+	struct cache_control cc;   /* the directives for this cache (rfc9111_response_cc) */
+	const char *targeted;      /* the targeted field cc came from (into headers), or NULL */
+	const char *hidden[2];     /* targeted fields never sent to clients (into headers) */
 	const char *etag;          /* points into headers, NULL when absent */
 	const char *last_modified; /* points into headers, NULL when absent */
 	size_t charge;             /* bytes accounted for this entry by a cache */
@@ -112,6 +118,9 @@ bool entry_is_fresh(const struct entry *e, int64_t now);
 
 /* True when the entry has a validator (ETag or Last-Modified) to revalidate it with. */
 bool entry_has_validator(const struct entry *e);
+
+/* True when the stored field name is one that is not forwarded to clients (RFC 9213). */
+bool entry_hides(const struct entry *e, const char *name);
 
 /*
  * True when a's response arrived after b's: a later response_time, or the same second and a

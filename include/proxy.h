@@ -61,6 +61,7 @@ struct proxy_request {
 	struct sockaddr_storage client;
 	void (*resume)(struct proxy_request *r);
 	void *server_data;
+	uint64_t start_ns; /* histogram_now_ns() when the request began (for its latency) */
 
 	/* the answer */
 	struct proxy_reply reply;
@@ -70,6 +71,7 @@ struct proxy_request {
 	char *key;
 	char *vary_key;
 	struct entry *stale; /* the stored entry being revalidated */
+	struct entry *grace; /* a stale entry without validators, for stale-if-error */
 	struct origin_fetch fetch;
 	bool fetching;
 	struct worker_job job; /* a memcached step (lookup, invalidation, purge) on a worker */
@@ -77,15 +79,15 @@ struct proxy_request {
 	uint64_t epoch;        /* the proxy's purge epoch when the lookup began */
 	struct collapse_link collapse; /* with the other requests for key (collapse.h) */
 	bool collapse_leader;          /* others wait for this request's answer */
-	uint8_t collapsed;  /* 1: answered from a leader's answer, 2: released to go on its own */
-	struct entry *spec; /* the URL's vary spec (entry.h), when its responses carry Vary */
-	char *vkey;         /* the key of the variant r selects under spec */
-	char *ckey;         /* the key r leads collapsed requests for, when not key (a variant) */
-	bool uri_known;     /* something was stored for the URL (Cache-Status vary-miss) */
-	bool conditional;   /* the origin request carried validators of stored responses */
-	bool unconditional; /* a 304 selected nothing: fetching again without validators */
-	bool was_stale;     /* ... and it was a revalidation of r->stale (now dropped) */
-	bool fwd_request;   /* a usable response was stored but the request asked to validate */
+	uint8_t collapsed;    /* 1: answered from a leader's answer, 2: released to go on its own */
+	uint8_t latency_path; /* enum histogram_path + 1 of the reply; 0: not recorded */
+	struct entry *spec;   /* the URL's vary spec (entry.h), when its responses carry Vary */
+	char *vkey;           /* the key of the variant r selects under spec */
+	char *ckey;           /* the key r leads collapsed requests for, when not key (a variant) */
+	bool conditional;     /* the origin request carried validators of stored responses */
+	bool unconditional;   /* a 304 selected nothing: fetching again without validators */
+	bool was_stale;       /* ... and it was a revalidation of r->stale (now dropped) */
+	bool fwd_request;     /* a usable response was stored but the request asked to validate */
 	struct entry *post_entry; /* a POST's answer stored for GETs, to write to memcached */
 	char *inval[2];  /* Location, Content-Location keys invalidated with key (or NULL) */
 	bool range_pass; /* a GET for several ranges, passed to the origin unstored */
@@ -116,6 +118,9 @@ enum proxy_outcome proxy_handle(struct proxy *p, struct proxy_request *r);
 
 /* Frees everything r holds (the request fields, the reply, private state). */
 void proxy_request_release(struct proxy_request *r);
+
+/* The server queued r's reply: records its latency (hits, misses, revalidations only). */
+void proxy_reply_queued(struct proxy_request *r);
 
 /* Adds the headers of a plain hit (r->reply.plain_hit) to r->reply.headers. */
 void proxy_reply_plain_headers(struct proxy_request *r);

@@ -16,7 +16,22 @@
 
 /* Operator settings that the rules depend on. */
 struct rfc9111_settings {
-	int64_t default_ttl; /* lifetime of a response without freshness information (seconds) */
+	int64_t default_ttl;    /* lifetime of a response without freshness information (seconds) */
+	int64_t heuristic_max;  /* cap of heuristic freshness (section 4.2.2); 0: no heuristic */
+	int64_t stale_if_error; /* error grace when the response has no stale-if-error */
+	const char *targeted;   /* targeted field read before CDN-Cache-Control; NULL: none */
+	int64_t max_stale_keep; /* seconds a stale response is kept for max-stale requests */
+};
+
+/* The field RFC 9213 targets at every CDN cache (and so at this one). */
+#define RFC9111_CDN_CACHE_CONTROL "CDN-Cache-Control"
+
+/* What a stored response may do for a request (rfc9111_use). */
+enum rfc9111_use {
+	RFC9111_FRESH,    /* fresh enough for the request: serve it */
+	RFC9111_STALE,    /* stale, but within the request's max-stale: serve it */
+	RFC9111_SWR,      /* stale within stale-while-revalidate: serve it, revalidate behind */
+	RFC9111_VALIDATE, /* it must be validated (or replaced) by the origin first */
 };
 
 /* What the rules need to know about the request that caused a response. */
@@ -35,12 +50,50 @@ bool rfc9111_storable(const struct rfc9111_request *req, int status,
                       const char **why);
 
 /*
- * Freshness lifetime in seconds (section 4.2.1): s-maxage, else max-age, else Expires - Date,
- * else settings->default_ttl. An invalid Expires means already stale (0).
+ * The directives that govern this cache's handling of resp into *cc (RFC 9213 section 2.1):
+ * the first valid targeted field (settings->targeted, then CDN-Cache-Control), else
+ * Cache-Control. Returns the name of the targeted field used (as spelled in resp, pointing
+ * into it), or NULL for Cache-Control.
  */
-int64_t rfc9111_freshness_lifetime(const struct http_headers *resp,
-                                   const struct cache_control *resp_cc, int64_t date_value,
-                                   const struct rfc9111_settings *settings);
+const char *rfc9111_response_cc(const struct http_headers *resp,
+                                const struct rfc9111_settings *settings, struct cache_control *cc);
+
+/*
+ * Freshness lifetime in seconds (section 4.2.1): s-maxage, else max-age, else Expires - Date
+ * (not when the directives came from a targeted field), else the heuristic (section 4.2.2:
+ * 10% of Date - Last-Modified, at most settings->heuristic_max, for heuristically cacheable
+ * statuses or public), else settings->default_ttl. An invalid Expires means already stale.
+ */
+int64_t rfc9111_freshness_lifetime(int status, const struct http_headers *resp,
+                                   const struct cache_control *resp_cc, bool targeted,
+                                   int64_t date_value, const struct rfc9111_settings *settings);
+
+/* True when the response's directives forbid serving it stale (must-revalidate, ...). */
+bool rfc9111_stale_forbidden(const struct cache_control *resp_cc);
+
+/*
+ * Seconds past the end of its freshness during which a stored response without validators
+ * stays useful (the longest of stale-while-revalidate, stale-if-error or its default, and
+ * settings->max_stale_keep for requests with max-stale); 0 when it may never be served stale.
+ */
+int64_t rfc9111_stale_window(const struct cache_control *resp_cc,
+                             const struct rfc9111_settings *settings);
+
+/*
+ * What a stored response of the given lifetime and current age may do for a request with
+ * directives req_cc (pragma_no_cache: the request had Pragma: no-cache): sections 4.2, 4.2.4,
+ * 5.2.1 and RFC 5861 section 3.
+ */
+enum rfc9111_use rfc9111_use(const struct cache_control *req_cc, bool pragma_no_cache,
+                             const struct cache_control *resp_cc, int64_t lifetime, int64_t age);
+
+/*
+ * True when the stored response may answer instead of an origin failure or a 500, 502, 503
+ * or 504 (RFC 5861 section 4): within the response's stale-if-error (else settings'
+ * default), or the request's, unless stale answers are forbidden.
+ */
+bool rfc9111_serve_on_error(const struct cache_control *req_cc, const struct cache_control *resp_cc,
+                            int64_t lifetime, int64_t age, const struct rfc9111_settings *settings);
 
 /*
  * Corrected initial age (section 4.2.3) from the Age header value (may be NULL), the Date

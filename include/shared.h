@@ -152,6 +152,39 @@ bool shared_key(struct shared *s, bool fallback, const char *cache_key, char out
 /* The address ("host:port") of the server of servers that a memcached key maps to. */
 const char *shared_locate(struct shared *s, const char *mkey);
 
+/* The tier's counters (all 0 for a NULL tier), for /metrics and /healthz. */
+struct shared_counts {
+	uint64_t hits, misses, stores, store_skipped_too_large, cas_retries, cas_conflicts, errors,
+	        timeouts, decode_rejected, generation;
+	uint64_t fallback_hits, fallback_misses, fallback_errors, fallback_warmed;
+};
+
+/* One server's state and counters. */
+struct shared_server_info {
+	const char *address; /* "host:port", valid while the tier lives */
+	bool fallback;       /* in fallback_servers */
+	bool down;           /* the circuit breaker is open */
+	unsigned failures;   /* consecutive failures */
+	uint64_t hits, misses, errors;
+};
+
+/*
+ * Probes each server that is down and whose backoff has ended with one read of a key of its
+ * own (its circuit breaker records the outcome), so that a server without traffic is seen to
+ * come back. Blocks up to timeout_ms per probed server: call it on a worker thread. Returns the
+ * servers probed (0 for NULL).
+ */
+unsigned shared_probe_down(struct shared *s);
+
+/* Reads the tier's counters into *out (zeroes for NULL). */
+void shared_counts(struct shared *s, struct shared_counts *out);
+
+/* Servers of both clusters (servers first); 0 for NULL. */
+size_t shared_nservers(struct shared *s);
+
+/* Reads server i (< shared_nservers) into *out. */
+void shared_server_info(struct shared *s, size_t i, struct shared_server_info *out);
+
 /* Appends the /stats "memcached" object (the tier's counters; enabled false for NULL). */
 void shared_stats_json(struct shared *s, struct buf *out);
 

@@ -25,7 +25,11 @@
 	X(origin_not_modified)                                                                     \
 	X(origin_bytes_in)                                                                         \
 	X(collapsed_waiters)                                                                       \
-	X(hit_for_pass)
+	X(hit_for_pass)                                                                            \
+	X(stale_served)                                                                            \
+	X(stale_if_error)                                                                          \
+	X(background_revalidations)                                                                \
+	X(only_if_cached_misses)
 
 enum stats_counter {
 #define STATS_ENUM(name) STAT_##name,

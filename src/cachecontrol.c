@@ -19,6 +19,14 @@
  * - directives that widen what a cache may do (public, immutable, must-understand,
  *   only-if-cached) take no argument; with an argument or junk they are ignored;
  * - unknown extensions only set `any`.
+ *
+ * Targeted fields (RFC 9213, cachecontrol_parse_targeted) are RFC 8941 Dictionaries instead:
+ * keys are lowercase, a bare key is Boolean true, values are Items or Inner Lists with
+ * Parameters (ignored); the whole field is invalid on any syntax error (the caller then
+ * ignores it). A later member replaces an earlier one of the same key (RFC 8941 section
+ * 4.2.2). Restricting directives are set unless their value is Boolean false; widening ones
+ * only by Boolean true; delta-seconds directives need a non-negative Integer (saturated at
+ * 2^31), any other value makes them CC_INVALID.
  */
 
 #include <stddef.h>
@@ -223,4 +231,266 @@ cachecontrol_parse(const char *value, struct cache_control *cc)
 	memset(cc, 0, sizeof(*cc));
 	while (http_list_next(&pos, &e, &len))
 		cc_element(e, len, cc);
+}
+
+/* ------------------------------------------------------------------ RFC 8941 dictionaries */
+
+/* The type of a parsed bare item (only what the directives need is kept). */
+enum sf_type { SF_INTEGER, SF_BOOLEAN, SF_OTHER, SF_INNER_LIST };
+
+struct sf_item {
+	enum sf_type type;
+	int64_t integer; /* SF_INTEGER (negative allowed), SF_BOOLEAN: 0 or 1 */
+};
+
+static bool
+sf_is_lcalpha(char c)
+{
+	return c >= 'a' && c <= 'z';
+}
+
+static bool
+sf_is_digit(char c)
+{
+	return c >= '0' && c <= '9';
+}
+
+static bool
+sf_is_alpha(char c)
+{
+	return sf_is_lcalpha(c) || (c >= 'A' && c <= 'Z');
+}
+
+/* key = ( lcalpha / "*" ) *( lcalpha / DIGIT / "_" / "-" / "." / "*" ); sets *len. */
+static bool
+sf_key(const char **p, size_t *len)
+{
+	const char *s = *p;
+
+	if (!sf_is_lcalpha(*s) && *s != '*')
+		return false;
+	s++;
+	while (sf_is_lcalpha(*s) || sf_is_digit(*s) || (*s != '\0' && strchr("_-.*", *s) != NULL))
+		s++;
+	*len = (size_t)(s - *p);
+	*p = s;
+	return true;
+}
+
+/* sf-integer / sf-decimal: ["-"] 1*15DIGIT [ "." 1*3DIGIT ] (a decimal has at most 12). */
+static bool
+sf_number(const char **p, struct sf_item *it)
+{
+	const char *s = *p;
+	bool neg = false;
+	int64_t v = 0;
+	int n = 0;
+
+	if (*s == '-') {
+		neg = true;
+		s++;
+	}
+	while (sf_is_digit(*s)) {
+		if (++n > 15)
+			return false;
+		v = v * 10 + (*s - '0');
+		s++;
+	}
+	if (n == 0)
+		return false;
+	it->type = SF_INTEGER;
+	it->integer = neg ? -v : v;
+	if (*s == '.') {
+		int f = 0;
+		if (n > 12)
+			return false;
+		for (s++; sf_is_digit(*s); s++)
+			if (++f > 3)
+				return false;
+		if (f == 0)
+			return false;
+		it->type = SF_OTHER; /* a decimal: no directive takes one */
+	}
+	*p = s;
+	return true;
+}
+
+/* bare-item: integer, decimal, string, token, byte sequence or boolean. */
+static bool
+sf_bare_item(const char **p, struct sf_item *it)
+{
+	const char *s = *p;
+
+	it->type = SF_OTHER;
+	it->integer = 0;
+	if (*s == '-' || sf_is_digit(*s))
+		return sf_number(p, it);
+	if (*s == '"') {
+		for (s++; *s != '"'; s++) {
+			if (*s == '\\') {
+				s++;
+				if (*s != '"' && *s != '\\')
+					return false;
+			} else if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) {
+				return false; /* includes the end of the string: unterminated */
+			}
+		}
+		*p = s + 1;
+		return true;
+	}
+	if (sf_is_alpha(*s) || *s == '*') {
+		for (s++; cc_is_tchar(*s) || *s == ':' || *s == '/'; s++)
+			;
+		*p = s;
+		return true;
+	}
+	if (*s == ':') {
+		for (s++; sf_is_alpha(*s) || sf_is_digit(*s) || *s == '+' || *s == '/' || *s == '=';
+		     s++)
+			;
+		if (*s != ':')
+			return false;
+		*p = s + 1;
+		return true;
+	}
+	if (*s == '?') {
+		if (s[1] != '0' && s[1] != '1')
+			return false;
+		it->type = SF_BOOLEAN;
+		it->integer = s[1] - '0';
+		*p = s + 2;
+		return true;
+	}
+	return false;
+}
+
+/* parameters = *( ";" *SP key [ "=" bare-item ] ) (values are read and ignored). */
+static bool
+sf_parameters(const char **p)
+{
+	struct sf_item ignored;
+	size_t len;
+
+	while (**p == ';') {
+		(*p)++;
+		while (**p == ' ')
+			(*p)++;
+		if (!sf_key(p, &len))
+			return false;
+		if (**p == '=') {
+			(*p)++;
+			if (!sf_bare_item(p, &ignored))
+				return false;
+		}
+	}
+	return true;
+}
+
+/* member-value = sf-item / inner-list, each with parameters. */
+static bool
+sf_member_value(const char **p, struct sf_item *it)
+{
+	if (**p != '(')
+		return sf_bare_item(p, it) && sf_parameters(p);
+	(*p)++;
+	for (;;) {
+		struct sf_item inner;
+
+		while (**p == ' ')
+			(*p)++;
+		if (**p == ')')
+			break;
+		if (!sf_bare_item(p, &inner) || !sf_parameters(p))
+			return false;
+		if (**p != ' ' && **p != ')')
+			return false;
+	}
+	(*p)++;
+	it->type = SF_INNER_LIST;
+	it->integer = 0;
+	return sf_parameters(p);
+}
+
+/* Applies one dictionary member to cc (a later member replaces an earlier one). */
+static void
+cc_targeted_member(const char *key, size_t len, const struct sf_item *it, struct cache_control *cc)
+{
+	cc->any = true;
+	for (size_t i = 0; i < TC_ARRAY_LEN(cc_directives); i++) {
+		if (strlen(cc_directives[i].name) != len ||
+		    memcmp(cc_directives[i].name, key, len) != 0)
+			continue;
+		char *field = (char *)cc + cc_directives[i].offset;
+		struct cc_delta *d = (struct cc_delta *)field;
+		switch (cc_directives[i].kind) {
+		case CC_KIND_RESTRICT:
+			*(bool *)field = !(it->type == SF_BOOLEAN && it->integer == 0);
+			break;
+		case CC_KIND_PERMIT:
+			*(bool *)field = it->type == SF_BOOLEAN && it->integer == 1;
+			break;
+		case CC_KIND_MAX_STALE:
+			if (it->type == SF_BOOLEAN && it->integer == 1) {
+				d->state = CC_SET;
+				d->value = CC_DELTA_MAX;
+				break;
+			}
+			/* fall through */
+		case CC_KIND_DELTA:
+			if (it->type == SF_INTEGER && it->integer >= 0) {
+				d->state = CC_SET;
+				d->value = it->integer > CC_DELTA_MAX ? CC_DELTA_MAX : it->integer;
+			} else {
+				d->state = CC_INVALID;
+				d->value = 0;
+			}
+			break;
+		}
+		return;
+	}
+}
+
+/* Parses a targeted field (RFC 9213) as an RFC 8941 Dictionary; false: ignore the field. */
+bool
+cachecontrol_parse_targeted(const char *value, struct cache_control *cc)
+{
+	const char *p = value;
+
+	memset(cc, 0, sizeof(*cc));
+	if (p == NULL)
+		return false;
+	while (*p == ' ')
+		p++;
+	if (*p == '\0')
+		return false; /* empty: as if absent */
+	for (;;) {
+		struct sf_item it = {SF_BOOLEAN, 1};
+		const char *key = p;
+		size_t len;
+
+		if (!sf_key(&p, &len))
+			goto invalid;
+		if (*p == '=') {
+			p++;
+			if (!sf_member_value(&p, &it))
+				goto invalid;
+		} else if (!sf_parameters(&p)) {
+			goto invalid;
+		}
+		cc_targeted_member(key, len, &it, cc);
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			return true;
+		if (*p != ',')
+			goto invalid;
+		p++;
+		while (*p == ' ' || *p == '\t')
+			p++;
+		if (*p == '\0')
+			goto invalid; /* a trailing comma */
+	}
+invalid:
+	memset(cc, 0, sizeof(*cc));
+	return false;
 }

@@ -3,7 +3,8 @@
  * collapse_rec: the leader's link while a request for the key is in flight, its waiters (a
  * singly linked list with a tail pointer, so they are answered in arrival order), and the time
  * until which the key is hit-for-pass. A record with no leader is only a mark; an expired mark
- * is reused by the next leader, or swept when marks pile up.
+ * is reused by the next leader, or swept when marks pile up. collapse_try_lead makes a leader
+ * only when the key is free (a background revalidation never waits behind another fetch).
  *
  * Locking: one mutex guards the table and every record. Nothing is freed under it (removed
  * records are collected and freed after unlocking) and it never calls out. The links belong to
@@ -132,6 +133,35 @@ collapse_join(struct collapse *c, const char *key, struct collapse_link *me, boo
 	}
 	pthread_mutex_unlock(&c->mutex);
 	return role;
+}
+
+/* Makes me the leader of key when nothing is in flight and no mark holds; never queues me. */
+bool
+collapse_try_lead(struct collapse *c, const char *key, struct collapse_link *me, int64_t now)
+{
+	struct collapse_rec *rec;
+	bool lead = false;
+	size_t len = strlen(key);
+
+	me->next = NULL;
+	pthread_mutex_lock(&c->mutex);
+	HASH_FIND(hh, c->table, key, len, rec);
+	if (rec == NULL) {
+		rec = xcalloc(1, sizeof(*rec));
+		rec->key = xstrdup(key);
+		HASH_ADD_KEYPTR(hh, c->table, rec->key, len, rec);
+		lead = true;
+	} else if (rec->leader == NULL && rec->pass_until <= now) {
+		c->marks--; /* an expired mark becomes the record of the new leader */
+		lead = true;
+	}
+	if (lead) {
+		rec->leader = me;
+		rec->head = rec->tail = NULL;
+		rec->pass_until = 0;
+	}
+	pthread_mutex_unlock(&c->mutex);
+	return lead;
 }
 
 /* The leader of key (me) has its answer: its waiters, in arrival order; marks the key. */

@@ -58,6 +58,7 @@ enum config_type {
 	CONFIG_SERVERS,    /* memcached server list; also fills the list at list_offset */
 	CONFIG_BOOL,       /* on|off, yes|no, true|false, 1|0 */
 	CONFIG_KEY_PREFIX, /* printable ASCII without blanks, at most CONFIG_MAX_KEY_PREFIX bytes */
+	CONFIG_FIELD_NAME, /* an HTTP field name (a token), at most CONFIG_MAX_KEY_PREFIX bytes */
 };
 
 /* The longest [memcached] key_prefix: memcached keys stay far below their 250-byte limit. */
@@ -148,6 +149,25 @@ static const struct config_option config_options[] = {
         {"local", "default_ttl", CONFIG_SECONDS, "0", NULL, 0, 31536000,
          "Seconds of freshness for a response that states none; 0 = none.",
          CONFIG_FIELD(local_default_ttl)},
+        {"local", "heuristic_max_seconds", CONFIG_SECONDS, "86400", NULL, 0, 31536000,
+         "Cap of heuristic freshness: a response with Last-Modified and no explicit\n"
+         "freshness is fresh for 10% of its age at arrival, at most this; 0 = no heuristic.",
+         CONFIG_FIELD(local_heuristic_max)},
+        {"local", "stale_if_error", CONFIG_SECONDS, "0", NULL, 0, 31536000,
+         "Seconds a stale response may still answer when the origin fails or answers 500,\n"
+         "502, 503 or 504, for responses without stale-if-error (must-revalidate,\n"
+         "proxy-revalidate, s-maxage and no-cache always forbid it); 0 = none.",
+         CONFIG_FIELD(local_stale_if_error)},
+        {"local", "max_stale_keep", CONFIG_SECONDS, "60", NULL, 0, 31536000,
+         "Seconds a stale response without validators (ETag, Last-Modified) is kept, so\n"
+         "that requests with max-stale can still use it; 0 = dropped once stale. Responses\n"
+         "with validators are kept until evicted; stale windows of the response count too.",
+         CONFIG_FIELD(local_max_stale_keep)},
+
+        {"http", "targeted_cache_control", CONFIG_FIELD_NAME, "Tiercache-Cache-Control", NULL, 0, 0,
+         "Response field whose directives replace Cache-Control for this cache (RFC 9213),\n"
+         "read before CDN-Cache-Control; neither field is forwarded to clients.",
+         CONFIG_FIELD(http_targeted_cc)},
 
         {"memcached", "servers", CONFIG_SERVERS, "", NULL, 0, 0,
          "The memcached cluster shared by every tiercache of a fleet (the second tier), as\n"
@@ -180,6 +200,15 @@ static const struct config_option config_options[] = {
          "URL path that serves the counters as JSON.", CONFIG_FIELD(stats_path)},
         {"stats", "allow", CONFIG_ACL, "127.0.0.1/32, ::1/128", NULL, 0, 0,
          "Client addresses or networks allowed to read the counters.", CONFIG_FIELD(stats_allow)},
+        {"stats", "metrics_path", CONFIG_PATH, "/metrics", NULL, 0, 0,
+         "URL path that serves the counters and latency histograms to Prometheus (text\n"
+         "format 0.0.4); the same allow list as path.",
+         CONFIG_FIELD(stats_metrics_path)},
+        {"stats", "health_path", CONFIG_PATH, "/healthz", NULL, 0, 0,
+         "URL path of the health check for load balancers: 200, or 503 when the origin is\n"
+         "down and nothing can be served; open to every client (memcached addresses are\n"
+         "shown only to the allow list).",
+         CONFIG_FIELD(stats_health_path)},
 
         {"log", "level", CONFIG_LOG_LEVEL, "info", NULL, 0, 0,
          "Lowest level of message written to the log.", CONFIG_FIELD(log_level)},
@@ -290,6 +319,10 @@ config_expected(struct buf *b, const struct config_option *o)
 		break;
 	case CONFIG_BOOL:
 		buf_puts(b, "on or off");
+		break;
+	case CONFIG_FIELD_NAME:
+		buf_puts(b, "an HTTP field name (letters, digits and !#$%&'*+-.^_`|~) of at "
+		            "most " CONFIG_STR(CONFIG_MAX_KEY_PREFIX) " characters");
 		break;
 	case CONFIG_KEY_PREFIX:
 		buf_puts(b,
@@ -656,6 +689,23 @@ config_key_prefix_ok(const char *s)
 	return true;
 }
 
+/* True when s is a token (RFC 9110 section 5.1) of at most CONFIG_MAX_KEY_PREFIX bytes. */
+static bool
+config_field_name_ok(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > CONFIG_MAX_KEY_PREFIX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+		      strchr("!#$%&'*+-.^_`|~", c) != NULL))
+			return false;
+	}
+	return true;
+}
+
 /*
  * Parses value for option o and stores it in c. False when the value is rejected; *cause may
  * then get an allocated detail for the message.
@@ -748,6 +798,11 @@ config_apply(struct config *c, const struct config_option *o, const char *value,
 	}
 	case CONFIG_KEY_PREFIX:
 		if (!config_key_prefix_ok(value))
+			return false;
+		config_store_string(c, o, value);
+		return true;
+	case CONFIG_FIELD_NAME:
+		if (!config_field_name_ok(value))
 			return false;
 		config_store_string(c, o, value);
 		return true;
@@ -1096,6 +1151,27 @@ config_check_memcached(struct config_loader *ld)
 				             b->v[i].host, b->v[i].port);
 }
 
+/* The [stats] paths (counters, metrics, health) must differ from each other. */
+static void
+config_check_paths(struct config_loader *ld)
+{
+	static const char *const keys[] = {"path", "metrics_path", "health_path"};
+	const char *vals[] = {ld->c->stats_path, ld->c->stats_metrics_path,
+	                      ld->c->stats_health_path};
+
+	for (size_t i = 1; i < TC_ARRAY_LEN(keys); i++)
+		for (size_t j = 0; j < i; j++) {
+			int oi = config_find_option("stats", keys[i]);
+			int oj = config_find_option("stats", keys[j]);
+			TC_ASSERT(oi >= 0 && oj >= 0);
+			if (ld->bad[oi] || ld->bad[oj] || strcmp(vals[i], vals[j]) != 0)
+				continue;
+			int line = ld->set_line[oi] != 0 ? ld->set_line[oi] : ld->set_line[oj];
+			config_error(ld, line, "[stats] %s: %s is also [stats] %s", keys[i],
+			             vals[i], keys[j]);
+		}
+}
+
 /* Checks what no single key can: the bounds that tie keys together. */
 static void
 config_check_relations(struct config_loader *ld)
@@ -1106,6 +1182,7 @@ config_check_relations(struct config_loader *ld)
 
 	TC_ASSERT(mob >= 0 && mb >= 0);
 	config_check_memcached(ld);
+	config_check_paths(ld);
 	if (ld->bad[mob] || ld->bad[mb] || ld->c->local_max_object_bytes <= ld->c->local_max_bytes)
 		return;
 	config_format_size(obj, sizeof(obj), ld->c->local_max_object_bytes);

@@ -22,21 +22,31 @@
 static void
 entry_derive(struct entry *e, const struct rfc9111_settings *settings)
 {
-	char *cc_value = http_headers_join(&e->headers, "Cache-Control");
 	const char *date = http_headers_get(&e->headers, "Date");
+	size_t nh = 0;
 
-	cachecontrol_parse(cc_value, &e->cc);
-	free(cc_value);
+	e->targeted = rfc9111_response_cc(&e->headers, settings, &e->cc);
+	for (size_t i = 0; i < e->headers.n && nh < 2; i++) {
+		const char *name = e->headers.v[i].name;
+		bool seen = nh == 1 && strcasecmp(e->hidden[0], name) == 0;
+		if (!seen && (strcasecmp(name, RFC9111_CDN_CACHE_CONTROL) == 0 ||
+		              (settings != NULL && settings->targeted != NULL &&
+		               strcasecmp(name, settings->targeted) == 0)))
+			e->hidden[nh++] = name;
+	}
 	if (date == NULL || !http_date_parse(date, &e->date_value))
 		e->date_value = e->response_time;
 	e->corrected_initial_age =
 	        rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), e->date_value,
 	                                      e->request_time, e->response_time);
-	e->lifetime = rfc9111_freshness_lifetime(&e->headers, &e->cc, e->date_value, settings);
+	e->lifetime = rfc9111_freshness_lifetime(e->status, &e->headers, &e->cc,
+	                                         e->targeted != NULL, e->date_value, settings);
 	e->expires_at = e->response_time - e->corrected_initial_age + e->lifetime;
 	e->etag = http_headers_get(&e->headers, "ETag");
 	e->last_modified = http_headers_get(&e->headers, "Last-Modified");
-	e->keep_until = entry_has_validator(e) ? ENTRY_KEEP_FOREVER : e->expires_at;
+	e->keep_until = entry_has_validator(e)
+	                        ? ENTRY_KEEP_FOREVER
+	                        : e->expires_at + rfc9111_stale_window(&e->cc, settings);
 }
 
 /*
@@ -253,4 +263,12 @@ entry_spec_id(const struct entry *spec)
 {
 	return spec != NULL && spec->vary_spec ? http_headers_get(&spec->headers, ENTRY_SPEC_ID)
 	                                       : NULL;
+}
+
+/* True when the stored field name is one that is not forwarded to clients (RFC 9213). */
+bool
+entry_hides(const struct entry *e, const char *name)
+{
+	return (e->hidden[0] != NULL && strcasecmp(e->hidden[0], name) == 0) ||
+	       (e->hidden[1] != NULL && strcasecmp(e->hidden[1], name) == 0);
 }

@@ -5,11 +5,17 @@
  * it needs no lock. The multi handle keeps the connection cache: connections to the origin are
  * persistent and reused, at most [origin] max_connections at once (curl queues the rest).
  * A fetch is borrowed from its submitter until its done callback has run on the fetch thread.
+ * Health (/healthz): the fetch thread records the outcome of every exchange in relaxed atomics
+ * (latest answer, latest failure, consecutive failures) that any thread reads; origin_probe
+ * sends the origin's own probe fetch (o->probe), guarded by the probing flag (set by the
+ * sender, cleared by its done callback) so that one runs at a time.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
@@ -33,6 +39,17 @@ struct origin {
 	struct origin_fetch *queue_tail;
 	bool stopping;
 	bool joined; /* origin_stop has joined (or is joining) the thread */
+
+	/* health evidence (relaxed atomics, written by the fetch thread) */
+	atomic_int_least64_t last_ok_ms, last_failure_ms; /* wall clock */
+	atomic_int_least64_t heard_mono_ms;               /* monotonic: the latest outcome */
+	atomic_int last_error;
+	atomic_uint failures;
+	/* the probe: one at a time (probing), at most one per ORIGIN_PROBE_INTERVAL_MS */
+	atomic_bool probing;
+	atomic_int_least64_t probe_mono_ms;
+	atomic_uint_least64_t probes;
+	struct origin_fetch probe;
 
 	/* fetch thread only */
 	struct origin_fetch *active; /* doubly linked through next/prev */
@@ -309,15 +326,42 @@ origin_detach(struct origin *o, struct origin_fetch *f)
 	f->slist = NULL;
 }
 
+/* Wall-clock milliseconds. */
+static int64_t
+origin_wall_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Records the outcome of an exchange as health evidence (fetch thread). */
+static void
+origin_heard(struct origin *o, enum origin_error e)
+{
+	if (e == ORIGIN_OK) {
+		atomic_store_explicit(&o->failures, 0, memory_order_relaxed);
+		atomic_store(&o->last_ok_ms, origin_wall_ms());
+	} else {
+		atomic_fetch_add_explicit(&o->failures, 1, memory_order_relaxed);
+		atomic_store_explicit(&o->last_error, (int)e, memory_order_relaxed);
+		atomic_store(&o->last_failure_ms, origin_wall_ms());
+	}
+	atomic_store(&o->heard_mono_ms, util_monotonic_ms());
+}
+
 static void
 origin_finish(struct origin *o, struct origin_fetch *f, CURLcode rc)
 {
 	curl_off_t header_bytes = 0;
 
 	curl_easy_getinfo(f->easy, CURLINFO_HEADER_SIZE, &header_bytes);
-	stats_add(STAT_origin_bytes_in, (uint64_t)header_bytes + f->resp_body.len);
+	if (!f->probe)
+		stats_add(STAT_origin_bytes_in, (uint64_t)header_bytes + f->resp_body.len);
 	f->response_time = util_now();
 	f->error = origin_classify(rc, f);
+	origin_heard(o, f->error);
 	if (f->error != ORIGIN_OK) {
 		if (f->invalid)
 			f->error_text = f->invalid;
@@ -329,7 +373,9 @@ origin_finish(struct origin *o, struct origin_fetch *f, CURLcode rc)
 			f->error_text = "bad status line";
 		else
 			f->error_text = "header section cut short";
-		stats_inc(f->error == ORIGIN_TIMEOUT ? STAT_origin_timeouts : STAT_origin_errors);
+		if (!f->probe)
+			stats_inc(f->error == ORIGIN_TIMEOUT ? STAT_origin_timeouts
+			                                     : STAT_origin_errors);
 		log_debug("origin: %s %s: %s", f->method, f->target, f->error_text);
 	} else {
 		origin_strip_hop_by_hop(&f->resp_headers);
@@ -468,7 +514,8 @@ origin_submit(struct origin *o, struct origin_fetch *f)
 
 	f->origin = o;
 	f->next = NULL;
-	stats_inc(STAT_origin_requests);
+	if (!f->probe)
+		stats_inc(STAT_origin_requests);
 	pthread_mutex_lock(&o->lock);
 	stopping = o->stopping;
 	if (!stopping) {
@@ -483,6 +530,63 @@ origin_submit(struct origin *o, struct origin_fetch *f)
 		origin_fail(f, ORIGIN_SHUTDOWN, "proxy stopping");
 	else
 		curl_multi_wakeup(o->multi);
+}
+
+/* Reads the origin's health (any thread, lock-free). */
+void
+origin_health(struct origin *o, struct origin_health *out)
+{
+	*out = (struct origin_health){0};
+	out->last_ok_ms = atomic_load(&o->last_ok_ms);
+	out->last_failure_ms = atomic_load(&o->last_failure_ms);
+	out->failures = atomic_load_explicit(&o->failures, memory_order_relaxed);
+	out->last_error =
+	        (enum origin_error)atomic_load_explicit(&o->last_error, memory_order_relaxed);
+	out->probes = atomic_load_explicit(&o->probes, memory_order_relaxed);
+	if (out->last_ok_ms == 0 && out->last_failure_ms == 0)
+		out->state = ORIGIN_STATE_UNKNOWN;
+	else
+		out->state = out->failures > 0 ? ORIGIN_STATE_DOWN : ORIGIN_STATE_UP;
+}
+
+/* The probe's answer (fetch thread): only its outcome matters, recorded by origin_finish. */
+static void
+origin_probe_done(struct origin_fetch *f)
+{
+	struct origin *o = f->arg;
+
+	origin_fetch_release(f);
+	http_headers_clear(&f->headers);
+	atomic_store(&o->probing, false);
+}
+
+/* Sends a probe when the evidence is missing, bad or old; never waits. */
+bool
+origin_probe(struct origin *o)
+{
+	struct origin_health h;
+	int64_t now = util_monotonic_ms();
+	bool idle = false;
+
+	origin_health(o, &h);
+	if (h.state == ORIGIN_STATE_UP &&
+	    now - atomic_load(&o->heard_mono_ms) <= ORIGIN_HEALTH_FRESH_MS)
+		return false;
+	if (atomic_load(&o->probes) > 0 &&
+	    now - atomic_load(&o->probe_mono_ms) < ORIGIN_PROBE_INTERVAL_MS)
+		return false;
+	if (!atomic_compare_exchange_strong(&o->probing, &idle, true))
+		return false;
+	atomic_store(&o->probe_mono_ms, now);
+	atomic_fetch_add_explicit(&o->probes, 1, memory_order_relaxed);
+	memset(&o->probe, 0, sizeof(o->probe));
+	o->probe.method = "HEAD";
+	o->probe.target = "/";
+	o->probe.done = origin_probe_done;
+	o->probe.arg = o;
+	o->probe.probe = true;
+	origin_submit(o, &o->probe);
+	return true;
 }
 
 /* Frees what the origin put in f (response headers and body). */

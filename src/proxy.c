@@ -33,6 +33,17 @@
  * too (they would have waited as long again for the same failing origin). Requests with
  * Authorization, no-store, or a request for validation (no-cache, max-age=0, Pragma) neither
  * lead nor wait: their answer may not be shared, or they asked for the origin's own answer.
+ *
+ * Stale responses (rfc9111_use, rfc9111_serve_on_error): a stored response may answer while
+ * stale when the request's max-stale accepts it, or within its stale-while-revalidate window;
+ * the latter starts a background revalidation, a proxy_request of its own (heap-allocated,
+ * owned by itself, freed by its resume callback) that leads the key's collapse, so at most one
+ * runs per key and none while a fetch for the key is in flight; its answer is stored like any
+ * other. When the origin fails or answers 500/502/503/504, the stale entry the request held
+ * (r->stale, or r->grace when it had no validator to revalidate with) answers instead if
+ * stale-if-error (the response's, the request's, or [local] stale_if_error) allows it; the
+ * waiters of a collapse do the same with their own stale entries. only-if-cached requests are
+ * answered from a tier or 504, never from the origin, and never collapse.
  */
 #include <stddef.h>
 #include <stdlib.h>
@@ -44,8 +55,10 @@
 #include "acl.h"
 #include "admin.h"
 #include "collapse.h"
+#include "histogram.h"
 #include "key.h"
 #include "log.h"
+#include "metrics.h"
 #include "proxy.h"
 #include "rfc9111.h"
 #include "stats.h"
@@ -75,6 +88,15 @@ struct proxy {
 	/* bumped by every purge of everything (ours, or a new namespace generation seen): a
 	 * response fetched before it is not stored after it */
 	atomic_uint_least64_t epoch;
+	/* /healthz's probe of memcached servers that are down: one at a time, one a second */
+	atomic_bool mc_probing;
+	atomic_int_least64_t mc_probe_ms;
+};
+
+/* A probe of the memcached servers that are down (a background job). */
+struct proxy_mc_probe {
+	struct worker_job job; /* first: the worker hands this pointer back */
+	struct proxy *p;
 };
 
 /* A memcached write or delete that runs after the client has its answer. */
@@ -126,6 +148,13 @@ static bool proxy_select_304(struct proxy *p, struct proxy_request *r,
                              const struct origin_fetch *f);
 static struct proxy_write *proxy_head_update(struct proxy *p, struct proxy_request *r,
                                              const struct entry *head);
+static bool proxy_answer_stored(struct proxy_request *r, struct entry *e, enum rfc9111_use use,
+                                const char *detail);
+static void proxy_revalidate_behind(struct proxy *p, const struct proxy_request *r,
+                                    struct entry *e);
+static bool proxy_serve_stale_on_error(struct proxy *p, struct proxy_request *r, int fwd_status);
+static bool proxy_only_if_cached(const struct proxy_request *r);
+static void proxy_reply_only_if_cached(struct proxy_request *r);
 
 /* The request that contains job (every job of a request is its r->job). */
 static struct proxy_request *
@@ -157,6 +186,10 @@ proxy_create(const struct config *cfg, struct local *local, struct origin *origi
 	p->origin = origin;
 	p->shared = shared;
 	p->settings.default_ttl = cfg->local_default_ttl;
+	p->settings.heuristic_max = cfg->local_heuristic_max;
+	p->settings.stale_if_error = cfg->local_stale_if_error;
+	p->settings.targeted = cfg->http_targeted_cc;
+	p->settings.max_stale_keep = cfg->local_max_stale_keep;
 	p->collapse = collapse_create();
 	if (shared != NULL) {
 		/* memcached operations block for up to timeout_ms: enough threads that a slow
@@ -205,6 +238,15 @@ proxy_target_is(const char *target, const char *path)
 	size_t n = strlen(path);
 
 	return strncmp(target, path, n) == 0 && (target[n] == '\0' || target[n] == '?');
+}
+
+/* The server queued r's reply: records its latency (hits, misses, revalidations only). */
+void
+proxy_reply_queued(struct proxy_request *r)
+{
+	if (r->latency_path != 0)
+		histogram_record((enum histogram_path)(r->latency_path - 1),
+		                 histogram_now_ns() - r->start_ns);
 }
 
 /* Sets r->reply to a short plain-text answer (status and one line of text). */
@@ -285,6 +327,10 @@ proxy_reply_entry(struct proxy_request *r, struct entry *e, int status, enum pro
 {
 	int64_t now = util_now();
 
+	enum histogram_path path = fwd == FWD_NONE    ? HISTOGRAM_HIT
+	                           : fwd == FWD_STALE ? HISTOGRAM_REVALIDATED
+	                                              : HISTOGRAM_MISS;
+	r->latency_path = fwd == FWD_METHOD ? 0 : (uint8_t)(1 + path);
 	r->reply.status = status;
 	r->reply.entry = entry_ref(e);
 	r->reply.at = now;
@@ -303,11 +349,19 @@ proxy_reply_plain_headers(struct proxy_request *r)
 	proxy_reply_entry_headers(r, r->reply.entry, FWD_NONE, 0, true, NULL, r->reply.at);
 }
 
-/* Answers an origin failure: 504 for a timeout, 502 for anything else. */
+/*
+ * Answers an origin failure: 504 for a timeout, or when r holds a stale response that may not
+ * be served without revalidation (must-revalidate, proxy-revalidate, s-maxage: RFC 9111
+ * section 5.2.2.2 asks for 504); 502 for anything else.
+ */
 static void
 proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
 {
-	bool timeout = f->error == ORIGIN_TIMEOUT;
+	const struct entry *s = r->stale != NULL ? r->stale : r->grace;
+	bool timeout =
+	        f->error == ORIGIN_TIMEOUT || (s != NULL && f->error != ORIGIN_SHUTDOWN &&
+	                                       (s->cc.must_revalidate || s->cc.proxy_revalidate ||
+	                                        s->cc.s_maxage.state != CC_ABSENT));
 	char *text =
 	        xasprintf("%s: origin %s (%s)", timeout ? "504 Gateway Timeout" : "502 Bad Gateway",
 	                  origin_error_name(f->error), f->error_text ? f->error_text : "");
@@ -324,19 +378,70 @@ proxy_reply_origin_error(struct proxy_request *r, const struct origin_fetch *f)
 	                                         : "");
 
 	proxy_reply_text(r, timeout ? 504 : 502, text);
+	if (proxy_is_method(r, "GET") || proxy_is_method(r, "HEAD"))
+		r->latency_path = 1 + (r->stale != NULL ? HISTOGRAM_REVALIDATED : HISTOGRAM_MISS);
 	http_headers_set(&r->reply.headers, "Via", PROXY_VIA);
 	http_headers_set(&r->reply.headers, "Cache-Status", cs);
 	free(text);
 	free(cs);
 }
 
-/* Serves the administrative endpoint ([stats] path) to allowed clients only. */
-static enum proxy_outcome
-proxy_admin(struct proxy *p, struct proxy_request *r)
+/* Probes the memcached servers that are down (worker thread); a cancelled job only ends. */
+static void
+proxy_mc_probe_run(struct worker_job *job, bool cancelled)
 {
-	struct buf json = {0};
+	struct proxy_mc_probe *pr = (struct proxy_mc_probe *)job;
+	struct proxy *p = pr->p;
 
-	if (!acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
+	if (!cancelled)
+		shared_probe_down(p->shared);
+	free(pr);
+	atomic_store(&p->mc_probing, false);
+}
+
+/*
+ * /healthz was asked: when a memcached server is down, queues one probe of the servers that
+ * are down (at most one at a time and one a second), so that a server without traffic is seen
+ * to come back. Never waits.
+ */
+static void
+proxy_mc_probe(struct proxy *p)
+{
+	int64_t now = util_monotonic_ms();
+	bool down = false, idle = false;
+
+	for (size_t i = 0; p->shared != NULL && i < shared_nservers(p->shared) && !down; i++) {
+		struct shared_server_info si;
+		shared_server_info(p->shared, i, &si);
+		down = si.down;
+	}
+	if (!down || now - atomic_load(&p->mc_probe_ms) < 1000 ||
+	    !atomic_compare_exchange_strong(&p->mc_probing, &idle, true))
+		return;
+	atomic_store(&p->mc_probe_ms, now);
+	struct proxy_mc_probe *pr = xcalloc(1, sizeof(*pr));
+	pr->p = p;
+	pr->job.fn = proxy_mc_probe_run;
+	if (!worker_submit(p->worker, &pr->job, WORKER_BACKGROUND))
+		proxy_mc_probe_run(&pr->job, true);
+}
+
+/* The administrative endpoints of [stats] (path, metrics_path, health_path). */
+enum proxy_admin_kind { ADMIN_STATS, ADMIN_METRICS, ADMIN_HEALTH };
+
+/*
+ * Serves an administrative endpoint: /stats (JSON, or the HTML page for a browser) and
+ * /metrics to allowed clients only; /healthz to everyone (a load balancer checks it from
+ * wherever it runs), with memcached addresses only for allowed clients.
+ */
+static enum proxy_outcome
+proxy_admin(struct proxy *p, struct proxy_request *r, enum proxy_admin_kind kind)
+{
+	struct buf doc = {0};
+	bool allowed = acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client);
+	const char *type = "application/json";
+
+	if (!allowed && kind != ADMIN_HEALTH) {
 		proxy_reply_text(r, 403, "403 Forbidden: this address may not read statistics");
 		return PROXY_REPLIED;
 	}
@@ -345,10 +450,27 @@ proxy_admin(struct proxy *p, struct proxy_request *r)
 		http_headers_set(&r->reply.headers, "Allow", "GET, HEAD");
 		return PROXY_REPLIED;
 	}
-	admin_stats_json(&json, p->cfg, p->local, p->shared);
 	r->reply.status = 200;
-	r->reply.body = buf_steal(&json, &r->reply.body_len);
-	http_headers_set(&r->reply.headers, "Content-Type", "application/json");
+	if (kind == ADMIN_METRICS) {
+		metrics_write(&doc, p->local, p->shared, p->origin);
+		type = METRICS_CONTENT_TYPE;
+	} else if (kind == ADMIN_HEALTH) {
+		r->reply.status = admin_health_json(&doc, p->local, p->shared, p->origin, allowed);
+		/* refreshes missing, bad or old evidence for the next check, without waiting */
+		origin_probe(p->origin);
+		proxy_mc_probe(p);
+	} else {
+		const char *q = strchr(r->target, '?');
+		if (admin_wants_html(http_headers_get(&r->headers, "Accept"), q ? q + 1 : NULL)) {
+			buf_puts(&doc, admin_stats_page);
+			type = "text/html; charset=utf-8";
+		} else {
+			admin_stats_json(&doc, p->cfg, p->local, p->shared);
+		}
+		http_headers_set(&r->reply.headers, "Vary", "Accept");
+	}
+	r->reply.body = buf_steal(&doc, &r->reply.body_len);
+	http_headers_set(&r->reply.headers, "Content-Type", type);
 	http_headers_set(&r->reply.headers, "Cache-Control", "no-store");
 	return PROXY_REPLIED;
 }
@@ -359,7 +481,11 @@ proxy_handle(struct proxy *p, struct proxy_request *r)
 {
 	r->proxy = p;
 	if (proxy_target_is(r->target, p->cfg->stats_path))
-		return proxy_admin(p, r);
+		return proxy_admin(p, r, ADMIN_STATS);
+	if (proxy_target_is(r->target, p->cfg->stats_metrics_path))
+		return proxy_admin(p, r, ADMIN_METRICS);
+	if (proxy_target_is(r->target, p->cfg->stats_health_path))
+		return proxy_admin(p, r, ADMIN_HEALTH);
 	if (proxy_is_method(r, "PURGE"))
 		return proxy_purge(p, r);
 
@@ -400,16 +526,20 @@ proxy_request_cc(const struct proxy_request *r, struct cache_control *cc)
 	free(v);
 }
 
-/* True when a stored entry e may answer r now, without the origin. */
-static bool
-proxy_usable(const struct proxy_request *r, const struct entry *e, int64_t now)
+/* What stored entry e may do for r now (RFC 9111 section 4, RFC 5861): see rfc9111_use. */
+static enum rfc9111_use
+proxy_use(const struct proxy_request *r, const struct entry *e, int64_t now)
 {
 	struct cache_control req_cc;
+	bool pragma = false;
 
-	if (e->cc.no_cache || !entry_is_fresh(e, now))
-		return false;
 	proxy_request_cc(r, &req_cc);
-	return !proxy_request_wants_validation(r, &req_cc);
+	if (!req_cc.any) {
+		char *v = http_headers_join(&r->headers, "Pragma");
+		pragma = http_list_has_token(v, "no-cache");
+		free(v);
+	}
+	return rfc9111_use(&req_cc, pragma, &e->cc, e->lifetime, entry_age(e, now));
 }
 
 /* True when stored entry e is the variant r selects (its Vary headers match). */
@@ -477,8 +607,6 @@ proxy_local_find(struct proxy *p, struct proxy_request *r, int64_t now)
 {
 	struct entry *e = local_lookup(p->local, r->key, now);
 
-	if (e != NULL)
-		r->uri_known = true;
 	if (e != NULL && e->vary_spec) {
 		proxy_set_spec(r, e);
 		entry_unref(e);
@@ -669,7 +797,7 @@ proxy_may_collapse(const struct proxy_request *r)
 	if (http_headers_get(&r->headers, "Authorization") != NULL)
 		return false;
 	proxy_request_cc(r, &cc);
-	return !cc.no_store && !proxy_request_wants_validation(r, &cc);
+	return !cc.no_store && !cc.only_if_cached && !proxy_request_wants_validation(r, &cc);
 }
 
 /*
@@ -727,7 +855,8 @@ proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
 		l = l->next; /* w may be gone once it is resumed */
 		if (err != NULL) {
 			w->collapsed = PROXY_COLLAPSED;
-			proxy_reply_origin_error(w, err);
+			if (!proxy_serve_stale_on_error(p, w, 0))
+				proxy_reply_origin_error(w, err);
 			w->resume(w);
 		} else if (e != NULL && proxy_variant_ok(w, e)) {
 			enum proxy_fwd fwd = proxy_fwd_of(w);
@@ -752,6 +881,135 @@ proxy_multi_range(const struct proxy_request *r)
 	                           &last) == RFC9111_RANGE_MULTI;
 }
 
+/* True when r carries only-if-cached: it is answered from a stored response or 504. */
+static bool
+proxy_only_if_cached(const struct proxy_request *r)
+{
+	struct cache_control cc;
+
+	proxy_request_cc(r, &cc);
+	return cc.only_if_cached;
+}
+
+/* The 504 of only-if-cached when nothing usable is stored (RFC 9111 section 5.2.1.7). */
+static void
+proxy_reply_only_if_cached(struct proxy_request *r)
+{
+	stats_inc(STAT_only_if_cached_misses);
+	proxy_reply_text(r, 504,
+	                 "504 Gateway Timeout: only-if-cached, and no usable response is stored");
+	http_headers_set(&r->reply.headers, "Via", PROXY_VIA);
+	http_headers_set(&r->reply.headers, "Cache-Status", "tiercache; detail=only-if-cached");
+}
+
+/* The origin statuses a stale response may stand in for (RFC 5861 section 4). */
+static bool
+proxy_error_status(int status)
+{
+	return status == 500 || status == 502 || status == 503 || status == 504;
+}
+
+/* The end of a background revalidation: nobody waits for its reply. */
+static void
+proxy_behind_done(struct proxy_request *b)
+{
+	proxy_request_release(b);
+	free(b);
+}
+
+/*
+ * Starts the background revalidation of stale entry e that r was just served from
+ * (stale-while-revalidate): a request of its own, GET with r's end-to-end fields but none of
+ * its cache directives or preconditions, that leads the collapse of the key, so one runs per
+ * key at a time (none starts while any fetch for the key is in flight). Its answer is stored
+ * as any other; its reply goes nowhere.
+ */
+static void
+proxy_revalidate_behind(struct proxy *p, const struct proxy_request *r, struct entry *e)
+{
+	struct proxy_request *b = xcalloc(1, sizeof(*b));
+
+	b->proxy = p;
+	b->method = xstrdup("GET");
+	b->target = xstrdup(r->target);
+	b->key = xstrdup(r->key);
+	b->resume = proxy_behind_done;
+	b->epoch = atomic_load(&p->epoch);
+	for (size_t i = 0; i < r->headers.n; i++) {
+		const char *n = r->headers.v[i].name;
+		if (strcasecmp(n, "Cache-Control") == 0 || strcasecmp(n, "Pragma") == 0 ||
+		    strncasecmp(n, "If-", 3) == 0 || strcasecmp(n, "Range") == 0)
+			continue;
+		http_headers_add(&b->headers, n, r->headers.v[i].value);
+	}
+	if (!collapse_try_lead(p->collapse, b->key, &b->collapse, util_now())) {
+		proxy_behind_done(b); /* one is in flight already */
+		return;
+	}
+	b->collapse_leader = true;
+	b->stale = entry_ref(e);
+	stats_inc(STAT_background_revalidations);
+	proxy_go_origin(p, b);
+}
+
+/*
+ * Answers r from stored entry e, which use says may serve it: fresh, or stale within the
+ * request's max-stale or within stale-while-revalidate. detail names the tier for a fresh
+ * answer (NULL: the local one). True when e needs a background revalidation: the caller
+ * starts it (proxy_revalidate_behind) once r no longer leads its key.
+ */
+static bool
+proxy_answer_stored(struct proxy_request *r, struct entry *e, enum rfc9111_use use,
+                    const char *detail)
+{
+	switch (use) {
+	case RFC9111_FRESH:
+		proxy_serve_hit(r, e, detail);
+		return false;
+	case RFC9111_STALE:
+		stats_inc(STAT_stale_served);
+		proxy_serve_hit(r, e, "max-stale");
+		return false;
+	case RFC9111_SWR:
+		stats_inc(STAT_stale_served);
+		proxy_serve_hit(r, e, "stale-while-revalidate");
+		return true;
+	case RFC9111_VALIDATE:
+		break;
+	}
+	TC_ASSERT(!"a stored response that needs validation is not served");
+	return false;
+}
+
+/*
+ * When the origin failed (fwd_status 0) or answered 500, 502, 503 or 504, answers r from its
+ * stale entry if stale-if-error allows it (RFC 5861 section 4); false when it does not.
+ */
+static bool
+proxy_serve_stale_on_error(struct proxy *p, struct proxy_request *r, int fwd_status)
+{
+	struct entry *s = r->stale != NULL ? r->stale : r->grace;
+	struct cache_control req_cc;
+	int64_t now = util_now();
+
+	if (s == NULL || !proxy_variant_ok(r, s))
+		return false;
+	proxy_request_cc(r, &req_cc);
+	if (!rfc9111_serve_on_error(&req_cc, &s->cc, s->lifetime, entry_age(s, now), &p->settings))
+		return false;
+	if (r->resume != proxy_behind_done) {
+		stats_inc(STAT_stale_served);
+		stats_inc(STAT_stale_if_error);
+	}
+	if (proxy_not_modified(r, s)) {
+		stats_inc(STAT_client_not_modified);
+		proxy_reply_entry(r, s, 304, FWD_STALE, fwd_status, false, "stale-if-error");
+	} else {
+		proxy_reply_entry(r, s, s->status, FWD_STALE, fwd_status, false, "stale-if-error");
+	}
+	return true;
+}
+
 /* GET and HEAD: the local tier, then memcached (on a worker thread), then the origin. */
 static enum proxy_outcome
 proxy_lookup(struct proxy *p, struct proxy_request *r)
@@ -766,14 +1024,21 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 	r->epoch = atomic_load(&p->epoch);
 	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
 	e = proxy_local_find(p, r, now);
-	if (e != NULL && proxy_usable(r, e, now)) {
+	enum rfc9111_use use = e != NULL ? proxy_use(r, e, now) : RFC9111_VALIDATE;
+	if (use != RFC9111_VALIDATE) {
 		stats_inc(STAT_local_hits);
-		proxy_serve_hit(r, e, NULL);
+		if (proxy_answer_stored(r, e, use, NULL))
+			proxy_revalidate_behind(p, r, e);
 		entry_unref(e);
 		return PROXY_REPLIED;
 	}
 	stats_inc(STAT_local_misses);
 	r->fwd_request = e != NULL && !e->cc.no_cache && entry_is_fresh(e, now);
+	if (p->shared == NULL && proxy_only_if_cached(r)) {
+		entry_unref(e);
+		proxy_reply_only_if_cached(r);
+		return PROXY_REPLIED;
+	}
 
 	/* kept to revalidate with, unless memcached has something newer */
 	r->stale = e;
@@ -790,9 +1055,11 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 			/* a fetch for the key that ended between the lookup and the join stored its
 			 * answer: that serves this request and the ones that joined meanwhile */
 			e = proxy_local_find(p, r, now);
-			if (e != NULL && proxy_usable(r, e, now)) {
-				proxy_serve_hit(r, e, NULL);
+			if (e != NULL && (use = proxy_use(r, e, now)) != RFC9111_VALIDATE) {
+				bool behind = proxy_answer_stored(r, e, use, NULL);
 				proxy_collapse_finish(p, r, e, NULL, 0, false);
+				if (behind)
+					proxy_revalidate_behind(p, r, e);
 				entry_unref(e);
 				return PROXY_REPLIED;
 			}
@@ -831,8 +1098,6 @@ proxy_shared_find(struct proxy *p, struct proxy_request *r, enum shared_source *
 {
 	struct entry *e = shared_lookup(p->shared, r->key, from);
 
-	if (e != NULL)
-		r->uri_known = true;
 	if (e != NULL && e->vary_spec) {
 		if (!proxy_same_spec(e, r->spec) || entry_is_newer(e, r->spec)) {
 			proxy_set_spec(r, e);
@@ -878,17 +1143,25 @@ proxy_shared_lookup(struct worker_job *job, bool cancelled)
 	now = util_now();
 	if (e != NULL && from == SHARED_FALLBACK)
 		warm = entry_ref(e);
-	if (e != NULL && proxy_usable(r, e, now)) {
+	enum rfc9111_use use = e != NULL ? proxy_use(r, e, now) : RFC9111_VALIDATE;
+	if (use != RFC9111_VALIDATE) {
 		proxy_promote(p, r, e, now);
-		proxy_serve_hit(r, e, from == SHARED_FALLBACK ? "memcached-fallback" : "memcached");
+		bool behind = proxy_answer_stored(
+		        r, e, use, from == SHARED_FALLBACK ? "memcached-fallback" : "memcached");
 		proxy_collapse_finish(p, r, e, NULL, 0, false);
+		if (behind)
+			proxy_revalidate_behind(p, r, e);
 		entry_unref(e);
 		r->resume(r);
+	} else if (proxy_only_if_cached(r)) {
+		entry_unref(e);
+		proxy_reply_only_if_cached(r);
+		r->resume(r);
 	} else {
-		if (e != NULL && entry_has_validator(e) &&
+		if (e != NULL && (entry_has_validator(e) || r->stale == NULL) &&
 		    (r->stale == NULL || entry_is_newer(e, r->stale))) {
 			entry_unref(r->stale);
-			r->stale = e;
+			r->stale = e; /* without a validator, kept for stale-if-error only */
 			e = NULL;
 		}
 		entry_unref(e);
@@ -913,8 +1186,12 @@ proxy_go_origin(struct proxy *p, struct proxy_request *r)
 		proxy_fetch(p, r, "GET");
 		return;
 	}
-	entry_unref(r->stale);
-	r->stale = NULL;
+	if (r->stale != NULL) {
+		/* nothing to revalidate with: kept only to answer an origin failure */
+		entry_unref(r->grace);
+		r->grace = r->stale;
+		r->stale = NULL;
+	}
 	proxy_fetch(p, r, r->method);
 }
 
@@ -1215,7 +1492,7 @@ proxy_fwd_of(const struct proxy_request *r)
 		return FWD_REQUEST;
 	if (r->stale != NULL || r->was_stale)
 		return FWD_STALE;
-	return r->uri_known ? FWD_VARY : FWD_MISS;
+	return r->spec != NULL ? FWD_VARY : FWD_MISS; /* variants stored, none for r: vary-miss */
 }
 
 /*
@@ -1294,8 +1571,12 @@ proxy_fetched(struct origin_fetch *f)
 
 	r->fetching = false;
 	if (f->error != ORIGIN_OK) {
-		proxy_reply_origin_error(r, f);
+		if (!proxy_serve_stale_on_error(p, r, 0))
+			proxy_reply_origin_error(r, f);
 		proxy_collapse_finish(p, r, NULL, f, 0, false);
+	} else if (proxy_error_status(f->status) && proxy_serve_stale_on_error(p, r, f->status)) {
+		/* the stored response answers instead of the origin's 5xx (RFC 5861 section 4) */
+		proxy_collapse_finish(p, r, r->reply.entry, NULL, f->status, false);
 	} else if (r->conditional && f->status == 304 && !proxy_select_304(p, r, f)) {
 		/* RFC 9111 4.3.4: a 304 that names no stored response is not used: ask again,
 		 * without validators (r stays suspended; f is submitted again) */
@@ -1641,6 +1922,7 @@ proxy_request_release(struct proxy_request *r)
 	free(r->inval[1]);
 	free(r->vary_key);
 	entry_unref(r->stale);
+	entry_unref(r->grace);
 	http_headers_clear(&r->fetch.headers);
 	origin_fetch_release(&r->fetch);
 	memset(r, 0, sizeof(*r));

@@ -20,6 +20,20 @@
  *   sent, which is always correct); entity-tags compare weakly, "W/" is case-sensitive.
  * - If-Modified-Since is ignored unless it is one valid HTTP-date (a single field line); it is
  *   not compared with the current time (no clock here).
+ * - Heuristic freshness: 10% of Date - Last-Modified (section 4.2.2's suggestion), capped by
+ *   the operator's heuristic_max, for the heuristically cacheable statuses and for public.
+ * - Stale answers: must-revalidate, proxy-revalidate, s-maxage (which implies
+ *   proxy-revalidate) and no-cache forbid them all (max-stale, stale-while-revalidate,
+ *   stale-if-error). A request's max-age and min-fresh are checked before any of them; its
+ *   max-age=0 (or an invalid max-age or min-fresh) always asks for validation. Windows are
+ *   half-open like freshness: stale-while-revalidate=N serves while staleness < N;
+ *   max-stale=N accepts staleness <= N (its wording: "by no more than").
+ * - A stored response without validators is kept past its freshness only for its
+ *   stale-while-revalidate or stale-if-error window, or the operator's max_stale_keep, the
+ *   longest; a request's max-stale can use it within those (or any time when it has a
+ *   validator, as such a response is kept until evicted).
+ * - stale-if-error: the response's value, else the operator's default when it has none; a
+ *   request's value widens it (RFC 5861 section 4 lets either side ask).
  */
 
 #include <stdlib.h>
@@ -145,10 +159,11 @@ rfc9111_storable(const struct rfc9111_request *req, int status, const struct htt
  * else settings->default_ttl. An invalid Expires means already stale (0).
  */
 int64_t
-rfc9111_freshness_lifetime(const struct http_headers *resp, const struct cache_control *resp_cc,
-                           int64_t date_value, const struct rfc9111_settings *settings)
+rfc9111_freshness_lifetime(int status, const struct http_headers *resp,
+                           const struct cache_control *resp_cc, bool targeted, int64_t date_value,
+                           const struct rfc9111_settings *settings)
 {
-	int64_t expires, date;
+	int64_t expires, date, lm;
 
 	if (resp_cc->s_maxage.state == CC_SET)
 		return rfc9111_max0(resp_cc->s_maxage.value);
@@ -159,7 +174,7 @@ rfc9111_freshness_lifetime(const struct http_headers *resp, const struct cache_c
 	if (resp_cc->max_age.state == CC_INVALID)
 		return 0;
 
-	size_t n_expires = http_headers_count(resp, "Expires");
+	size_t n_expires = targeted ? 0 : http_headers_count(resp, "Expires");
 	if (n_expires > 1)
 		return 0;
 	if (n_expires == 1) {
@@ -171,11 +186,124 @@ rfc9111_freshness_lifetime(const struct http_headers *resp, const struct cache_c
 		return rfc9111_max0(rfc9111_sub(expires, date));
 	}
 
-	/*
-	 * Heuristic freshness (section 4.2.2) goes here: a fraction of (Date - Last-Modified)
-	 * for heuristically cacheable statuses. Until then the operator's default applies.
-	 */
+	/* heuristic freshness (section 4.2.2) */
+	const char *last_modified = http_headers_get(resp, "Last-Modified");
+	if (settings != NULL && settings->heuristic_max > 0 && last_modified != NULL &&
+	    (rfc9111_heuristic_status(status) || resp_cc->public_) &&
+	    http_headers_count(resp, "Last-Modified") == 1 && http_date_parse(last_modified, &lm) &&
+	    lm < date_value) {
+		int64_t h = rfc9111_sub(date_value, lm) / 10;
+		return h < settings->heuristic_max ? h : settings->heuristic_max;
+	}
 	return settings != NULL ? rfc9111_max0(settings->default_ttl) : 0;
+}
+
+/* The directives of resp for this cache: a valid targeted field, else Cache-Control. */
+const char *
+rfc9111_response_cc(const struct http_headers *resp, const struct rfc9111_settings *settings,
+                    struct cache_control *cc)
+{
+	const char *names[2] = {settings != NULL ? settings->targeted : NULL,
+	                        RFC9111_CDN_CACHE_CONTROL};
+
+	for (size_t i = 0; i < 2; i++) {
+		if (names[i] == NULL || names[i][0] == '\0' ||
+		    http_headers_get(resp, names[i]) == NULL)
+			continue;
+		char *v = http_headers_join(resp, names[i]);
+		bool ok = cachecontrol_parse_targeted(v, cc);
+		free(v);
+		if (!ok)
+			continue;
+		for (size_t j = 0; j < resp->n;
+		     j++) /* the name as resp spells it (lives with it) */
+			if (strcasecmp(resp->v[j].name, names[i]) == 0)
+				return resp->v[j].name;
+		TC_ASSERT(!"a field that was found is there");
+	}
+	char *v = http_headers_join(resp, "Cache-Control");
+	cachecontrol_parse(v, cc);
+	free(v);
+	return NULL;
+}
+
+/* True when the response's directives forbid serving it stale (must-revalidate, ...). */
+bool
+rfc9111_stale_forbidden(const struct cache_control *resp_cc)
+{
+	return resp_cc->must_revalidate || resp_cc->proxy_revalidate || resp_cc->no_cache ||
+	       resp_cc->s_maxage.state != CC_ABSENT;
+}
+
+/* The response's own stale-if-error window, else the operator's default (0: none). */
+static int64_t
+rfc9111_error_window(const struct cache_control *resp_cc, const struct rfc9111_settings *settings)
+{
+	if (resp_cc->stale_if_error.state == CC_SET)
+		return resp_cc->stale_if_error.value;
+	if (resp_cc->stale_if_error.state == CC_INVALID)
+		return 0;
+	return settings != NULL ? rfc9111_max0(settings->stale_if_error) : 0;
+}
+
+/* Seconds past its freshness that a stored response without validators stays useful. */
+int64_t
+rfc9111_stale_window(const struct cache_control *resp_cc, const struct rfc9111_settings *settings)
+{
+	int64_t w = settings != NULL ? rfc9111_max0(settings->max_stale_keep) : 0;
+	int64_t e = rfc9111_error_window(resp_cc, settings);
+
+	if (rfc9111_stale_forbidden(resp_cc))
+		return 0;
+	if (resp_cc->stale_while_revalidate.state == CC_SET &&
+	    resp_cc->stale_while_revalidate.value > w)
+		w = resp_cc->stale_while_revalidate.value;
+	return e > w ? e : w;
+}
+
+/* What a stored response may do for a request (see rfc9111.h). */
+enum rfc9111_use
+rfc9111_use(const struct cache_control *req_cc, bool pragma_no_cache,
+            const struct cache_control *resp_cc, int64_t lifetime, int64_t age)
+{
+	int64_t ttl = rfc9111_sub(lifetime, age);
+	int64_t staleness = rfc9111_sub(age, lifetime);
+
+	if (resp_cc->no_cache || req_cc->no_cache || (!req_cc->any && pragma_no_cache))
+		return RFC9111_VALIDATE;
+	if (req_cc->max_age.state == CC_INVALID ||
+	    (req_cc->max_age.state == CC_SET &&
+	     (req_cc->max_age.value == 0 || age > req_cc->max_age.value)))
+		return RFC9111_VALIDATE;
+	if (req_cc->min_fresh.state == CC_INVALID ||
+	    (req_cc->min_fresh.state == CC_SET && ttl < req_cc->min_fresh.value))
+		return RFC9111_VALIDATE;
+	if (ttl > 0)
+		return RFC9111_FRESH;
+	if (rfc9111_stale_forbidden(resp_cc))
+		return RFC9111_VALIDATE;
+	if (req_cc->max_stale.state == CC_SET && staleness <= req_cc->max_stale.value)
+		return RFC9111_STALE;
+	if (resp_cc->stale_while_revalidate.state == CC_SET &&
+	    staleness < resp_cc->stale_while_revalidate.value)
+		return RFC9111_SWR;
+	return RFC9111_VALIDATE;
+}
+
+/* True when the stored response may answer instead of an origin failure or 5xx. */
+bool
+rfc9111_serve_on_error(const struct cache_control *req_cc, const struct cache_control *resp_cc,
+                       int64_t lifetime, int64_t age, const struct rfc9111_settings *settings)
+{
+	int64_t staleness = rfc9111_max0(rfc9111_sub(age, lifetime));
+	int64_t window = rfc9111_error_window(resp_cc, settings);
+
+	if (rfc9111_stale_forbidden(resp_cc))
+		return false;
+	if (req_cc != NULL && req_cc->stale_if_error.state == CC_SET &&
+	    req_cc->stale_if_error.value > window)
+		window = req_cc->stale_if_error.value;
+	return staleness < window;
 }
 
 /* ------------------------------------------------------------------------- age */

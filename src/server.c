@@ -29,6 +29,7 @@
 
 #include <microhttpd.h>
 
+#include "histogram.h"
 #include "log.h"
 #include "server.h"
 #include "stats.h"
@@ -176,6 +177,8 @@ server_entry_response(const struct proxy_reply *rep, struct entry *e, bool head)
 			continue; /* MHD frames the body itself */
 		if (rep->status == 304 && !server_sent_with_304(e, h->name))
 			continue;
+		if (entry_hides(e, h->name))
+			continue; /* a targeted field: for this cache only (RFC 9213) */
 		if (http_headers_get(&rep->headers, h->name) != NULL)
 			continue; /* replaced by the proxy (Age, Via, Cache-Status) */
 		if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
@@ -206,6 +209,7 @@ server_queue_reply(struct server_conn *c)
 			rep->entry = NULL;
 			ret = MHD_queue_response(c->conn, (unsigned)rep->status, slot->resp);
 			c->state = CONN_ANSWERED;
+			proxy_reply_queued(&c->req);
 			return ret;
 		}
 	}
@@ -243,6 +247,7 @@ server_queue_reply(struct server_conn *c)
 		MHD_destroy_response(resp);
 	}
 	c->state = CONN_ANSWERED;
+	proxy_reply_queued(&c->req);
 	return ret;
 }
 
@@ -401,6 +406,7 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 	const union MHD_ConnectionInfo *ci;
 
 	c->conn = conn;
+	c->req.start_ns = histogram_now_ns();
 	c->req.method = xstrdup(method);
 	/* one pass keeps the end-to-end fields; only when the request has a Connection field
 	 * (rare) does a second pass drop the fields it names */

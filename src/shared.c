@@ -34,6 +34,9 @@
 #include "record.h"
 #include "shared.h"
 
+/* Keys tried to find each server's probe key (shared_find_probe_keys). */
+#define SHARED_PROBE_TRIES 100000
+
 /* Handles a pool holds at most (clones are made when needed). */
 #define SHARED_POOL_MAX 128
 
@@ -46,7 +49,8 @@ struct shared_server {
 	char *host;
 	unsigned port;
 	unsigned weight;
-	char *address; /* "host:port", "[v6]:port" */
+	char *address;   /* "host:port", "[v6]:port" */
+	char *probe_key; /* a key that ketama maps to this server (health probes); NULL: none */
 	struct shared_health health;
 	shared_counter hits, misses, errors;
 };
@@ -153,6 +157,37 @@ shared_behavior(memcached_st *m, memcached_behavior_t b, uint64_t v)
 		log_warn("memcached: behavior %d: %s", (int)b, memcached_strerror(m, rc));
 }
 
+/*
+ * Gives each server of c a probe key: the first key_prefix + "probe:" + N that ketama maps to
+ * it (a server with a tiny share of the ring may get none within SHARED_PROBE_TRIES). The
+ * placement is asked of a handle of the pool, as every operation does (the master handle's
+ * own answers differ from its clones').
+ */
+static void
+shared_find_probe_keys(struct shared *s, struct shared_cluster *c)
+{
+	struct timespec none = {0, 0};
+	memcached_return_t rc;
+	memcached_st *m = memcached_pool_fetch(c->pool, &none, &rc);
+	char key[SHARED_KEY_MAX];
+	size_t found = 0;
+
+	if (m == NULL) {
+		log_warn("memcached: %s: no handle to place probe keys: %s", c->name,
+		         memcached_strerror(NULL, rc));
+		return;
+	}
+	for (unsigned k = 0; k < SHARED_PROBE_TRIES && found < c->n; k++) {
+		int n = snprintf(key, sizeof(key), "%sprobe:%u", s->prefix, k);
+		uint32_t idx = memcached_generate_hash(m, key, (size_t)n);
+		if (idx < c->n && c->servers[idx].probe_key == NULL) {
+			c->servers[idx].probe_key = xstrdup(key);
+			found++;
+		}
+	}
+	memcached_pool_release(c->pool, m);
+}
+
 /* Configures cluster c over its servers; false when libmemcached refuses them. */
 static bool
 shared_cluster_init(struct shared *s, struct shared_cluster *c, const char *name,
@@ -210,6 +245,7 @@ shared_cluster_init(struct shared *s, struct shared_cluster *c, const char *name
 	}
 	c->pool = memcached_pool_create(c->master, 1, SHARED_POOL_MAX);
 	TC_ASSERT(c->pool != NULL);
+	shared_find_probe_keys(s, c);
 	return true;
 }
 
@@ -223,6 +259,7 @@ shared_cluster_free(struct shared_cluster *c)
 	for (size_t i = 0; i < c->n; i++) {
 		free(c->servers[i].host);
 		free(c->servers[i].address);
+		free(c->servers[i].probe_key);
 	}
 	free(c->servers);
 }
@@ -242,6 +279,10 @@ shared_create(const struct config *cfg)
 	s->prefix = xstrdup(cfg->mc_key_prefix ? cfg->mc_key_prefix : "");
 	s->max_item_bytes = cfg->mc_max_item_bytes;
 	s->settings.default_ttl = cfg->local_default_ttl;
+	s->settings.heuristic_max = cfg->local_heuristic_max;
+	s->settings.stale_if_error = cfg->local_stale_if_error;
+	s->settings.targeted = cfg->http_targeted_cc;
+	s->settings.max_stale_keep = cfg->local_max_stale_keep;
 	pthread_mutex_init(&s->watch_lock, NULL);
 	pthread_cond_init(&s->watch_wake, NULL);
 	if (!shared_cluster_init(s, &s->cl[0], "servers", &cfg->mc_server_list) ||
@@ -549,7 +590,7 @@ shared_expiry(int64_t ttl, const struct entry *e, int64_t now)
 			return ttl;
 		useful = (fresh > 0 ? fresh : 0) + grace;
 	} else {
-		useful = fresh;
+		useful = e->keep_until - now; /* its freshness and any stale window */
 	}
 	if (useful <= 0)
 		return 0;
@@ -947,6 +988,83 @@ shared_stats_json(struct shared *s, struct buf *out)
 	           ", \"warmed\": %" PRIu64 "}}",
 	           fb ? shared_read(&fb->hits) : 0, fb ? shared_read(&fb->misses) : 0,
 	           fb ? shared_read(&fb->errors) : 0, fb ? shared_read(&fb->warmed) : 0);
+}
+
+/* Probes each server that is down and due for a retry with one read (blocking). */
+unsigned
+shared_probe_down(struct shared *s)
+{
+	unsigned probed = 0;
+
+	for (int ci = 0; s != NULL && ci < 2; ci++) {
+		struct shared_cluster *c = &s->cl[ci];
+		for (size_t i = 0; i < c->n; i++) {
+			struct shared_server *srv = &c->servers[i];
+			struct shared_op op;
+			char *value = NULL;
+			size_t len = 0;
+			uint64_t cas;
+
+			/* shared_op_begin admits the op only when the backoff has ended, and to
+			 * one prober at a time */
+			if (srv->probe_key == NULL || !atomic_load(&srv->health.down) ||
+			    !shared_op_begin(&op, s, c, srv->probe_key))
+				continue;
+			TC_ASSERT(op.srv == srv); /* every handle places keys alike */
+			if (shared_op_gets(&op, &value, &len, &cas) == READ_FOUND)
+				free(value);
+			shared_op_end(&op);
+			probed++;
+		}
+	}
+	return probed;
+}
+
+/* Reads the tier's counters into *out (zeroes for NULL). */
+void
+shared_counts(struct shared *s, struct shared_counts *out)
+{
+	*out = (struct shared_counts){0};
+	if (s == NULL)
+		return;
+	out->hits = shared_read(&s->hits);
+	out->misses = shared_read(&s->misses);
+	out->stores = shared_read(&s->stores);
+	out->store_skipped_too_large = shared_read(&s->store_skipped_too_large);
+	out->cas_retries = shared_read(&s->cas_retries);
+	out->cas_conflicts = shared_read(&s->cas_conflicts);
+	out->errors = shared_read(&s->errors);
+	out->timeouts = shared_read(&s->timeouts);
+	out->decode_rejected = shared_read(&s->decode_rejected);
+	out->generation = shared_generation(s);
+	out->fallback_hits = shared_read(&s->cl[1].hits);
+	out->fallback_misses = shared_read(&s->cl[1].misses);
+	out->fallback_errors = shared_read(&s->cl[1].errors);
+	out->fallback_warmed = shared_read(&s->cl[1].warmed);
+}
+
+/* Servers of both clusters (servers first); 0 for NULL. */
+size_t
+shared_nservers(struct shared *s)
+{
+	return s != NULL ? s->cl[0].n + s->cl[1].n : 0;
+}
+
+/* Reads server i (< shared_nservers) into *out. */
+void
+shared_server_info(struct shared *s, size_t i, struct shared_server_info *out)
+{
+	bool fb = i >= s->cl[0].n;
+	struct shared_server *srv = fb ? &s->cl[1].servers[i - s->cl[0].n] : &s->cl[0].servers[i];
+
+	TC_ASSERT(i < shared_nservers(s));
+	out->address = srv->address;
+	out->fallback = fb;
+	out->down = atomic_load(&srv->health.down);
+	out->failures = atomic_load(&srv->health.failures);
+	out->hits = shared_read(&srv->hits);
+	out->misses = shared_read(&srv->misses);
+	out->errors = shared_read(&srv->errors);
 }
 
 /* Appends what cluster c holds for cache_key, as a JSON object. */

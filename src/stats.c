@@ -9,6 +9,7 @@
  */
 #include <stdatomic.h>
 
+#include "histogram.h"
 #include "stats.h"
 #include "util.h"
 
@@ -39,13 +40,14 @@ stats_block_of_thread(void)
 	return b;
 }
 
-/* Records the start time (for uptime) and zeroes every counter. */
+/* Records the start time (for uptime) and zeroes every counter and latency histogram. */
 void
 stats_init(void)
 {
 	for (struct stats_block *b = atomic_load(&stats_blocks); b != NULL; b = b->next)
 		for (int i = 0; i < STAT_N; i++)
 			atomic_store(&b->v[i], 0);
+	histogram_reset();
 	stats_started = util_monotonic_ms();
 }
 

@@ -4,6 +4,8 @@
  * [0, CC_DELTA_MAX] and an absent or invalid one holds 0; a value without any directive
  * name sets nothing; the value repeated (two Cache-Control lines joined with ", ") keeps every
  * restriction the value had; a "no-store, private" line after it is always seen.
+ * The same input as a targeted field (cachecontrol_parse_targeted, an RFC 8941 Dictionary):
+ * deterministic, values in range, and an invalid field leaves nothing set.
  */
 #include <stdlib.h>
 
@@ -58,6 +60,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	cachecontrol_parse(later, &c);
 	TC_ASSERT(c.no_store && c.private_);
 	free(later);
+
+	/* as a targeted field */
+	bool va = cachecontrol_parse_targeted(value, &a);
+	bool vb = cachecontrol_parse_targeted(value, &b);
+	TC_ASSERT(va == vb && memcmp(&a, &b, sizeof(a)) == 0);
+	fuzz_cc_check_delta(&a.max_age);
+	fuzz_cc_check_delta(&a.s_maxage);
+	fuzz_cc_check_delta(&a.stale_while_revalidate);
+	fuzz_cc_check_delta(&a.stale_if_error);
+	if (!va) {
+		struct cache_control none;
+		cachecontrol_parse(NULL, &none);
+		TC_ASSERT(memcmp(&a, &none, sizeof(a)) == 0);
+	} else {
+		TC_ASSERT(a.any);
+	}
 	free(value);
 	return 0;
 }

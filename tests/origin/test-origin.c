@@ -52,6 +52,11 @@
  *   truncate=1      announce the full Content-Length, send half the body, close the connection
  *   no304=1         never answer 304 to a conditional request
  *   stateful=1      the path carries a version number (see below)
+ *   fail_after=N    once the path has been requested more than N times (N counting this
+ *                   request as the others), fail as fail= says instead of answering
+ *   fail=S          how: a status code 100..999 (default 503) with body "failing\n" and no
+ *                   other parameter applied, "reset" (the connection is closed unanswered),
+ *                   or "slow" (a 503 after 3 s: past the proxy's origin timeout in the tests)
  * Default body: {"path":"/x","method":"GET","n":N}, N counting this request; stateful=1 adds
  * "version":V; a request that carried a body adds "received":BYTES. A HEAD request gets the
  * headers of the GET answer (its body is built with "method":"GET", so Content-Length is the
@@ -148,6 +153,10 @@ struct param_header {
 /* The answer that a query string asks for. */
 struct params {
 	unsigned status;
+	bool has_fail_after;
+	uint64_t fail_after;
+	unsigned fail; /* status of a failure; 0: reset the connection */
+	bool fail_slow;
 	char *etag;     /* full field value, quotes included */
 	char *etag304;  /* the ETag of a 304 answer, when not etag */
 	char *hdr_n;    /* a header carrying the request count */
@@ -624,6 +633,21 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad size=%s: want 0..%" PRIu64 "\n", v, MAX_SIZE);
 		p->has_size = true;
 		replace(&p->body, NULL);
+	} else if (strcmp(k, "fail_after") == 0) {
+		if (!util_parse_u64(v, UINT64_MAX, &p->fail_after))
+			return xasprintf("bad fail_after=%s: want a count\n", v);
+		p->has_fail_after = true;
+	} else if (strcmp(k, "fail") == 0) {
+		uint64_t st;
+		p->fail_slow = strcmp(v, "slow") == 0;
+		if (strcmp(v, "reset") == 0)
+			p->fail = 0;
+		else if (p->fail_slow)
+			p->fail = 503;
+		else if (util_parse_u64(v, 999, &st) && st >= 100)
+			p->fail = (unsigned)st;
+		else
+			return xasprintf("bad fail=%s: want 100..999 or reset\n", v);
 	} else if (strcmp(k, "ctype") == 0) {
 		replace(&p->ctype, xstrdup(v));
 	} else if (strcmp(k, "delay_ms") == 0) {
@@ -850,7 +874,7 @@ not_modified(struct MHD_Connection *c, const struct params *p, const char *etag)
 static enum MHD_Result
 answer(struct MHD_Connection *c, const struct req *rq, const char *path, const char *method)
 {
-	struct params p = {.status = MHD_HTTP_OK};
+	struct params p = {.status = MHD_HTTP_OK, .fail = 503};
 	char *err = query_each(rq->target, params_apply_cb, &p);
 	bool head = strcmp(method, MHD_HTTP_METHOD_HEAD) == 0;
 	char stateful_etag[32];
@@ -883,6 +907,17 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 	sleep_ms(p.delay_ms);
 	now = util_now();
 	etag = p.etag;
+	if (p.has_fail_after && rq->n > p.fail_after) {
+		unsigned fail = p.fail;
+
+		if (p.fail_slow)
+			sleep_ms(3000);
+		params_free(&p);
+		if (fail == 0)
+			return MHD_NO; /* libmicrohttpd closes the connection without an answer */
+		r = body_response(xstrdup("failing\n"), 8, false);
+		return queue(c, fail, r);
+	}
 
 	if (p.stateful && is_unsafe_write(method)) {
 		char *if_match = request_header(c, MHD_HTTP_HEADER_IF_MATCH);

@@ -201,6 +201,80 @@ START_TEST(test_everything_at_once)
 }
 END_TEST
 
+/* ------------------------------------------------------------- targeted fields (RFC 9213) */
+
+static const struct {
+	const char *in;
+	bool valid;
+	struct cache_control want;
+} tgt_cases[] = {
+        {NULL, false, {.any = false}},
+        {"", false, {.any = false}},
+        {"   ", false, {.any = false}},
+        {"max-age=60", true, {.max_age = SET(60), .any = true}},
+        {"max-age=60, no-store", true, {.max_age = SET(60), .no_store = true, .any = true}},
+        {"s-maxage=5,public", true, {.s_maxage = SET(5), .public_ = true, .any = true}},
+        {"no-store=?1", true, {.no_store = true, .any = true}},
+        {"no-store=?0", true, {.any = true}},
+        {"public=?0", true, {.any = true}},
+        {"public=1", true, {.any = true}},
+        {"private=(\"set-cookie\")", true, {.private_ = true, .any = true}},
+        {"no-cache=(\"a\" \"b\"), max-age=1",
+         true,
+         {.no_cache = true, .max_age = SET(1), .any = true}},
+        {"max-age=60;x=1", true, {.max_age = SET(60), .any = true}},
+        {"no-store;a;b=\"c\"", true, {.no_store = true, .any = true}},
+        {"max-age=10, max-age=20", true, {.max_age = SET(20), .any = true}},
+        {"max-age=999999999999999", true, {.max_age = SET(BIG), .any = true}},
+        {"stale-while-revalidate=30, stale-if-error=60",
+         true,
+         {.stale_while_revalidate = SET(30), .stale_if_error = SET(60), .any = true}},
+        {"max-age=-1", true, {.max_age = INVALID, .any = true}},
+        {"max-age=1.5", true, {.max_age = INVALID, .any = true}},
+        {"max-age=\"60\"", true, {.max_age = INVALID, .any = true}},
+        {"max-age=abc", true, {.max_age = INVALID, .any = true}},
+        {"max-age=?1", true, {.max_age = INVALID, .any = true}},
+        {"foo=:aGk=:, max-age=3", true, {.max_age = SET(3), .any = true}},
+        {"community=\"x\"", true, {.any = true}},
+        /* invalid dictionaries: the whole field is ignored */
+        {"Max-Age=60", false, {.any = false}},
+        {"max-age=60,", false, {.any = false}},
+        {",max-age=60", false, {.any = false}},
+        {"max-age=60 no-store", false, {.any = false}},
+        {"max-age=1000000000000000", false, {.any = false}},
+        {"max-age=\"60", false, {.any = false}},
+        {"max-age=", false, {.any = false}},
+        {"no-store, max-age=(1", false, {.any = false}},
+        {"max-age=60;", false, {.any = false}},
+        {"max-age=1.2345", false, {.any = false}},
+        {"no-store=?2", false, {.any = false}},
+        {"1max-age=5", false, {.any = false}},
+};
+
+START_TEST(test_targeted_table)
+{
+	for (size_t i = 0; i < sizeof(tgt_cases) / sizeof(tgt_cases[0]); i++) {
+		const char *in = tgt_cases[i].in;
+		const struct cache_control *want = &tgt_cases[i].want;
+		struct cache_control got;
+
+		memset(&got, 0x5a, sizeof(got));
+		bool valid = cachecontrol_parse_targeted(in, &got);
+		ck_assert_msg(valid == tgt_cases[i].valid, "case %zu \"%s\": valid %d", i,
+		              in ? in : "(null)", valid);
+		CHECK_BOOL(no_store);
+		CHECK_BOOL(no_cache);
+		CHECK_DELTA(max_age);
+		CHECK_BOOL(public_);
+		CHECK_BOOL(private_);
+		CHECK_DELTA(s_maxage);
+		CHECK_DELTA(stale_while_revalidate);
+		CHECK_DELTA(stale_if_error);
+		CHECK_BOOL(any);
+	}
+}
+END_TEST
+
 static Suite *
 cachecontrol_suite(void)
 {
@@ -209,6 +283,7 @@ cachecontrol_suite(void)
 
 	tcase_add_test(tc, test_parse_table);
 	tcase_add_test(tc, test_everything_at_once);
+	tcase_add_test(tc, test_targeted_table);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -84,6 +84,34 @@ START_TEST(test_collapse_hit_for_pass)
 }
 END_TEST
 
+START_TEST(test_collapse_try_lead)
+{
+	struct collapse *c = collapse_create();
+	struct collapse_link bg, bg2, w, l;
+	bool pass = false;
+
+	/* a free key: the background request leads, others wait for it */
+	ck_assert(collapse_try_lead(c, "k", &bg, 100));
+	ck_assert(!collapse_try_lead(c, "k", &bg2, 100)); /* one at a time, and never queued */
+	ck_assert_int_eq(collapse_join(c, "k", &w, true, 100, &pass), COLLAPSE_WAITER);
+	ck_assert_ptr_eq(collapse_finish(c, "k", &bg, 0, 101), &w);
+	ck_assert_ptr_null(w.next);
+	ck_assert_uint_eq(collapse_size(c), 0);
+
+	/* a fetch in flight: no background revalidation starts */
+	ck_assert_int_eq(collapse_join(c, "k", &l, true, 100, &pass), COLLAPSE_LEADER);
+	ck_assert(!collapse_try_lead(c, "k", &bg, 100));
+	/* hit-for-pass until 110: none either; after it, the expired mark is reused */
+	ck_assert_ptr_null(collapse_finish(c, "k", &l, 110, 100));
+	ck_assert(!collapse_try_lead(c, "k", &bg, 109));
+	ck_assert(collapse_try_lead(c, "k", &bg, 110));
+	ck_assert_uint_eq(collapse_size(c), 1);
+	ck_assert_ptr_null(collapse_finish(c, "k", &bg, 0, 111));
+	ck_assert_uint_eq(collapse_size(c), 0);
+	collapse_destroy(c);
+}
+END_TEST
+
 START_TEST(test_collapse_sweep)
 {
 	struct collapse *c = collapse_create();
@@ -124,6 +152,7 @@ collapse_suite(void)
 	tcase_add_test(tc, test_collapse_may_not_lead);
 	tcase_add_test(tc, test_collapse_hit_for_pass);
 	tcase_add_test(tc, test_collapse_sweep);
+	tcase_add_test(tc, test_collapse_try_lead);
 	suite_add_tcase(s, tc);
 	return s;
 }

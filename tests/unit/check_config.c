@@ -163,6 +163,8 @@ check_defaults(const struct config *c)
 	ck_assert_uint_eq(c->local_max_object_bytes, UINT64_C(1) << 20);
 	ck_assert_int_eq(c->local_default_ttl, 0);
 	ck_assert_str_eq(c->stats_path, "/stats");
+	ck_assert_str_eq(c->stats_metrics_path, "/metrics");
+	ck_assert_str_eq(c->stats_health_path, "/healthz");
 	ck_assert_str_eq(c->stats_allow, "127.0.0.1/32, ::1/128");
 	ck_assert_ptr_nonnull(c->stats_allow_acl);
 	ck_assert(stats_allows(c, "127.0.0.1"));
@@ -215,6 +217,8 @@ START_TEST(test_good_fixture)
 	ck_assert_uint_eq(c->local_max_object_bytes, UINT64_C(8) << 20);
 	ck_assert_int_eq(c->local_default_ttl, 300);
 	ck_assert_str_eq(c->stats_path, "/_tiercache/stats");
+	ck_assert_str_eq(c->stats_metrics_path, "/_tiercache/metrics");
+	ck_assert_str_eq(c->stats_health_path, "/-/health");
 	ck_assert_str_eq(c->stats_allow, "10.0.0.0/8 192.168.1.7, 2001:db8::/32");
 	ck_assert(stats_allows(c, "10.20.30.40"));
 	ck_assert(stats_allows(c, "192.168.1.7"));

@@ -240,6 +240,51 @@ START_TEST(test_spec_add)
 }
 END_TEST
 
+START_TEST(test_stale_windows_keep)
+{
+	const char *swr[] = {"Cache-Control", "max-age=60, stale-while-revalidate=600", NULL};
+	const char *mr[] = {"Cache-Control", "max-age=60, must-revalidate, stale-if-error=600",
+	                    NULL};
+	struct entry *e = make(swr, NULL);
+
+	ck_assert_int_eq(e->keep_until, e->expires_at + 600);
+	entry_unref(e);
+	e = make(mr, NULL);
+	ck_assert_int_eq(e->keep_until, e->expires_at); /* never served stale: useless then */
+	entry_unref(e);
+}
+END_TEST
+
+START_TEST(test_targeted_fields)
+{
+	struct rfc9111_settings s = {.targeted = "Tc-CC", .heuristic_max = 86400};
+	struct http_headers h = {0};
+
+	http_headers_add(&h, "Cache-Control", "no-store");
+	http_headers_add(&h, "Expires", "Thu, 01 Jan 1970 01:00:00 GMT");
+	http_headers_add(&h, "CDN-Cache-Control", "max-age=50");
+	http_headers_add(&h, "tc-cc", "max-age=70");
+	http_headers_add(&h, "X-Other", "1");
+	struct entry *e = entry_new("k", NULL, 200, &h, NULL, 0, 1000, 1000, &s);
+	ck_assert_str_eq(e->targeted, "tc-cc"); /* as the response spells it */
+	ck_assert_int_eq(e->lifetime, 70);
+	ck_assert(!e->cc.no_store);
+	ck_assert(entry_hides(e, "CDN-Cache-Control"));
+	ck_assert(entry_hides(e, "TC-CC"));
+	ck_assert(!entry_hides(e, "Cache-Control"));
+	ck_assert(!entry_hides(e, "X-Other"));
+	entry_unref(e);
+
+	/* a heuristic when Last-Modified is there and nothing explicit */
+	http_headers_add(&h, "Date", "Thu, 01 Jan 1970 00:16:40 GMT");          /* 1000 */
+	http_headers_add(&h, "Last-Modified", "Thu, 01 Jan 1970 00:00:00 GMT"); /* 0 */
+	e = entry_new("k", NULL, 200, &h, NULL, 0, 1000, 1000, &s);
+	ck_assert_int_eq(e->lifetime, 100);
+	ck_assert(!entry_hides(e, "CDN-Cache-Control"));
+	entry_unref(e);
+}
+END_TEST
+
 int
 main(void)
 {
@@ -256,6 +301,8 @@ main(void)
 	tcase_add_test(tc, test_compact_layout);
 	tcase_add_test(tc, test_default_ttl);
 	tcase_add_test(tc, test_spec_add);
+	tcase_add_test(tc, test_stale_windows_keep);
+	tcase_add_test(tc, test_targeted_fields);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "rfc9111.h"
 
@@ -237,10 +238,260 @@ START_TEST(test_lifetime)
 
 		headers_from(&h, life_cases[i].resp);
 		cc_of(&h, &cc);
-		int64_t got = rfc9111_freshness_lifetime(&h, &cc, life_cases[i].date_value, &st);
+		int64_t got = rfc9111_freshness_lifetime(200, &h, &cc, false,
+		                                         life_cases[i].date_value, &st);
 		ck_assert_msg(got == life_cases[i].want, "case \"%s\": lifetime %lld, want %lld",
 		              life_cases[i].name, (long long)got, (long long)life_cases[i].want);
 		http_headers_clear(&h);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- heuristic */
+
+#define DM1000 "Sun, 06 Nov 1994 08:32:57 GMT" /* D0 - 1000 */
+
+static const struct {
+	const char *name;
+	int status;
+	const char *resp;
+	bool targeted;
+	int64_t cap;
+	int64_t want;
+} heur_cases[] = {
+        {"10% of Date - Last-Modified", 200, "Last-Modified: " DM1000, false, 86400, 100},
+        {"capped", 200, "Last-Modified: " DM1000, false, 30, 30},
+        {"cap 0: no heuristic", 200, "Last-Modified: " DM1000, false, 0, 0},
+        {"no Last-Modified", 200, "", false, 86400, 0},
+        {"Last-Modified after Date", 200, "Last-Modified: " D100, false, 86400, 0},
+        {"Last-Modified invalid", 200, "Last-Modified: yesterday", false, 86400, 0},
+        {"two Last-Modified", 200, "Last-Modified: " DM1000 "\nLast-Modified: " DM100, false, 86400,
+         0},
+        {"203", 203, "Last-Modified: " DM1000, false, 86400, 100},
+        {"204", 204, "Last-Modified: " DM1000, false, 86400, 100},
+        {"300", 300, "Last-Modified: " DM1000, false, 86400, 100},
+        {"301", 301, "Last-Modified: " DM1000, false, 86400, 100},
+        {"308", 308, "Last-Modified: " DM1000, false, 86400, 100},
+        {"404", 404, "Last-Modified: " DM1000, false, 86400, 100},
+        {"405", 405, "Last-Modified: " DM1000, false, 86400, 100},
+        {"410", 410, "Last-Modified: " DM1000, false, 86400, 100},
+        {"414", 414, "Last-Modified: " DM1000, false, 86400, 100},
+        {"501", 501, "Last-Modified: " DM1000, false, 86400, 100},
+        {"302: not heuristic", 302, "Last-Modified: " DM1000, false, 86400, 0},
+        {"500: not heuristic", 500, "Last-Modified: " DM1000, false, 86400, 0},
+        {"403 public: heuristic", 403, "Cache-Control: public\nLast-Modified: " DM1000, false,
+         86400, 100},
+        {"explicit max-age wins", 200, "Cache-Control: max-age=7\nLast-Modified: " DM1000, false,
+         86400, 7},
+        {"Expires wins", 200, "Expires: " D100 "\nLast-Modified: " DM1000, false, 86400, 100},
+        {"targeted: Expires ignored", 200, "Expires: " D100, true, 86400, 0},
+        {"targeted: Expires ignored, heuristic", 200, "Expires: " D100 "\nLast-Modified: " DM1000,
+         true, 50, 50},
+};
+
+START_TEST(test_heuristic)
+{
+	for (size_t i = 0; i < sizeof(heur_cases) / sizeof(heur_cases[0]); i++) {
+		struct rfc9111_settings st = {.heuristic_max = heur_cases[i].cap};
+		struct http_headers h = {0};
+		struct cache_control cc;
+
+		headers_from(&h, heur_cases[i].resp);
+		cc_of(&h, &cc);
+		int64_t got = rfc9111_freshness_lifetime(heur_cases[i].status, &h, &cc,
+		                                         heur_cases[i].targeted, D0_T, &st);
+		ck_assert_msg(got == heur_cases[i].want, "case \"%s\": lifetime %lld, want %lld",
+		              heur_cases[i].name, (long long)got, (long long)heur_cases[i].want);
+		http_headers_clear(&h);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- targeted fields */
+
+static const struct {
+	const char *name;
+	const char *targeted; /* settings->targeted */
+	const char *resp;
+	const char *want_field; /* NULL: Cache-Control */
+	int64_t want_max_age;   /* -1: not set */
+	bool want_no_store;
+} tgt_cases[] = {
+        {"Cache-Control only", "Tiercache-Cache-Control", "Cache-Control: max-age=5", NULL, 5,
+         false},
+        {"CDN-Cache-Control wins", "Tiercache-Cache-Control",
+         "Cache-Control: no-store\nCDN-Cache-Control: max-age=60", "CDN-Cache-Control", 60, false},
+        {"our field before CDN-Cache-Control", "Tiercache-Cache-Control",
+         "CDN-Cache-Control: max-age=60\nTiercache-Cache-Control: max-age=9",
+         "Tiercache-Cache-Control", 9, false},
+        {"invalid ours: CDN-Cache-Control", "Tiercache-Cache-Control",
+         "CDN-Cache-Control: max-age=60\nTiercache-Cache-Control: max-age=9,", "CDN-Cache-Control",
+         60, false},
+        {"invalid CDN: Cache-Control", "Tiercache-Cache-Control",
+         "Cache-Control: max-age=5\nCDN-Cache-Control: Max-Age=60", NULL, 5, false},
+        {"empty CDN: Cache-Control", "Tiercache-Cache-Control",
+         "Cache-Control: max-age=5\nCDN-Cache-Control: ", NULL, 5, false},
+        {"CDN no-store", "Tiercache-Cache-Control",
+         "Cache-Control: max-age=5\nCDN-Cache-Control: no-store", "CDN-Cache-Control", -1, true},
+        {"no configured field", NULL, "Tiercache-Cache-Control: max-age=9", NULL, -1, false},
+        {"field name case-insensitive", "Tiercache-Cache-Control", "cdn-cache-control: max-age=60",
+         "CDN-Cache-Control", 60, false},
+        {"two lines joined", "Tiercache-Cache-Control",
+         "CDN-Cache-Control: max-age=60\nCDN-Cache-Control: no-store", "CDN-Cache-Control", 60,
+         true},
+};
+
+START_TEST(test_response_cc)
+{
+	for (size_t i = 0; i < sizeof(tgt_cases) / sizeof(tgt_cases[0]); i++) {
+		struct rfc9111_settings st = {.targeted = tgt_cases[i].targeted};
+		struct http_headers h = {0};
+		struct cache_control cc;
+
+		headers_from(&h, tgt_cases[i].resp);
+		const char *got = rfc9111_response_cc(&h, &st, &cc);
+		ck_assert_msg(
+		        (got == NULL) == (tgt_cases[i].want_field == NULL) &&
+		                (got == NULL || strcasecmp(got, tgt_cases[i].want_field) == 0),
+		        "case \"%s\": field %s", tgt_cases[i].name, got ? got : "(null)");
+		if (tgt_cases[i].want_max_age < 0)
+			ck_assert_msg(cc.max_age.state != CC_SET, "case \"%s\": max-age set",
+			              tgt_cases[i].name);
+		else
+			ck_assert_msg(cc.max_age.state == CC_SET &&
+			                      cc.max_age.value == tgt_cases[i].want_max_age,
+			              "case \"%s\": max-age", tgt_cases[i].name);
+		ck_assert_msg(cc.no_store == tgt_cases[i].want_no_store, "case \"%s\": no-store",
+		              tgt_cases[i].name);
+		http_headers_clear(&h);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- use */
+
+#define V RFC9111_VALIDATE
+#define F RFC9111_FRESH
+#define S RFC9111_STALE
+#define W RFC9111_SWR
+
+static const struct {
+	const char *name;
+	const char *req_cc;
+	bool pragma;
+	const char *resp_cc;
+	int64_t lifetime, age;
+	enum rfc9111_use want;
+} use_cases[] = {
+        {"fresh", NULL, false, "max-age=60", 60, 10, F},
+        {"stale", NULL, false, "max-age=60", 60, 60, V},
+        {"just stale", NULL, false, "max-age=60", 60, 61, V},
+        {"response no-cache", NULL, false, "no-cache, max-age=60", 60, 0, V},
+        {"request no-cache", "no-cache", false, "max-age=60", 60, 0, V},
+        {"Pragma no-cache", NULL, true, "max-age=60", 60, 0, V},
+        {"Pragma ignored with Cache-Control", "max-stale=0", true, "max-age=60", 60, 0, F},
+        {"request max-age=0", "max-age=0", false, "max-age=60", 60, 0, V},
+        {"request max-age over age", "max-age=20", false, "max-age=60", 60, 10, F},
+        {"request max-age equal age", "max-age=10", false, "max-age=60", 60, 10, F},
+        {"request max-age under age", "max-age=5", false, "max-age=60", 60, 10, V},
+        {"request max-age invalid", "max-age=x", false, "max-age=60", 60, 10, V},
+        {"min-fresh met", "min-fresh=20", false, "max-age=60", 60, 10, F},
+        {"min-fresh exact", "min-fresh=50", false, "max-age=60", 60, 10, F},
+        {"min-fresh unmet", "min-fresh=51", false, "max-age=60", 60, 10, V},
+        {"min-fresh invalid", "min-fresh=-1", false, "max-age=60", 60, 10, V},
+        {"max-stale value", "max-stale=10", false, "max-age=60", 60, 70, S},
+        {"max-stale too little", "max-stale=10", false, "max-age=60", 60, 71, V},
+        {"max-stale no value", "max-stale", false, "max-age=60", 60, 100000, S},
+        {"max-stale with max-age", "max-stale, max-age=65", false, "max-age=60", 60, 70, V},
+        {"max-stale and must-revalidate", "max-stale", false, "max-age=60, must-revalidate", 60, 70,
+         V},
+        {"max-stale and proxy-revalidate", "max-stale", false, "max-age=60, proxy-revalidate", 60,
+         70, V},
+        {"max-stale and s-maxage", "max-stale", false, "s-maxage=60", 60, 70, V},
+        {"max-stale and no-cache", "max-stale", false, "no-cache", 60, 70, V},
+        {"swr", NULL, false, "max-age=60, stale-while-revalidate=30", 60, 70, W},
+        {"swr edge", NULL, false, "max-age=60, stale-while-revalidate=30", 60, 89, W},
+        {"swr over", NULL, false, "max-age=60, stale-while-revalidate=30", 60, 90, V},
+        {"swr invalid", NULL, false, "max-age=60, stale-while-revalidate=x", 60, 70, V},
+        {"swr fresh", NULL, false, "max-age=60, stale-while-revalidate=30", 60, 10, F},
+        {"swr and must-revalidate", NULL, false,
+         "max-age=60, stale-while-revalidate=30, must-revalidate", 60, 70, V},
+        {"swr and s-maxage", NULL, false, "s-maxage=60, stale-while-revalidate=30", 60, 70, V},
+        {"swr and request no-cache", "no-cache", false, "max-age=60, stale-while-revalidate=30", 60,
+         70, V},
+        {"swr and request max-age", "max-age=5", false, "max-age=60, stale-while-revalidate=30", 60,
+         70, V},
+        {"max-stale before swr", "max-stale=100", false, "max-age=60, stale-while-revalidate=5", 60,
+         70, S},
+};
+
+START_TEST(test_use)
+{
+	for (size_t i = 0; i < sizeof(use_cases) / sizeof(use_cases[0]); i++) {
+		struct cache_control req, resp;
+
+		cachecontrol_parse(use_cases[i].req_cc, &req);
+		cachecontrol_parse(use_cases[i].resp_cc, &resp);
+		enum rfc9111_use got = rfc9111_use(&req, use_cases[i].pragma, &resp,
+		                                   use_cases[i].lifetime, use_cases[i].age);
+		ck_assert_msg(got == use_cases[i].want, "case \"%s\": %d, want %d",
+		              use_cases[i].name, (int)got, (int)use_cases[i].want);
+	}
+}
+END_TEST
+
+/* ------------------------------------------------------------------------- stale-if-error */
+
+static const struct {
+	const char *name;
+	const char *req_cc;
+	const char *resp_cc;
+	int64_t default_sie;
+	int64_t lifetime, age;
+	bool want;
+	int64_t want_window; /* rfc9111_stale_window */
+} sie_cases[] = {
+        {"nothing", NULL, "max-age=60", 0, 60, 70, false, 0},
+        {"response window", NULL, "max-age=60, stale-if-error=100", 0, 60, 70, true, 100},
+        {"response window over", NULL, "max-age=60, stale-if-error=10", 0, 60, 70, false, 10},
+        {"response window edge", NULL, "max-age=60, stale-if-error=10", 0, 60, 69, true, 10},
+        {"fresh and error", NULL, "max-age=60, stale-if-error=10", 0, 60, 10, true, 10},
+        {"default grace", NULL, "max-age=60", 300, 60, 70, true, 300},
+        {"response beats default", NULL, "max-age=60, stale-if-error=5", 300, 60, 70, false, 5},
+        {"invalid response value", NULL, "max-age=60, stale-if-error=x", 300, 60, 70, false, 0},
+        {"request window", "stale-if-error=100", "max-age=60", 0, 60, 70, true, 0},
+        {"request window too small", "stale-if-error=5", "max-age=60", 0, 60, 70, false, 0},
+        {"must-revalidate", NULL, "max-age=60, must-revalidate, stale-if-error=100", 300, 60, 70,
+         false, 0},
+        {"proxy-revalidate", NULL, "max-age=60, proxy-revalidate, stale-if-error=100", 0, 60, 70,
+         false, 0},
+        {"s-maxage", NULL, "s-maxage=60, stale-if-error=100", 0, 60, 70, false, 0},
+        {"no-cache", "stale-if-error=100", "no-cache, stale-if-error=100", 0, 60, 70, false, 0},
+        {"swr keeps longer", NULL, "max-age=60, stale-while-revalidate=500", 0, 60, 70, false, 500},
+};
+
+START_TEST(test_serve_on_error)
+{
+	for (size_t i = 0; i < sizeof(sie_cases) / sizeof(sie_cases[0]); i++) {
+		struct rfc9111_settings st = {.stale_if_error = sie_cases[i].default_sie};
+		struct cache_control req, resp;
+
+		cachecontrol_parse(sie_cases[i].req_cc, &req);
+		cachecontrol_parse(sie_cases[i].resp_cc, &resp);
+		bool got = rfc9111_serve_on_error(&req, &resp, sie_cases[i].lifetime,
+		                                  sie_cases[i].age, &st);
+		ck_assert_msg(got == sie_cases[i].want, "case \"%s\": %d", sie_cases[i].name, got);
+		int64_t w = rfc9111_stale_window(&resp, &st);
+		ck_assert_msg(w == sie_cases[i].want_window, "case \"%s\": window %lld, want %lld",
+		              sie_cases[i].name, (long long)w, (long long)sie_cases[i].want_window);
+		/* max_stale_keep lengthens the window of what may be served stale at all */
+		st.max_stale_keep = 60;
+		int64_t want = rfc9111_stale_forbidden(&resp)  ? 0
+		               : sie_cases[i].want_window > 60 ? sie_cases[i].want_window
+		                                               : 60;
+		w = rfc9111_stale_window(&resp, &st);
+		ck_assert_msg(w == want, "case \"%s\": window with max_stale_keep %lld, want %lld",
+		              sie_cases[i].name, (long long)w, (long long)want);
 	}
 }
 END_TEST
@@ -611,6 +862,10 @@ rfc9111_suite(void)
 
 	tcase_add_test(tc, test_storable);
 	tcase_add_test(tc, test_lifetime);
+	tcase_add_test(tc, test_heuristic);
+	tcase_add_test(tc, test_response_cc);
+	tcase_add_test(tc, test_use);
+	tcase_add_test(tc, test_serve_on_error);
 	tcase_add_test(tc, test_corrected_initial_age);
 	tcase_add_test(tc, test_current_age);
 	tcase_add_test(tc, test_merge_304);
