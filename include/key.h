@@ -42,7 +42,8 @@ char *key_variant(const char *primary, const char *spec_id, const char *hash);
 /*
  * New request target of uri (a Location or Content-Location value) resolved against the
  * request target base on host (RFC 3986 section 5.2, dot-segments removed), or NULL when uri
- * names another origin (a scheme other than http, another host or port) or is malformed.
+ * names another origin (a scheme other than http and https, another host or port) or is
+ * malformed.
  */
 char *key_resolve(const char *host, const char *base, const char *uri);
 

@@ -375,23 +375,26 @@ key_remove_dots(struct buf *out, const char *path, size_t len)
 		out->data[out->len] = '\0';
 }
 
-/* True when authority (len bytes) names host: same name and port, any case, :80 implied. */
+/*
+ * True when authority (len bytes) names host: same name and port, any case, the scheme's
+ * default port (dflt, ":80" or ":443") implied on either side.
+ */
 static bool
-key_same_authority(const char *authority, size_t len, const char *host)
+key_same_authority(const char *authority, size_t len, const char *host, const char *dflt)
 {
-	size_t hl = host != NULL ? strlen(host) : 0;
+	size_t hl = host != NULL ? strlen(host) : 0, dl = strlen(dflt);
 
-	if (len >= 3 && memcmp(authority + len - 3, ":80", 3) == 0)
-		len -= 3;
-	if (hl >= 3 && memcmp(host + hl - 3, ":80", 3) == 0)
-		hl -= 3;
+	if (len >= dl && memcmp(authority + len - dl, dflt, dl) == 0)
+		len -= dl;
+	if (hl >= dl && memcmp(host + hl - dl, dflt, dl) == 0)
+		hl -= dl;
 	return hl > 0 && len == hl && strncasecmp(authority, host, len) == 0;
 }
 
 /*
  * New request target of uri (a Location or Content-Location value) resolved against the
  * request's target on host (RFC 3986 section 5.2), or NULL when it names another origin
- * (another scheme than http, another host or port) or is not a URI reference.
+ * (a scheme other than http and https, another host or port) or is not a URI reference.
  */
 char *
 key_resolve(const char *host, const char *base, const char *uri)
@@ -408,11 +411,17 @@ key_resolve(const char *host, const char *base, const char *uri)
 	for (size_t i = 0; i < plen; i++)
 		if ((unsigned char)p[i] <= 0x20 || p[i] == 0x7f)
 			return NULL; /* not a URI reference */
-	const char *colon = memchr(p, ':', plen);
+	const char *colon = memchr(p, ':', plen), *dflt = ":80";
 	if (colon != NULL && strcspn(p, "/?") > (size_t)(colon - p)) {
-		/* scheme ":" hier-part: only http on the same authority is the same origin */
-		if ((size_t)(colon - p) != 4 || strncasecmp(p, "http", 4) != 0 ||
-		    strncmp(colon, "://", 3) != 0)
+		/* scheme ":" hier-part: http or https on the same authority. Cache keys leave the
+		 * scheme out (a TLS terminator may stand in front), so both name the same stored
+		 * responses, and invalidating both is the safe side. */
+		size_t sl = (size_t)(colon - p);
+		if (sl == 5 && strncasecmp(p, "https", 5) == 0)
+			dflt = ":443";
+		else if (sl != 4 || strncasecmp(p, "http", 4) != 0)
+			return NULL;
+		if (strncmp(colon, "://", 3) != 0)
 			return NULL;
 		p = colon + 1;
 		plen = strcspn(p, "#");
@@ -420,7 +429,7 @@ key_resolve(const char *host, const char *base, const char *uri)
 	if (plen >= 2 && p[0] == '/' && p[1] == '/') {
 		const char *a = p + 2;
 		size_t alen = strcspn(a, "/?#");
-		if (!key_same_authority(a, alen, host))
+		if (!key_same_authority(a, alen, host, dflt))
 			return NULL;
 		p = a + alen;
 		plen = strcspn(p, "#");

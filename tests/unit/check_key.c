@@ -275,7 +275,10 @@ static const struct {
         {"h", "/a/b", "http://other/y", NULL},
         {"h", "/a/b", "http://h:8080/y", NULL},
         {"h:8080", "/a", "http://h/y", NULL},
-        {"h", "/a/b", "https://h/y", NULL},
+        {"h", "/a/b", "https://h/y", "/y"}, /* keys leave the scheme out */
+        {"h", "/a/b", "HTTPS://h:443/y", "/y"},
+        {"h", "/a/b", "https://h:80/y", NULL},
+        {"h", "/a/b", "ftp://h/y", NULL},
         {"h", "/a/b", "mailto:x@h", NULL},
         {"h", "/a/b", "//other/z", NULL},
         {"h", "/a/b", "/with space", NULL},
