@@ -2,7 +2,8 @@
  * rfc9111: the HTTP caching rules as pure functions of (request, stored response, now):
  * whether a response may be stored by a shared cache, its freshness lifetime, its age
  * (RFC 9111 section 4.2.3), the header update of a 304 (section 4.3.4) and the evaluation of
- * a client's conditional request against a stored response (RFC 9110 section 13).
+ * a client's conditional and range requests against a stored response (RFC 9110 sections 13
+ * and 14).
  * No I/O, no locks, no clock: callers pass "now".
  */
 #ifndef TIERCACHE_RFC9111_H

@@ -2,7 +2,8 @@
  * rfc9111: the HTTP caching rules of a shared cache as pure functions of (request, stored
  * response, now): storability (RFC 9111 sections 3 and 3.5), freshness lifetime (4.2.1),
  * age (4.2.3), the header update of a 304 (4.3.4), and the evaluation of a client's
- * If-None-Match / If-Modified-Since against a stored response (RFC 9110 section 13).
+ * If-None-Match / If-Modified-Since, If-Match / If-Unmodified-Since (412), Range and If-Range
+ * against a stored response (RFC 9110 sections 13 and 14).
  *
  * No I/O, no locks, no clock, no global state: callers pass the times. Every time value is
  * in whole seconds since the epoch; arithmetic on them saturates instead of overflowing.
