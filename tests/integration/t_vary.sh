@@ -4,7 +4,7 @@
 # "Vary: *" never served; PURGE and invalidations remove every variant; Cache-Status says
 # uri-miss, vary-miss or request.
 . "$(dirname "$0")/lib.sh"
-plan 41
+plan 44
 
 start_origin
 start_memcached MC
@@ -133,3 +133,14 @@ get_via "$A" "$c" -H "$H" -H 'Accept-Language: fr'
 is "$(stat .local.entries "$A")" "$((before - 2))" "a response without Vary replaces the spec and its variant"
 get_via "$A" "$c" -H "$H" -H 'Accept: a' -H 'Accept-Language: de'
 is "$(origin_count /chg)/$(hdr Cache-Status | cut -d';' -f2)" "4/ hit" "and is served to every request"
+
+# A stale variant is revalidated as itself: the 304 refreshes it, the other variant stays
+# (etag_from: each variant has its own ETag, the value of Accept).
+s='/stl?cc=max-age%3D10&age=100&vary=Accept&etag_from=Accept'
+get_via "$A" "$s" -H "$H" -H 'Accept: a'
+get_via "$A" "$s" -H "$H" -H 'Accept: b'
+get_via "$A" "$s" -H "$H" -H 'Accept: a'
+is "$(n)/$(hdr Cache-Status | cut -d';' -f2-3)" "1/ fwd=stale; fwd-status=304" "a stale variant: revalidated, its own body served"
+like "$(origin_last /stl | tr -d '\r')" 'If-None-Match: "a", "b"' "with its ETag first, then the other variant's"
+get_via "$A" "$s" -H "$H" -H 'Accept: b'
+is "$(n)/$(hdr ETag)/$(origin_count /stl)" '2/"b"/4' "the other variant keeps its own body"

@@ -30,6 +30,8 @@
  *   hdr_n=Name      a header Name whose value is N, the count of this request for the path
  *   vary_req=Name   Vary: the value of the request's header Name (none when it has none):
  *                   the client decides what the response varies on
+ *   etag_from=Name  ETag: "value of the request's header Name" (etag= when it is absent):
+ *                   a representation per request header value, for Vary
  *   hdr_from=Name   the request's header Name, "Field: value", becomes a response header
  *                   (none when absent): a response header that differs from request to request
  *   lm=N            Last-Modified: N seconds before the origin started (N may be negative):
@@ -157,11 +159,12 @@ struct params {
 	uint64_t fail_after;
 	unsigned fail; /* status of a failure; 0: reset the connection */
 	bool fail_slow;
-	char *etag;     /* full field value, quotes included */
-	char *etag304;  /* the ETag of a 304 answer, when not etag */
-	char *hdr_n;    /* a header carrying the request count */
-	char *vary_req; /* the request header whose value is the response's Vary */
-	char *hdr_from; /* the request header that carries a response header */
+	char *etag;      /* full field value, quotes included */
+	char *etag304;   /* the ETag of a 304 answer, when not etag */
+	char *hdr_n;     /* a header carrying the request count */
+	char *vary_req;  /* the request header whose value is the response's Vary */
+	char *hdr_from;  /* the request header that carries a response header */
+	char *etag_from; /* the request header whose value is the ETag */
 	bool has_lm;
 	int64_t lm;
 	bool has_expires;
@@ -529,6 +532,7 @@ params_free(struct params *p)
 	free(p->hdr_n);
 	free(p->vary_req);
 	free(p->hdr_from);
+	free(p->etag_from);
 	free(p->expires_raw);
 	for (size_t i = 0; i < p->nhdrs; i++) {
 		free(p->hdrs[i].name);
@@ -574,6 +578,8 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
 			                 v);
 		replace(&p->etag, xasprintf("%s\"%s\"", k[0] == 'w' ? "W/" : "", v));
+	} else if (strcmp(k, "etag_from") == 0) {
+		replace(&p->etag_from, xstrdup(v));
 	} else if (strcmp(k, "hdr_from") == 0) {
 		replace(&p->hdr_from, xstrdup(v));
 	} else if (strcmp(k, "vary_req") == 0) {
@@ -887,6 +893,11 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 	if (err != NULL) {
 		params_free(&p);
 		return reply_error(c, err);
+	}
+	if (p.etag_from != NULL) {
+		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, p.etag_from);
+		if (v != NULL && is_etag_opaque(v))
+			replace(&p.etag, xasprintf("\"%s\"", v));
 	}
 	if (p.hdr_from != NULL) {
 		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, p.hdr_from);
