@@ -589,15 +589,6 @@ proxy_set_spec(struct proxy_request *r, struct entry *spec)
 	r->vkey = proxy_variant_key(r, spec);
 }
 
-/* True when a and b are vary specs with the same id. */
-static bool
-proxy_same_spec(const struct entry *a, const struct entry *b)
-{
-	const char *ia = entry_spec_id(a), *ib = entry_spec_id(b);
-
-	return ia != NULL && ib != NULL && strcmp(ia, ib) == 0;
-}
-
 /*
  * Looks r up in the local tier: the response stored under its primary key, or, when that is
  * the URL's vary spec, the variant r's headers select. A new reference, or NULL.
@@ -1090,8 +1081,9 @@ proxy_promote(struct proxy *p, struct proxy_request *r, struct entry *e, int64_t
 
 /*
  * Looks r up in memcached (worker thread): the record under its primary key, or, when that is
- * the URL's vary spec, the variant r selects (a spec other than the local one is adopted and
- * promoted: the fleet converges on one); with no record there, the variant of the local spec.
+ * the URL's vary spec, the variant r selects (a spec newer than the local one is adopted and
+ * promoted: the fleet converges on the newest); with no record there, the variant of the
+ * local spec.
  */
 static struct entry *
 proxy_shared_find(struct proxy *p, struct proxy_request *r, enum shared_source *from)
@@ -1099,7 +1091,7 @@ proxy_shared_find(struct proxy *p, struct proxy_request *r, enum shared_source *
 	struct entry *e = shared_lookup(p->shared, r->key, from);
 
 	if (e != NULL && e->vary_spec) {
-		if (!proxy_same_spec(e, r->spec) || entry_is_newer(e, r->spec)) {
+		if (r->spec == NULL || entry_is_newer(e, r->spec)) {
 			proxy_set_spec(r, e);
 			proxy_promote(p, r, e, util_now());
 		}
