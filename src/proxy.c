@@ -1097,6 +1097,9 @@ proxy_shared_find(struct proxy *p, struct proxy_request *r, enum shared_source *
 		}
 		entry_unref(e);
 		e = NULL;
+	} else if (e != NULL && r->spec != NULL && entry_is_newer(r->spec, e)) {
+		entry_unref(e); /* a response from before the URL's responses varied */
+		e = NULL;
 	}
 	if (e == NULL && r->vkey != NULL)
 		e = shared_lookup(p->shared, r->vkey, from);
