@@ -2,7 +2,8 @@
  * config: the INI configuration. One table in config.c (section, key, type, default, bounds,
  * help) drives parsing, defaults, validation, the sample file (conf/tiercache.ini is
  * generated from it) and the documentation. A config is immutable once loaded; it is owned by
- * whoever loaded it and read without locks.
+ * whoever loaded it and read without locks. A reload (SIGHUP) loads a new one beside it; the
+ * table says which keys a reload may change (the others keep their running values).
  */
 #ifndef TIERCACHE_CONFIG_H
 #define TIERCACHE_CONFIG_H
@@ -38,6 +39,7 @@ struct config {
 	unsigned threads; /* 0 = one per core */
 	unsigned max_connections;
 	unsigned connection_timeout; /* seconds */
+	int64_t shutdown_timeout;    /* seconds in-flight requests get on SIGTERM/SIGINT */
 	uint64_t max_body_bytes;
 	uint64_t max_header_bytes; /* libmicrohttpd's memory pool per connection */
 
@@ -68,7 +70,8 @@ struct config {
 	struct acl *stats_allow_acl; /* parsed */
 
 	/* [log] */
-	int log_level; /* enum log_level */
+	int log_level;    /* enum log_level */
+	char *access_log; /* file, "-" for stdout, "" for none */
 
 	/* [memcached] (the shared tier; off while servers is empty) */
 	char *mc_servers;                       /* as written */
@@ -88,6 +91,18 @@ struct config {
  * every problem of the file is reported, not just the first.
  */
 struct config *config_load(const char *path, struct buf *errors);
+
+/*
+ * Loads path to replace running (SIGHUP). NULL with one line per problem in *errors when it
+ * does not check. Keys that need a restart keep their running values in the result; each one
+ * the file changes is named in *restart ("[server] listen, [local] policy").
+ */
+struct config *config_reload(const char *path, const struct config *running, struct buf *errors,
+                             struct buf *restart);
+
+/* True when a reload (SIGHUP) applies a new value of [section] key; false when it needs a restart.
+ */
+bool config_is_live(const char *section, const char *key);
 
 /* A config with every default (origin_url unset); for tools and tests. */
 struct config *config_defaults(void);

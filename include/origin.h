@@ -47,11 +47,13 @@ struct origin_fetch {
 	struct buf resp_body;
 	int64_t request_time;  /* local clock, seconds */
 	int64_t response_time; /* local clock, seconds */
+	int64_t elapsed_ms;    /* from submit to done, added up over the fetches made with f */
 
 	/* private to origin.c */
-	bool probe;          /* a health probe (origin_probe): not counted as a request */
-	bool header_end;     /* the blank line that ends the (final) header section was seen */
-	const char *invalid; /* why the answer is not valid HTTP (the transfer was aborted) */
+	int64_t submitted_ms; /* monotonic */
+	bool probe;           /* a health probe (origin_probe): not counted as a request */
+	bool header_end;      /* the blank line that ends the (final) header section was seen */
+	const char *invalid;  /* why the answer is not valid HTTP (the transfer was aborted) */
 	void *easy;
 	void *slist;
 	struct origin_fetch *next;

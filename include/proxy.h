@@ -61,6 +61,10 @@ struct proxy_request {
 	struct sockaddr_storage client;
 	void (*resume)(struct proxy_request *r);
 	void *server_data;
+	/* the configuration this request runs with, from start to end (proxy_config when the
+	 * server leaves it NULL; a request the proxy makes itself, e.g. a background
+	 * revalidation, takes the one of the request that started it); borrowed */
+	const struct config *cfg;
 	uint64_t start_ns; /* histogram_now_ns() when the request began (for its latency) */
 
 	/* the answer */
@@ -112,6 +116,18 @@ void proxy_stop(struct proxy *p);
 
 /* Stops the proxy if needed and frees it. */
 void proxy_destroy(struct proxy *p);
+
+/*
+ * The configuration new requests run with: the startup one, or the newest a reload gave to
+ * proxy_reconfigure. Borrowed: every config given to the proxy must outlive it.
+ */
+const struct config *proxy_config(struct proxy *p);
+
+/*
+ * Makes cfg the configuration of requests that start from now on (SIGHUP); requests already
+ * running keep theirs. cfg is borrowed and must outlive the proxy (and every request).
+ */
+void proxy_reconfigure(struct proxy *p, const struct config *cfg);
 
 /* Handles a complete request (headers and body received). */
 enum proxy_outcome proxy_handle(struct proxy *p, struct proxy_request *r);

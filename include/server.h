@@ -21,6 +21,15 @@ struct server *server_create(const struct config *cfg, struct proxy *proxy, char
 /* The port actually bound (useful with listen port 0). */
 uint16_t server_port(const struct server *s);
 
+/*
+ * Stops accepting connections (the listening socket is closed: new connections are refused);
+ * requests in flight go on, and every reply from now on closes its connection.
+ */
+void server_quiesce(struct server *s);
+
+/* Requests received and not yet completed (answered and sent, or abandoned). */
+unsigned server_inflight(struct server *s);
+
 /* Stops accepting, resumes anything suspended and stops the daemon. */
 void server_destroy(struct server *s);
 

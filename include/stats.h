@@ -29,7 +29,11 @@
 	X(stale_served)                                                                            \
 	X(stale_if_error)                                                                          \
 	X(background_revalidations)                                                                \
-	X(only_if_cached_misses)
+	X(only_if_cached_misses)                                                                   \
+	X(access_log_lines)                                                                        \
+	X(access_log_dropped)                                                                      \
+	X(config_reloads)                                                                          \
+	X(config_reload_errors)
 
 enum stats_counter {
 #define STATS_ENUM(name) STAT_##name,

@@ -114,6 +114,11 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
 	           stats_get(STAT_stale_served), stats_get(STAT_stale_if_error),
 	           stats_get(STAT_background_revalidations), stats_get(STAT_only_if_cached_misses));
 	admin_latency_json(out);
+	buf_printf(out,
+	           " \"access_log\": {\"lines\": %" PRIu64 ", \"dropped\": %" PRIu64
+	           "}, \"config\": {\"reloads\": %" PRIu64 ", \"reload_errors\": %" PRIu64 "},\n",
+	           stats_get(STAT_access_log_lines), stats_get(STAT_access_log_dropped),
+	           stats_get(STAT_config_reloads), stats_get(STAT_config_reload_errors));
 	buf_puts(out, " \"memcached\": ");
 	shared_stats_json(shared, out);
 	buf_puts(out, "}\n");

@@ -59,6 +59,7 @@ enum config_type {
 	CONFIG_BOOL,       /* on|off, yes|no, true|false, 1|0 */
 	CONFIG_KEY_PREFIX, /* printable ASCII without blanks, at most CONFIG_MAX_KEY_PREFIX bytes */
 	CONFIG_FIELD_NAME, /* an HTTP field name (a token), at most CONFIG_MAX_KEY_PREFIX bytes */
+	CONFIG_LOG_FILE,   /* a file name, "-" (stdout) or empty (off); no control characters */
 };
 
 /* The longest [memcached] key_prefix: memcached keys stay far below their 250-byte limit. */
@@ -80,10 +81,12 @@ enum config_field {
 	CONFIG_FIELD_BOOL,
 };
 
-#define CONFIG_FIELD(m) CONFIG_FIELD_TYPE(m), 0
+/* The field of an option that needs a restart to change, and of one a reload applies. */
+#define CONFIG_FIELD(m)      CONFIG_FIELD_TYPE(m), 0, false
+#define CONFIG_FIELD_LIVE(m) CONFIG_FIELD_TYPE(m), 0, true
 
 /* The field of a CONFIG_SERVERS option and the struct config_servers it fills. */
-#define CONFIG_FIELD_LIST(m, list) CONFIG_FIELD_TYPE(m), offsetof(struct config, list)
+#define CONFIG_FIELD_LIST(m, list) CONFIG_FIELD_TYPE(m), offsetof(struct config, list), false
 
 #define CONFIG_FIELD_TYPE(m)                                                                       \
 	offsetof(struct config, m), _Generic(((struct config *)NULL)->m,                           \
@@ -105,6 +108,7 @@ struct config_option {
 	size_t offset;      /* of the field in struct config */
 	enum config_field field;
 	size_t list_offset; /* CONFIG_SERVERS: of the struct config_servers it fills */
+	bool live; /* SIGHUP applies a new value to new requests; else it needs a restart */
 };
 
 static const struct config_option config_options[] = {
@@ -117,8 +121,12 @@ static const struct config_option config_options[] = {
          "Most client connections open at once.", CONFIG_FIELD(max_connections)},
         {"server", "connection_timeout", CONFIG_SECONDS, "30", NULL, 1, 86400,
          "Seconds an idle client connection is kept open.", CONFIG_FIELD(connection_timeout)},
+        {"server", "shutdown_timeout", CONFIG_SECONDS, "10", NULL, 0, 3600,
+         "On SIGTERM or SIGINT, seconds to let requests in flight finish (new connections\n"
+         "are refused meanwhile); then the rest are answered 502 and tiercache exits.",
+         CONFIG_FIELD_LIVE(shutdown_timeout)},
         {"server", "max_body_bytes", CONFIG_SIZE, "1M", NULL, 0, CONFIG_G,
-         "Largest request body accepted from a client.", CONFIG_FIELD(max_body_bytes)},
+         "Largest request body accepted from a client.", CONFIG_FIELD_LIVE(max_body_bytes)},
         {"server", "max_header_bytes", CONFIG_SIZE, "8K", NULL, 4 * CONFIG_K, CONFIG_M,
          "Memory for one request's line and header fields (and the answer's header);\n"
          "a larger request line gets 414, larger header fields 431. Small is fast.",
@@ -145,7 +153,7 @@ static const struct config_option config_options[] = {
          "Most responses held by the in-process cache.", CONFIG_FIELD(local_max_entries)},
         {"local", "max_object_bytes", CONFIG_SIZE, "1M", NULL, 1, 1024 * CONFIG_G,
          "Largest response the in-process cache stores; at most max_bytes.",
-         CONFIG_FIELD(local_max_object_bytes)},
+         CONFIG_FIELD_LIVE(local_max_object_bytes)},
         {"local", "default_ttl", CONFIG_SECONDS, "0", NULL, 0, 31536000,
          "Seconds of freshness for a response that states none; 0 = none.",
          CONFIG_FIELD(local_default_ttl)},
@@ -197,21 +205,28 @@ static const struct config_option config_options[] = {
          CONFIG_FIELD(mc_max_item_bytes)},
 
         {"stats", "path", CONFIG_PATH, "/stats", NULL, 0, 0,
-         "URL path that serves the counters as JSON.", CONFIG_FIELD(stats_path)},
+         "URL path that serves the counters as JSON.", CONFIG_FIELD_LIVE(stats_path)},
         {"stats", "allow", CONFIG_ACL, "127.0.0.1/32, ::1/128", NULL, 0, 0,
-         "Client addresses or networks allowed to read the counters.", CONFIG_FIELD(stats_allow)},
+         "Client addresses or networks allowed to read the counters.",
+         CONFIG_FIELD_LIVE(stats_allow)},
         {"stats", "metrics_path", CONFIG_PATH, "/metrics", NULL, 0, 0,
          "URL path that serves the counters and latency histograms to Prometheus (text\n"
          "format 0.0.4); the same allow list as path.",
-         CONFIG_FIELD(stats_metrics_path)},
+         CONFIG_FIELD_LIVE(stats_metrics_path)},
         {"stats", "health_path", CONFIG_PATH, "/healthz", NULL, 0, 0,
          "URL path of the health check for load balancers: 200, or 503 when the origin is\n"
          "down and nothing can be served; open to every client (memcached addresses are\n"
          "shown only to the allow list).",
-         CONFIG_FIELD(stats_health_path)},
+         CONFIG_FIELD_LIVE(stats_health_path)},
 
         {"log", "level", CONFIG_LOG_LEVEL, "info", NULL, 0, 0,
-         "Lowest level of message written to the log.", CONFIG_FIELD(log_level)},
+         "Lowest level of message written to the error log (stderr).",
+         CONFIG_FIELD_LIVE(log_level)},
+        {"log", "access_log", CONFIG_LOG_FILE, "", NULL, 0, 0,
+         "File that gets one line per request (Combined Log Format, then the cache status\n"
+         "and the milliseconds spent with the origin); - = stdout; empty = no access log.\n"
+         "SIGUSR1 reopens it (after logrotate renamed it).",
+         CONFIG_FIELD_LIVE(access_log)},
 };
 
 #define CONFIG_NOPTIONS TC_ARRAY_LEN(config_options)
@@ -328,6 +343,9 @@ config_expected(struct buf *b, const struct config_option *o)
 		buf_puts(b,
 		         "at most " CONFIG_STR(CONFIG_MAX_KEY_PREFIX) " printable ASCII characters "
 		                                                      "without blanks");
+		break;
+	case CONFIG_LOG_FILE:
+		buf_puts(b, "a file name, - (stdout) or nothing (off), without control characters");
 		break;
 	}
 }
@@ -806,6 +824,12 @@ config_apply(struct config *c, const struct config_option *o, const char *value,
 			return false;
 		config_store_string(c, o, value);
 		return true;
+	case CONFIG_LOG_FILE:
+		for (const char *p = value; *p != '\0'; p++)
+			if ((unsigned char)*p < ' ' || *p == 0x7f)
+				return false;
+		config_store_string(c, o, value);
+		return true;
 	}
 	TC_ASSERT(!"unknown option type");
 	return false;
@@ -1260,6 +1284,126 @@ out:
 	return ld.c;
 }
 
+/* The option's value in c as a string to compare (allocated): text as stored, numbers in decimal.
+ */
+static char *
+config_value_string(const struct config *c, const struct config_option *o)
+{
+	const void *p = (const char *)c + o->offset;
+
+	switch (o->field) {
+	case CONFIG_FIELD_STR:
+		return xstrdup(*(char *const *)p ? *(char *const *)p : "");
+	case CONFIG_FIELD_UNSIGNED:
+		return xasprintf("%u", *(const unsigned *)p);
+	case CONFIG_FIELD_U64:
+		return xasprintf("%" PRIu64, *(const uint64_t *)p);
+	case CONFIG_FIELD_I64:
+		return xasprintf("%" PRId64, *(const int64_t *)p);
+	case CONFIG_FIELD_INT:
+		return xasprintf("%d", *(const int *)p);
+	case CONFIG_FIELD_BOOL:
+		return xstrdup(*(const bool *)p ? "on" : "off");
+	}
+	TC_ASSERT(!"unknown field type");
+	return NULL;
+}
+
+/* Gives option o of c the value it has in from (and the parsed forms that go with it). */
+static void
+config_keep_value(struct config *c, const struct config *from, const struct config_option *o)
+{
+	const void *src = (const char *)from + o->offset;
+	void *dst = config_field_ptr(c, o);
+	char *cause = NULL;
+
+	switch (o->field) {
+	case CONFIG_FIELD_STR:
+		if (o->type == CONFIG_LISTEN) {
+			c->listen_addr = from->listen_addr;
+			c->listen_addr_len = from->listen_addr_len;
+		}
+		if (o->type == CONFIG_ACL || o->type == CONFIG_SERVERS) {
+			/* the running value was valid: parsing it again rebuilds its parsed form */
+			bool ok = config_apply(c, o, *(char *const *)src, &cause);
+			TC_ASSERT(ok);
+		} else {
+			config_store_string(c, o, *(char *const *)src ? *(char *const *)src : "");
+		}
+		break;
+	case CONFIG_FIELD_UNSIGNED:
+		memcpy(dst, src, sizeof(unsigned));
+		break;
+	case CONFIG_FIELD_U64:
+		memcpy(dst, src, sizeof(uint64_t));
+		break;
+	case CONFIG_FIELD_I64:
+		memcpy(dst, src, sizeof(int64_t));
+		break;
+	case CONFIG_FIELD_INT:
+		memcpy(dst, src, sizeof(int));
+		break;
+	case CONFIG_FIELD_BOOL:
+		memcpy(dst, src, sizeof(bool));
+		break;
+	}
+}
+
+/*
+ * Loads path to replace running (SIGHUP). NULL with one line per problem in *errors when it
+ * does not check. Keys that need a restart keep their running values; each one the file
+ * changes is named in *restart ("[server] listen, [local] policy").
+ */
+struct config *
+config_reload(const char *path, const struct config *running, struct buf *errors,
+              struct buf *restart)
+{
+	struct config *c = config_load(path, errors);
+
+	if (c == NULL)
+		return NULL;
+	for (size_t i = 0; i < CONFIG_NOPTIONS; i++) {
+		const struct config_option *o = &config_options[i];
+		char *now, *next;
+
+		if (o->live)
+			continue;
+		now = config_value_string(running, o);
+		next = config_value_string(c, o);
+		if (strcmp(now, next) != 0) {
+			buf_printf(restart, "%s[%s] %s", restart->len > 0 ? ", " : "", o->section,
+			           o->key);
+			config_keep_value(c, running, o);
+		}
+		free(now);
+		free(next);
+	}
+	if (c->local_max_object_bytes > c->local_max_bytes) {
+		char obj[32], max[32];
+
+		config_format_size(obj, sizeof(obj), c->local_max_object_bytes);
+		config_format_size(max, sizeof(max), c->local_max_bytes);
+		buf_printf(
+		        errors,
+		        "%s: [local] max_object_bytes: %s must not exceed [local] max_bytes (%s, "
+		        "running; it changes only with a restart)\n",
+		        path, obj, max);
+		config_destroy(c);
+		return NULL;
+	}
+	return c;
+}
+
+/* True when a reload (SIGHUP) applies a new value of [section] key; false when it needs a restart.
+ */
+bool
+config_is_live(const char *section, const char *key)
+{
+	int i = config_find_option(section, key);
+
+	return i >= 0 && config_options[i].live;
+}
+
 /* Frees a config (NULL is ignored). */
 void
 config_destroy(struct config *c)
@@ -1321,6 +1465,9 @@ config_write_sample(FILE *out)
 		config_write_comment(out, o->help);
 		config_expected(&what, o);
 		fprintf(out, "; Value: %s.\n", what.data);
+		fputs(o->live ? "; On SIGHUP: applied to new requests.\n"
+		              : "; On SIGHUP: a new value needs a restart.\n",
+		      out);
 		buf_free(&what);
 		const char *v = o->def != NULL ? o->def : o->sample;
 		fprintf(out, "%s =%s%s\n", o->key, v[0] != '\0' ? " " : "", v);

@@ -1,7 +1,17 @@
 /*
  * main: the tiercache daemon's entry point. Parses the command line, loads the config, starts
- * the tiers, the fetch thread and the server, then waits for SIGTERM or SIGINT in the main
- * thread (signals are blocked in every other thread) and stops everything in reverse order.
+ * the tiers, the fetch thread and the server, then takes the signals in the main thread
+ * (they are blocked in every other thread, which inherit the mask):
+ * - SIGHUP reloads the config file. A file that does not check is rejected whole (every
+ *   problem logged) and the running config stays. Otherwise the keys that need a restart
+ *   keep their running values (and are named in the log), and the new config is handed to
+ *   the proxy for new requests. Every config loaded is kept until exit, so one that a request
+ *   still reads is never freed (a reload keeps a few KiB).
+ * - SIGUSR1 reopens the access log (after logrotate renamed it).
+ * - SIGTERM or SIGINT: the server stops accepting; requests in flight (also those waiting
+ *   for memcached or the origin) get up to [server] shutdown_timeout seconds to finish; what
+ *   is left is answered 502 (origin_stop, proxy_stop), sent within a second, and everything
+ *   stops in reverse order; exit 0. A second SIGTERM or SIGINT cuts the wait short.
  * --show-record prints what memcached holds for a URL (an operator's and the tests' tool).
  */
 #include "tcconfig.h"
@@ -11,9 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <curl/curl.h>
 
+#include "accesslog.h"
 #include "config.h"
 #include "key.h"
 #include "local.h"
@@ -39,7 +51,9 @@ main_usage(FILE *out)
 	        "                      hold for the URL: key, server, record, headers\n"
 	        "      --sample-config print a configuration with every key and its default\n"
 	        "  -h, --help          this help\n"
-	        "  -V, --version       print the version\n");
+	        "  -V, --version       print the version\n\n"
+	        "Signals: HUP reloads the configuration, USR1 reopens the access log,\n"
+	        "TERM or INT stop after the requests in flight ([server] shutdown_timeout).\n");
 }
 
 /* --show-record HOST/PATH?QUERY: what memcached holds for that URL, as JSON on stdout. */
@@ -70,6 +84,104 @@ main_show_record(struct config *cfg, const char *url)
 	shared_destroy(shared);
 	config_destroy(cfg);
 	return 0;
+}
+
+/* Every config loaded (startup and reloads): freed at exit, after every request. */
+struct main_configs {
+	struct config **v;
+	size_t n;
+};
+
+/* Logs each line of text at the error level, prefixed. */
+static void
+main_log_lines(const char *prefix, const char *text)
+{
+	while (text != NULL && *text != '\0') {
+		size_t n = strcspn(text, "\n");
+
+		if (n > 0)
+			log_error("%s%.*s", prefix, (int)n, text);
+		text += n;
+		if (*text == '\n')
+			text++;
+	}
+}
+
+/* SIGHUP: loads path again and hands it to the proxy, or keeps the running config. */
+static void
+main_reload(const char *path, struct main_configs *all, struct proxy *proxy)
+{
+	const struct config *running = all->v[all->n - 1];
+	struct buf errors = {0}, restart = {0};
+	struct config *next = config_reload(path, running, &errors, &restart);
+	char *cause = NULL;
+
+	if (next != NULL && strcmp(next->access_log, running->access_log) != 0 &&
+	    !accesslog_open(next->access_log, &cause)) {
+		buf_printf(&errors, "%s: [log] access_log: %s\n", path, cause);
+		config_destroy(next);
+		next = NULL;
+	}
+	if (next == NULL) {
+		stats_inc(STAT_config_reload_errors);
+		main_log_lines("reload: ", errors.data);
+		log_error("reload: %s: configuration rejected; the running configuration stays",
+		          path);
+	} else {
+		if (restart.len > 0)
+			log_warn("reload: %s: changed keys that need a restart keep their running "
+			         "values: %s",
+			         path, restart.data);
+		log_set_level((enum log_level)next->log_level);
+		all->v = xrealloc(all->v, (all->n + 1) * sizeof(*all->v));
+		all->v[all->n++] = next;
+		proxy_reconfigure(proxy, next);
+		stats_inc(STAT_config_reloads);
+		log_info("reload: %s: configuration applied to new requests", path);
+	}
+	free(cause);
+	buf_free(&errors);
+	buf_free(&restart);
+}
+
+/*
+ * SIGTERM/SIGINT: stops accepting and waits up to timeout_s seconds for the requests in
+ * flight (a second signal in stop cuts it short). True when none is left.
+ */
+static bool
+main_drain(struct server *server, int64_t timeout_s, const sigset_t *stop)
+{
+	int64_t deadline = util_monotonic_ms() + timeout_s * 1000;
+	unsigned left;
+
+	server_quiesce(server);
+	while ((left = server_inflight(server)) > 0 && util_monotonic_ms() < deadline) {
+		struct timespec tick = {0, 20 * 1000 * 1000};
+		int sig = sigtimedwait(stop, NULL, &tick);
+
+		if (sig > 0) {
+			log_warn("signal %d again: not waiting for the %u requests in flight", sig,
+			         left);
+			return false;
+		}
+	}
+	if (left > 0)
+		log_warn("%u requests still in flight after [server] shutdown_timeout (%lld s): "
+		         "they are answered 502",
+		         left, (long long)timeout_s);
+	return left == 0;
+}
+
+/* Waits (a second at most) for the replies of the requests that were cut to be sent. */
+static void
+main_flush_replies(struct server *server)
+{
+	int64_t deadline = util_monotonic_ms() + 1000;
+
+	while (server_inflight(server) > 0 && util_monotonic_ms() < deadline) {
+		struct timespec tick = {0, 10 * 1000 * 1000};
+		nanosleep(&tick, NULL);
+	}
 }
 
 int
@@ -143,11 +255,14 @@ main(int argc, char **argv)
 		return main_show_record(cfg, show);
 
 	/* Signals are taken by sigwait in this thread only: block them before any thread starts. */
-	sigset_t stop;
+	sigset_t stop, all;
 	sigemptyset(&stop);
 	sigaddset(&stop, SIGTERM);
 	sigaddset(&stop, SIGINT);
-	pthread_sigmask(SIG_BLOCK, &stop, NULL);
+	all = stop;
+	sigaddset(&all, SIGHUP);
+	sigaddset(&all, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &all, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
@@ -157,6 +272,8 @@ main(int argc, char **argv)
 	stats_init();
 	int status = 1;
 	char *cause = NULL;
+	struct main_configs configs = {xmalloc(sizeof(*configs.v)), 1};
+	configs.v[0] = cfg;
 	struct local *local =
 	        local_create(cfg->local_policy, cfg->local_max_bytes, cfg->local_max_entries);
 	TC_ASSERT(local != NULL); /* the policy name was validated with the config */
@@ -165,6 +282,10 @@ main(int argc, char **argv)
 	struct proxy *proxy = NULL;
 	struct server *server = NULL;
 	if (origin == NULL) {
+		log_error("%s", cause);
+		goto out;
+	}
+	if (!accesslog_open(cfg->access_log, &cause)) {
 		log_error("%s", cause);
 		goto out;
 	}
@@ -178,33 +299,62 @@ main(int argc, char **argv)
 		log_error("%s", cause);
 		goto out;
 	}
-	log_info("tiercache %s listening on port %u (%s), origin %s, local tier %s, %s%zu%s",
+	char mc[96] = "no memcached tier";
+	if (shared != NULL)
+		snprintf(mc, sizeof(mc), "memcached tier of %zu servers%s", cfg->mc_server_list.n,
+		         cfg->mc_fallback_list.n ? " (and fallback servers)" : "");
+	log_info("tiercache %s listening on port %u (%s), origin %s, local tier %s, %s",
 	         PACKAGE_VERSION, (unsigned)server_port(server), cfg->listen, cfg->origin_url,
-	         cfg->local_policy, shared ? "memcached tier of " : "no memcached tier",
-	         shared ? cfg->mc_server_list.n : 0,
-	         !shared                   ? ""
-	         : cfg->mc_fallback_list.n ? " servers (and fallback servers)"
-	                                   : " servers");
+	         cfg->local_policy, mc);
 
-	int sig = 0;
-	sigwait(&stop, &sig);
-	log_info("signal %d: stopping", sig);
+	for (;;) {
+		int sig = 0;
+		char *why = NULL;
+
+		sigwait(&all, &sig);
+		if (sig == SIGHUP) {
+			log_info("signal %d: reloading %s", sig, path);
+			main_reload(path, &configs, proxy);
+		} else if (sig == SIGUSR1) {
+			if (accesslog_reopen(&why))
+				log_info("signal %d: access log reopened", sig);
+			else
+				log_error("signal %d: %s (the access log goes on to the old file)",
+				          sig, why);
+			free(why);
+		} else {
+			const struct config *now = configs.v[configs.n - 1];
+			log_info("signal %d: stopping: no new connections; in flight: %u, given "
+			         "up to %lld s",
+			         sig, server_inflight(server), (long long)now->shutdown_timeout);
+			main_drain(server, now->shutdown_timeout, &stop);
+			break;
+		}
+	}
 	status = 0;
 out:
 	/* The fetch thread completes every waiting request first, then the worker pool runs the
 	 * memcached steps still queued (their fetches fail at once), so nothing stays suspended
-	 * when the daemon stops; requests that arrive meanwhile fail at once with 502. */
+	 * when the daemon stops; requests that arrive meanwhile fail at once with 502. Those
+	 * replies are sent before the daemon stops. */
 	if (origin)
 		origin_stop(origin);
 	if (proxy)
 		proxy_stop(proxy);
+	if (server)
+		main_flush_replies(server);
 	server_destroy(server);
 	origin_destroy(origin);
 	proxy_destroy(proxy);
 	shared_destroy(shared);
 	local_destroy(local);
-	config_destroy(cfg);
+	accesslog_close();
+	for (size_t i = 0; i < configs.n; i++)
+		config_destroy(configs.v[i]);
+	free(configs.v);
 	free(cause);
 	curl_global_cleanup();
+	if (status == 0)
+		log_info("stopped");
 	return status;
 }

@@ -339,6 +339,16 @@ metrics_write(struct buf *out, struct local *local, struct shared *shared, struc
 	metrics_one(out, "tiercache_only_if_cached_misses_total", "counter",
 	            "504 answers to only-if-cached requests that found nothing usable.",
 	            stats_get(STAT_only_if_cached_misses));
+	metrics_one(out, "tiercache_access_log_lines_total", "counter",
+	            "Lines queued for the access log.", stats_get(STAT_access_log_lines));
+	metrics_one(out, "tiercache_access_log_dropped_total", "counter",
+	            "Access log lines dropped because its ring was full.",
+	            stats_get(STAT_access_log_dropped));
+	metrics_one(out, "tiercache_config_reloads_total", "counter",
+	            "Configuration reloads (SIGHUP) applied.", stats_get(STAT_config_reloads));
+	metrics_one(out, "tiercache_config_reload_errors_total", "counter",
+	            "Configuration reloads (SIGHUP) rejected; the running configuration stayed.",
+	            stats_get(STAT_config_reload_errors));
 	metrics_memcached(out, shared, &mc);
 	metrics_histograms(out);
 }

@@ -381,6 +381,7 @@ origin_finish(struct origin *o, struct origin_fetch *f, CURLcode rc)
 		origin_strip_hop_by_hop(&f->resp_headers);
 	}
 	origin_detach(o, f);
+	f->elapsed_ms += util_monotonic_ms() - f->submitted_ms;
 	f->done(f);
 }
 
@@ -390,6 +391,7 @@ origin_fail(struct origin_fetch *f, enum origin_error err, const char *text)
 	f->error = err;
 	f->error_text = text;
 	f->response_time = util_now();
+	f->elapsed_ms += util_monotonic_ms() - f->submitted_ms;
 	f->done(f);
 }
 
@@ -514,6 +516,7 @@ origin_submit(struct origin *o, struct origin_fetch *f)
 
 	f->origin = o;
 	f->next = NULL;
+	f->submitted_ms = util_monotonic_ms();
 	if (!f->probe)
 		stats_inc(STAT_origin_requests);
 	pthread_mutex_lock(&o->lock);

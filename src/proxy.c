@@ -14,6 +14,9 @@
  * It holds no lock of its own: the tiers lock themselves, and a request is touched by one
  * thread at a time (the handoffs through the worker and origin queues order the accesses).
  * References: r->stale, r->spec and r->reply.entry each own one; a background write owns one.
+ * Configuration: a request runs with r->cfg, taken once when it starts (proxy_config: one
+ * atomic load of the newest config a reload published with proxy_reconfigure); configs are
+ * borrowed and outlive every request (main keeps them all until exit).
  *
  * Variants (entry.h, key.h): the URL's key holds either its response or its vary spec; the
  * lookups (proxy_local_find, proxy_shared_find) follow a spec to the variant the request
@@ -78,7 +81,8 @@ static const char proxy_why_purged[] = "purged";
 #define PROXY_PURGE_HEADER "Tiercache-Purge"
 
 struct proxy {
-	const struct config *cfg;
+	const struct config *cfg;            /* the startup config: what cannot change */
+	_Atomic(const struct config *) live; /* the newest config (SIGHUP): new requests take it */
 	struct local *local;
 	struct origin *origin;
 	struct shared *shared;     /* NULL: no memcached tier */
@@ -182,6 +186,7 @@ proxy_create(const struct config *cfg, struct local *local, struct origin *origi
 	struct proxy *p = xcalloc(1, sizeof(*p));
 
 	p->cfg = cfg;
+	atomic_init(&p->live, cfg);
 	p->local = local;
 	p->origin = origin;
 	p->shared = shared;
@@ -201,6 +206,20 @@ proxy_create(const struct config *cfg, struct local *local, struct origin *origi
 		shared_watch(shared, PROXY_WATCH_MS, proxy_namespace_changed, p);
 	}
 	return p;
+}
+
+/* The configuration new requests run with (borrowed: configs live until the proxy is freed). */
+const struct config *
+proxy_config(struct proxy *p)
+{
+	return atomic_load_explicit(&p->live, memory_order_acquire);
+}
+
+/* Makes cfg (borrowed; it must outlive the proxy) the configuration of new requests. */
+void
+proxy_reconfigure(struct proxy *p, const struct config *cfg)
+{
+	atomic_store_explicit(&p->live, cfg, memory_order_release);
 }
 
 /* Stops the generation watch and the worker pool (queued lookups and purges finish). */
@@ -438,7 +457,7 @@ static enum proxy_outcome
 proxy_admin(struct proxy *p, struct proxy_request *r, enum proxy_admin_kind kind)
 {
 	struct buf doc = {0};
-	bool allowed = acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client);
+	bool allowed = acl_allows(r->cfg->stats_allow_acl, (const struct sockaddr *)&r->client);
 	const char *type = "application/json";
 
 	if (!allowed && kind != ADMIN_HEALTH) {
@@ -465,7 +484,7 @@ proxy_admin(struct proxy *p, struct proxy_request *r, enum proxy_admin_kind kind
 			buf_puts(&doc, admin_stats_page);
 			type = "text/html; charset=utf-8";
 		} else {
-			admin_stats_json(&doc, p->cfg, p->local, p->shared);
+			admin_stats_json(&doc, r->cfg, p->local, p->shared);
 		}
 		http_headers_set(&r->reply.headers, "Vary", "Accept");
 	}
@@ -480,11 +499,13 @@ enum proxy_outcome
 proxy_handle(struct proxy *p, struct proxy_request *r)
 {
 	r->proxy = p;
-	if (proxy_target_is(r->target, p->cfg->stats_path))
+	if (r->cfg == NULL)
+		r->cfg = proxy_config(p);
+	if (proxy_target_is(r->target, r->cfg->stats_path))
 		return proxy_admin(p, r, ADMIN_STATS);
-	if (proxy_target_is(r->target, p->cfg->stats_metrics_path))
+	if (proxy_target_is(r->target, r->cfg->stats_metrics_path))
 		return proxy_admin(p, r, ADMIN_METRICS);
-	if (proxy_target_is(r->target, p->cfg->stats_health_path))
+	if (proxy_target_is(r->target, r->cfg->stats_health_path))
 		return proxy_admin(p, r, ADMIN_HEALTH);
 	if (proxy_is_method(r, "PURGE"))
 		return proxy_purge(p, r);
@@ -921,6 +942,7 @@ proxy_revalidate_behind(struct proxy *p, const struct proxy_request *r, struct e
 	struct proxy_request *b = xcalloc(1, sizeof(*b));
 
 	b->proxy = p;
+	b->cfg = r->cfg; /* the configuration of the request that started it */
 	b->method = xstrdup("GET");
 	b->target = xstrdup(r->target);
 	b->key = xstrdup(r->key);
@@ -1075,7 +1097,7 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 static void
 proxy_promote(struct proxy *p, struct proxy_request *r, struct entry *e, int64_t now)
 {
-	if (e->body_len <= p->cfg->local_max_object_bytes && atomic_load(&p->epoch) == r->epoch)
+	if (e->body_len <= r->cfg->local_max_object_bytes && atomic_load(&p->epoch) == r->epoch)
 		local_insert(p->local, e, now);
 }
 
@@ -1126,7 +1148,7 @@ proxy_shared_lookup(struct worker_job *job, bool cancelled)
 	int64_t now;
 
 	(void)cancelled; /* an urgent job is never cancelled */
-	if (util_monotonic_ms() - job->queued_ms <= (int64_t)p->cfg->mc_timeout_ms)
+	if (util_monotonic_ms() - job->queued_ms <= (int64_t)r->cfg->mc_timeout_ms)
 		e = proxy_shared_find(p, r, &from);
 	else
 		log_debug("memcached lookup skipped: waited %lld ms for a worker",
@@ -1386,7 +1408,7 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 	}
 	if (p->shared != NULL)
 		*w = proxy_write_new(p, e, r->stale != NULL, NULL);
-	if (e->body_len > p->cfg->local_max_object_bytes || !local_insert(p->local, e, now)) {
+	if (e->body_len > r->cfg->local_max_object_bytes || !local_insert(p->local, e, now)) {
 		*why = "too-large";
 		return false;
 	}
@@ -1744,7 +1766,7 @@ proxy_store_post(struct proxy *p, struct proxy_request *r, struct entry *e)
 	rq.has_authorization = http_headers_get(&r->headers, "Authorization") != NULL;
 	proxy_request_cc(r, &rq.cc);
 	if (!rfc9111_storable(&rq, e->status, &e->headers, &e->cc, &why) || e->keep_until <= now ||
-	    atomic_load(&p->epoch) != r->epoch || e->body_len > p->cfg->local_max_object_bytes ||
+	    atomic_load(&p->epoch) != r->epoch || e->body_len > r->cfg->local_max_object_bytes ||
 	    !local_insert(p->local, e, now))
 		return false;
 	if (p->shared != NULL)
@@ -1862,7 +1884,7 @@ proxy_purge(struct proxy *p, struct proxy_request *r)
 {
 	const char *scope = http_headers_get(&r->headers, PROXY_PURGE_HEADER);
 
-	if (!acl_allows(p->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
+	if (!acl_allows(r->cfg->stats_allow_acl, (const struct sockaddr *)&r->client)) {
 		proxy_reply_text(r, 403, "403 Forbidden: this address may not purge");
 		return PROXY_REPLIED;
 	}

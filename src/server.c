@@ -17,10 +17,16 @@
  * 400 for a bad length or chunk, 413 for a length beyond 64 bits); before a request goes further
  * its target and fields are vetted here (server_request_problem), and one whose framing or fields
  * cannot be trusted gets 400 and its connection closed.
+ * Every reply queued is written to the access log (accesslog.h: formatted here, written by
+ * its own thread). Stopping: server_quiesce closes the listening socket and marks every later
+ * reply Connection: close; server_inflight counts the requests between their first callback
+ * and their completion, so that main can wait for them before server_destroy.
  */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
 #include <string.h>
 #include <strings.h>
 #include <arpa/inet.h>
@@ -29,6 +35,7 @@
 
 #include <microhttpd.h>
 
+#include "accesslog.h"
 #include "histogram.h"
 #include "log.h"
 #include "server.h"
@@ -66,6 +73,8 @@ struct server {
 	struct proxy *proxy;
 	const struct config *cfg;
 	uint16_t port;
+	atomic_uint inflight;       /* requests between server_on_uri and server_on_completed */
+	atomic_bool draining;       /* stopping: every reply closes its connection */
 	pthread_mutex_t hits_mutex; /* guards the hits list (a thread's first hit, destroy) */
 	struct server_hits *hits;
 };
@@ -84,7 +93,9 @@ struct server_conn {
 	enum server_state state;
 	atomic_int sync;
 	bool too_large;
-	uint64_t received; /* request body bytes received */
+	uint64_t received;   /* request body bytes received */
+	time_t started;      /* arrival, for the access log */
+	const char *version; /* "HTTP/1.0" or "HTTP/1.1" (static) */
 };
 
 /* MHD's free callback of a response sent from an entry's buffer. */
@@ -119,6 +130,34 @@ server_sent_with_304(const struct entry *e, const char *name)
 		if (strcasecmp(name, fields[i]) == 0)
 			return true;
 	return strcasecmp(name, "Last-Modified") == 0 && e->etag == NULL;
+}
+
+/* Writes the access log line of a request whose reply was just queued. */
+static void
+server_log_access(const struct server_conn *c, uint64_t sent)
+{
+	const struct proxy_request *r = &c->req;
+
+	if (!accesslog_enabled())
+		return; /* no access log: not even the header lookups */
+	struct accesslog_entry a = {
+	        .client = (const struct sockaddr *)&r->client,
+	        .when = c->started,
+	        .method = r->method,
+	        .target = r->target,
+	        .version = c->version,
+	        .status = r->reply.status,
+	        .bytes = sent,
+	        .referer = http_headers_get(&r->headers, "Referer"),
+	        .user_agent = http_headers_get(&r->headers, "User-Agent"),
+	        /* a plain hit's response may be reused without its headers in r->reply */
+	        .cache_status = r->reply.plain_hit
+	                                ? "tiercache; hit"
+	                                : http_headers_get(&r->reply.headers, "Cache-Status"),
+	        .origin_ms = r->fetch.origin != NULL ? r->fetch.elapsed_ms : -1,
+	};
+
+	accesslog_write(&a);
 }
 
 /* This thread's table of hit responses for srv (created on the thread's first plain hit). */
@@ -198,17 +237,22 @@ server_queue_reply(struct server_conn *c)
 	const struct entry *hit = rep->entry;
 	bool head = strcmp(c->req.method, "HEAD") == 0;
 	enum MHD_Result ret;
+	uint64_t sent = 0; /* body bytes, for the access log */
+	/* stopping: every reply closes its connection, so none is shared with other connections */
+	bool draining = atomic_load_explicit(&c->srv->draining, memory_order_relaxed);
 
-	if (rep->plain_hit && !head && rep->entry->body_len <= SERVER_HIT_MAX_BODY) {
+	if (rep->plain_hit && !head && !draining && rep->entry->body_len <= SERVER_HIT_MAX_BODY) {
 		hits = server_hits_of_thread(c->srv);
 		slot = server_hit_slot(hits, rep->entry);
 		if (slot->resp != NULL && slot->entry == rep->entry && slot->second == rep->at) {
 			/* the same answer as a moment ago: send that response again */
 			stats_inc(STAT_hit_responses_reused);
+			sent = rep->status == 304 ? 0 : rep->entry->body_len;
 			entry_unref(rep->entry);
 			rep->entry = NULL;
 			ret = MHD_queue_response(c->conn, (unsigned)rep->status, slot->resp);
 			c->state = CONN_ANSWERED;
+			server_log_access(c, sent);
 			proxy_reply_queued(&c->req);
 			return ret;
 		}
@@ -219,8 +263,10 @@ server_queue_reply(struct server_conn *c)
 		struct entry *e = rep->entry;
 
 		rep->entry = NULL; /* the response owns this reference now */
+		sent = head || rep->status == 304 ? 0 : e->body_len;
 		resp = server_entry_response(rep, e, head);
 	} else {
+		sent = head ? 0 : rep->body_len;
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
 		                                       MHD_RESPMEM_MUST_FREE);
 		rep->body = NULL;
@@ -229,6 +275,8 @@ server_queue_reply(struct server_conn *c)
 	TC_ASSERT(resp != NULL);
 	for (size_t i = 0; i < rep->headers.n; i++)
 		MHD_add_response_header(resp, rep->headers.v[i].name, rep->headers.v[i].value);
+	if (draining)
+		MHD_add_response_header(resp, "Connection", "close");
 	ret = MHD_queue_response(c->conn, (unsigned)rep->status, resp);
 	/* keep a plain hit's response for the next hit on its entry within the second: the slot
 	 * takes over our reference to it, and drops the one it held */
@@ -247,6 +295,7 @@ server_queue_reply(struct server_conn *c)
 		MHD_destroy_response(resp);
 	}
 	c->state = CONN_ANSWERED;
+	server_log_access(c, sent);
 	proxy_reply_queued(&c->req);
 	return ret;
 }
@@ -406,6 +455,7 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 	const union MHD_ConnectionInfo *ci;
 
 	c->conn = conn;
+	c->req.cfg = proxy_config(c->srv->proxy); /* the request runs with this config */
 	c->req.start_ns = histogram_now_ns();
 	c->req.method = xstrdup(method);
 	/* one pass keeps the end-to-end fields; only when the request has a Connection field
@@ -421,7 +471,7 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 	}
 	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
 	uint64_t n;
-	if (cl != NULL && util_parse_u64(cl, UINT64_MAX, &n) && n > c->srv->cfg->max_body_bytes)
+	if (cl != NULL && util_parse_u64(cl, UINT64_MAX, &n) && n > c->req.cfg->max_body_bytes)
 		c->too_large = true;
 }
 
@@ -438,6 +488,7 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 	TC_ASSERT(c != NULL);
 	switch (c->state) {
 	case CONN_NEW:
+		c->version = strcmp(version, MHD_HTTP_VERSION_1_0) == 0 ? "HTTP/1.0" : "HTTP/1.1";
 		server_start_request(c, conn, method);
 		if ((problem = server_request_problem(c, conn, version)) != NULL) {
 			/* answered at once, and the connection closed after it: the framing of
@@ -462,7 +513,7 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 	case CONN_RECEIVING:
 		if (*upload_data_size > 0) {
 			c->received += *upload_data_size;
-			if (!c->too_large && c->received > srv->cfg->max_body_bytes) {
+			if (!c->too_large && c->received > c->req.cfg->max_body_bytes) {
 				c->too_large = true;
 				buf_free(&c->req.body);
 			}
@@ -474,7 +525,7 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 			 * end and the 413 sent then; SERVER_DISCARD_MAX bytes more close the
 			 * connection instead */
 			if (c->too_large &&
-			    c->received - srv->cfg->max_body_bytes > SERVER_DISCARD_MAX)
+			    c->received - c->req.cfg->max_body_bytes > SERVER_DISCARD_MAX)
 				return MHD_NO;
 			return MHD_YES;
 		}
@@ -519,7 +570,9 @@ server_on_uri(void *cls, const char *uri, struct MHD_Connection *conn)
 	(void)conn;
 	c->srv = cls;
 	c->req.target = xstrdup(uri ? uri : "/");
+	c->started = time(NULL);
 	atomic_init(&c->sync, SYNC_NONE);
+	atomic_fetch_add(&c->srv->inflight, 1);
 	return c;
 }
 
@@ -534,9 +587,11 @@ server_on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	(void)toe;
 	if (c == NULL)
 		return;
+	struct server *srv = c->srv;
 	proxy_request_release(&c->req);
 	free(c);
 	*con_cls = NULL;
+	atomic_fetch_sub(&srv->inflight, 1);
 }
 
 static void server_on_mhd_log(void *cls, const char *fmt, va_list ap)
@@ -564,12 +619,15 @@ server_create(const struct config *cfg, struct proxy *proxy, char **cause)
 
 	pthread_mutex_init(&s->hits_mutex, NULL);
 	unsigned threads = cfg->threads ? cfg->threads : util_ncpus();
+	/* MHD_USE_ITC: MHD_quiesce_daemon needs it with a thread pool */
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
-	                 MHD_USE_ERROR_LOG;
+	                 MHD_USE_ERROR_LOG | MHD_USE_ITC;
 	uint16_t port = 0;
 
 	s->cfg = cfg;
 	s->proxy = proxy;
+	atomic_init(&s->inflight, 0);
+	atomic_init(&s->draining, false);
 	if (cfg->listen_addr.ss_family == AF_INET6) {
 		flags |= MHD_USE_IPv6;
 		port = ntohs(((const struct sockaddr_in6 *)&cfg->listen_addr)->sin6_port);
@@ -602,6 +660,28 @@ uint16_t
 server_port(const struct server *s)
 {
 	return s->port;
+}
+
+/* Stops accepting connections; requests in flight go on, and every reply closes its connection. */
+void
+server_quiesce(struct server *s)
+{
+	MHD_socket fd;
+
+	if (atomic_exchange(&s->draining, true))
+		return;
+	fd = MHD_quiesce_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	else
+		log_warn("server: cannot stop accepting connections before the daemon stops");
+}
+
+/* Requests received and not yet completed (answered and sent, or abandoned). */
+unsigned
+server_inflight(struct server *s)
+{
+	return atomic_load(&s->inflight);
 }
 
 /* Stops accepting, resumes anything suspended and stops the daemon. */

@@ -8,7 +8,9 @@
 plan 34
 
 start_origin
-write_config "$WORK/p.ini" '[local]' 'max_bytes = 1M'
+# (shutdown_timeout = 0: the stop at the end lets the waiters go at once; the graceful stop,
+# where they get their answer, is t_lifecycle's)
+write_config "$WORK/p.ini" '[local]' 'max_bytes = 1M' '[server]' 'shutdown_timeout = 0'
 start_proxy "$WORK/p.ini"
 
 # burst N PATH [curl args...]: N concurrent GETs of PATH; the status codes go to $WORK/codes,

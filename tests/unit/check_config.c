@@ -555,6 +555,116 @@ START_TEST(test_bounds_accepted)
 }
 END_TEST
 
+/* Reloads next over the config loaded from running; *restart gets the names. */
+static struct config *
+reload_text(const struct config *running, const char *next, struct buf *errors, struct buf *restart)
+{
+	char *path = write_temp(next, strlen(next));
+	struct config *c = config_reload(path, running, errors, restart);
+
+	unlink(path);
+	free(path);
+	return c;
+}
+
+START_TEST(test_reload)
+{
+	/* each case: a new file over the same running one; the keys named as needing a restart */
+	static const struct {
+		const char *next;
+		const char *restart;
+	} cases[] = {
+	        {"[origin]\nurl = http://o\n", ""},
+	        {"[origin]\nurl = http://o\n[stats]\nallow = 10.0.0.0/8\npath = /s\n", ""},
+	        {"[origin]\nurl = http://o\n[log]\nlevel = debug\naccess_log = /x.log\n", ""},
+	        {"[origin]\nurl = http://o\n[server]\nmax_body_bytes = 2K\nshutdown_timeout = 1\n"
+	         "[local]\nmax_object_bytes = 1K\n",
+	         ""},
+	        {"[origin]\nurl = http://other:81/base\n", "[origin] url"},
+	        {"[origin]\nurl = http://o\n[server]\nlisten = 127.0.0.1:9\nthreads = 3\n",
+	         "[server] listen, [server] threads"},
+	        {"[origin]\nurl = http://o\n[local]\npolicy = lru\nmax_bytes = 2M\ndefault_ttl = "
+	         "5\n",
+	         "[local] policy, [local] max_bytes, [local] default_ttl"},
+	        {"[origin]\nurl = http://o\ntimeout_ms = 5\n[memcached]\nservers = m:1\n",
+	         "[origin] timeout_ms, [memcached] servers"},
+	        /* the same value written another way is no change */
+	        {"[server]\nlisten = 127.0.0.1:8080\nthreads = 0\n[origin]\nurl = http://o/\n"
+	         "[local]\nmax_bytes = 65536K\n",
+	         ""},
+	};
+	struct config *running = load_ok("[origin]\nurl = http://o\n");
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct buf errors = {0}, restart = {0};
+		struct config *c = reload_text(running, cases[i].next, &errors, &restart);
+
+		ck_assert_msg(c != NULL, "case %zu: %s", i, errors.data ? errors.data : "");
+		ck_assert_msg(strcmp(restart.data ? restart.data : "", cases[i].restart) == 0,
+		              "case %zu: restart '%s', expected '%s'", i,
+		              restart.data ? restart.data : "", cases[i].restart);
+		/* keys that need a restart keep their running values */
+		ck_assert_str_eq(c->listen, running->listen);
+		ck_assert_int_eq(
+		        memcmp(&c->listen_addr, &running->listen_addr, sizeof(c->listen_addr)), 0);
+		ck_assert_uint_eq(c->threads, running->threads);
+		ck_assert_str_eq(c->origin_url, running->origin_url);
+		ck_assert_uint_eq(c->origin_timeout_ms, running->origin_timeout_ms);
+		ck_assert_str_eq(c->local_policy, running->local_policy);
+		ck_assert_uint_eq(c->local_max_bytes, running->local_max_bytes);
+		ck_assert_int_eq(c->local_default_ttl, running->local_default_ttl);
+		ck_assert_str_eq(c->mc_servers, running->mc_servers);
+		ck_assert_uint_eq(c->mc_server_list.n, running->mc_server_list.n);
+		config_destroy(c);
+		buf_free(&errors);
+		buf_free(&restart);
+	}
+
+	/* live keys take the new values */
+	struct buf errors = {0}, restart = {0};
+	struct config *c = reload_text(running,
+	                               "[origin]\nurl = http://o\n[stats]\nallow = 10.0.0.0/8\n"
+	                               "path = /s\n[log]\nlevel = debug\naccess_log = -\n"
+	                               "[server]\nmax_body_bytes = 2K\nshutdown_timeout = 1\n"
+	                               "[local]\nmax_object_bytes = 1K\n",
+	                               &errors, &restart);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_str_eq(c->stats_path, "/s");
+	ck_assert_str_eq(c->stats_allow, "10.0.0.0/8");
+	ck_assert_int_eq(c->log_level, LOG_DEBUG);
+	ck_assert_str_eq(c->access_log, "-");
+	ck_assert_uint_eq(c->max_body_bytes, 2048);
+	ck_assert_int_eq(c->shutdown_timeout, 1);
+	ck_assert_uint_eq(c->local_max_object_bytes, 1024);
+	ck_assert(config_is_live("stats", "allow"));
+	ck_assert(!config_is_live("server", "listen"));
+	ck_assert(!config_is_live("server", "no_such_key"));
+	config_destroy(c);
+
+	/* a file that does not check: NULL, every problem */
+	buf_free(&errors);
+	c = reload_text(running, "[origin]\nurl = ftp://o\n[server]\nthreads = x\n", &errors,
+	                &restart);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errors.data, ":2: [origin] url"));
+	ck_assert_ptr_nonnull(strstr(errors.data, ":4: [server] threads"));
+
+	/* a live key checked against a running value it may not exceed */
+	buf_free(&errors);
+	buf_free(&restart);
+	c = reload_text(
+	        running,
+	        "[origin]\nurl = http://o\n[local]\nmax_bytes = 1G\nmax_object_bytes = 128M\n",
+	        &errors, &restart);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(strstr(errors.data, "[local] max_object_bytes: 128M must not exceed "
+	                                          "[local] max_bytes (64M, running"));
+	buf_free(&errors);
+	buf_free(&restart);
+	config_destroy(running);
+}
+END_TEST
+
 static Suite *
 config_suite(void)
 {
@@ -571,6 +681,7 @@ config_suite(void)
 	tcase_add_test(tc, test_listen_forms);
 	tcase_add_test(tc, test_url_forms);
 	tcase_add_test(tc, test_bounds_accepted);
+	tcase_add_test(tc, test_reload);
 	suite_add_tcase(s, tc);
 	return s;
 }
