@@ -51,7 +51,20 @@ struct entry {
 	const char *etag;          /* points into headers, NULL when absent */
 	const char *last_modified; /* points into headers, NULL when absent */
 	size_t charge;             /* bytes accounted for this entry by a cache */
+	bool vary_spec;            /* a vary spec, never served (see below) */
 };
+
+/*
+ * A vary spec: what the primary key of a URL whose responses carry Vary holds, in both tiers.
+ * Its headers are "Vary" (the normalized field names, key_vary_names), ENTRY_SPEC_ID (a random
+ * id; the variants are stored under key_variant(primary, id, hash)) and one ENTRY_SPEC_VARIANT
+ * per known variant, "hash etag" (etag may be absent), oldest first, at most ENTRY_SPEC_MAX.
+ * Removing the spec makes every variant unreachable (a new spec gets a new id); the list lets
+ * PURGE and invalidations remove the variants too, and revalidations name all their ETags.
+ */
+#define ENTRY_SPEC_ID      "Tiercache-Variants"
+#define ENTRY_SPEC_VARIANT "Tiercache-Variant"
+#define ENTRY_SPEC_MAX     32
 
 /*
  * Creates an entry with one reference. Takes ownership of the fields of *headers (left empty)
@@ -70,6 +83,23 @@ struct entry *entry_new(const char *key, const char *vary_key, int status,
 struct entry *entry_refresh(const struct entry *e, const struct http_headers *not_modified,
                             int64_t request_time, int64_t response_time,
                             const struct rfc9111_settings *settings);
+
+/* Makes e (not yet published) a vary spec: never served, kept until evicted or removed. */
+void entry_mark_spec(struct entry *e);
+
+/*
+ * New vary spec for key (one reference) with id, listing the variant hash (with its etag, may
+ * be NULL) last, after old's variants when old is a spec of the same names and id.
+ */
+struct entry *entry_spec_add(const struct entry *old, const char *key, const char *names,
+                             const char *id, const char *hash, const char *etag, int64_t now,
+                             const struct rfc9111_settings *settings);
+
+/* The id of a vary spec (NULL for another entry). */
+const char *entry_spec_id(const struct entry *spec);
+
+/* True when old is a spec for the same Vary names (its variants are still reachable). */
+bool entry_spec_same(const struct entry *spec, const char *names);
 
 /* Takes another reference; returns e. */
 struct entry *entry_ref(struct entry *e);

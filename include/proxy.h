@@ -38,6 +38,10 @@ struct proxy_reply {
 	/* With entry (its headers; no body): the body arrives through this pipe from the origin
 	 * (reference owned); sent with the entry's Content-Length when it has one. */
 	struct stream *stream;
+	/* A 206 from the entry: only range_len bytes of its body from range_first are sent. */
+	bool ranged;
+	size_t range_first;
+	size_t range_len;
 	/*
 	 * A plain hit: the entry's status and headers plus Age, Via and Cache-Status that depend
 	 * on the entry and the second `at` alone. headers is left empty: the server may reuse a
@@ -90,6 +94,16 @@ struct proxy_request {
 	bool collapse_leader;          /* others wait for this request's answer */
 	uint8_t collapsed;    /* 1: answered from a leader's answer, 2: released to go on its own */
 	uint8_t latency_path; /* enum histogram_path + 1 of the reply; 0: not recorded */
+	struct entry *spec;   /* the URL's vary spec (entry.h), when its responses carry Vary */
+	char *vkey;           /* the key of the variant r selects under spec */
+	char *ckey;           /* the key r leads collapsed requests for, when not key (a variant) */
+	bool conditional;     /* the origin request carried validators of stored responses */
+	bool unconditional;   /* a 304 selected nothing: fetching again without validators */
+	bool was_stale;       /* ... and it was a revalidation of r->stale (now dropped) */
+	bool fwd_request;     /* a usable response was stored but the request asked to validate */
+	struct entry *post_entry; /* a POST's answer stored for GETs, to write to memcached */
+	char *inval[2];  /* Location, Content-Location keys invalidated with key (or NULL) */
+	bool range_pass; /* a GET for several ranges, passed to the origin unstored */
 };
 
 struct proxy;

@@ -2,13 +2,13 @@
  * record: the value an entry is stored as in memcached, a versioned binary record. It carries
  * the full cache key, the Vary key, the status, the request and response times of the exchange
  * (and the response's arrival in milliseconds, to order two responses of one second), and the
- * response headers and body; validators (ETag, Last-Modified), freshness (Cache-Control,
- * Expires, Date, Age) and the Vary data are in those fields, and decoding recomputes everything
- * derived from them with entry_new, so the age keeps counting from the original exchange on
- * every proxy that reads the record. Decoding treats the bytes as untrusted input: every length
- * is checked against the buffer, a checksum covers the whole record, and a record of another
- * key, another format version or with any inconsistency is rejected, never half-used.
- * Pure functions: no state, no locks.
+ * response headers and body (a flag marks a vary spec, entry.h); validators (ETag, Last-Modified),
+ * freshness (Cache-Control, Expires, Date, Age) and the Vary data are in those fields, and decoding
+ * recomputes everything derived from them with entry_new, so the age keeps counting from the
+ * original exchange on every proxy that reads the record. Decoding treats the bytes as untrusted
+ * input: every length is checked against the buffer, a checksum covers the whole record, and a
+ * record of another key, another format version or with any inconsistency is rejected, never
+ * half-used. Pure functions: no state, no locks.
  */
 #ifndef TIERCACHE_RECORD_H
 #define TIERCACHE_RECORD_H
@@ -22,6 +22,9 @@
 
 /* The format version written by record_encode (the only one record_decode accepts). */
 #define RECORD_VERSION 1
+
+/* The flag of a vary spec's record (entry.h); an older reader rejects it (a miss). */
+#define RECORD_FLAG_SPEC 0x01
 
 /* Bytes of a record without key, Vary key, headers and body. */
 #define RECORD_OVERHEAD 56

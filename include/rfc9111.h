@@ -2,7 +2,8 @@
  * rfc9111: the HTTP caching rules as pure functions of (request, stored response, now):
  * whether a response may be stored by a shared cache, its freshness lifetime, its age
  * (RFC 9111 section 4.2.3), the header update of a 304 (section 4.3.4) and the evaluation of
- * a client's conditional request against a stored response (RFC 9110 section 13).
+ * a client's conditional and range requests against a stored response (RFC 9110 sections 13
+ * and 14).
  * No I/O, no locks, no clock: callers pass "now".
  */
 #ifndef TIERCACHE_RFC9111_H
@@ -123,5 +124,37 @@ bool rfc9111_etag_matches(const char *if_none_match, const char *etag);
  */
 bool rfc9111_client_not_modified(const struct http_headers *req, const char *etag,
                                  const char *last_modified);
+
+/* Strong comparison of an If-Match value ("*" or a list of entity-tags) with etag. */
+bool rfc9111_etag_matches_strong(const char *if_match, const char *etag);
+
+/*
+ * True when the client's If-Match (else If-Unmodified-Since) fails against a stored response
+ * of this status and validators (RFC 9110 13.2.2): the answer is 412. Only 2xx are evaluated.
+ */
+bool rfc9111_precondition_failed(const struct http_headers *req, int status, const char *etag,
+                                 const char *last_modified);
+
+/* What a Range header asks of a stored representation (RFC 9110 section 14.1.2). */
+enum rfc9111_range {
+	RFC9111_RANGE_NONE,          /* absent, another unit or invalid: the full response */
+	RFC9111_RANGE_ONE,           /* one satisfiable byte range */
+	RFC9111_RANGE_MULTI,         /* several ranges: left to the origin */
+	RFC9111_RANGE_UNSATISFIABLE, /* 416 */
+};
+
+/*
+ * Evaluates a Range value (may be NULL) against a representation of len bytes; on
+ * RFC9111_RANGE_ONE, [*first, *last] is the byte range, clipped to the representation.
+ */
+enum rfc9111_range rfc9111_range_parse(const char *range, int64_t len, int64_t *first,
+                                       int64_t *last);
+
+/*
+ * True when the client's If-Range (absent: true) lets a Range apply to the stored response:
+ * a strong entity-tag equal to the stored ETag, or a date equal to Last-Modified (13.1.5).
+ */
+bool rfc9111_if_range_ok(const struct http_headers *req, const char *etag,
+                         const char *last_modified);
 
 #endif

@@ -416,7 +416,9 @@ accesslog_cache_status(const char *cs)
 		return "COLLAPSED";
 	if (accesslog_has_param(m, len, "fwd", "stale"))
 		return accesslog_has_param(m, len, "fwd-status", "304") ? "REVALIDATED" : "STALE";
-	if (accesslog_has_param(m, len, "fwd", "miss"))
+	if (accesslog_has_param(m, len, "fwd", "uri-miss") ||
+	    accesslog_has_param(m, len, "fwd", "vary-miss") ||
+	    accesslog_has_param(m, len, "fwd", "miss"))
 		return "MISS";
 	if (accesslog_has_param(m, len, "fwd", "request") ||
 	    accesslog_has_param(m, len, "fwd", "method"))

@@ -11,6 +11,7 @@
  * third of the payload for 1 KiB responses).
  */
 #include <stdlib.h>
+#include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
@@ -191,6 +192,77 @@ entry_is_newer(const struct entry *a, const struct entry *b)
 	if (a->response_time != b->response_time)
 		return a->response_time > b->response_time;
 	return a->response_ms > b->response_ms;
+}
+
+/* Makes e (not yet published) a vary spec: never served, kept until evicted or removed. */
+void
+entry_mark_spec(struct entry *e)
+{
+	e->vary_spec = true;
+	e->lifetime = INT32_MAX;
+	e->expires_at = ENTRY_KEEP_FOREVER;
+	e->keep_until = ENTRY_KEEP_FOREVER;
+}
+
+/* True when spec is a vary spec for the same Vary names. */
+bool
+entry_spec_same(const struct entry *spec, const char *names)
+{
+	const char *v;
+
+	if (spec == NULL || !spec->vary_spec || names == NULL)
+		return false;
+	v = http_headers_get(&spec->headers, "Vary");
+	return v != NULL && strcmp(v, names) == 0 &&
+	       http_headers_get(&spec->headers, ENTRY_SPEC_ID) != NULL;
+}
+
+/* New vary spec for key with id, listing the variant hash (with its etag) last. */
+struct entry *
+entry_spec_add(const struct entry *old, const char *key, const char *names, const char *id,
+               const char *hash, const char *etag, int64_t now,
+               const struct rfc9111_settings *settings)
+{
+	struct http_headers h = {0};
+	size_t hl = strlen(hash), listed = 0, skip;
+	struct entry *e;
+
+	http_headers_add(&h, "Vary", names);
+	http_headers_add(&h, ENTRY_SPEC_ID, id);
+	if (entry_spec_same(old, names) &&
+	    strcmp(http_headers_get(&old->headers, ENTRY_SPEC_ID), id) == 0)
+		listed = http_headers_count(&old->headers, ENTRY_SPEC_VARIANT);
+	else
+		old = NULL; /* another id: its variants are not reachable under this one */
+	/* the oldest go first when the list is full */
+	skip = listed + 1 > ENTRY_SPEC_MAX ? listed + 1 - ENTRY_SPEC_MAX : 0;
+	for (size_t i = 0; old != NULL && i < old->headers.n; i++) {
+		const struct http_header *v = &old->headers.v[i];
+		if (strcasecmp(v->name, ENTRY_SPEC_VARIANT) != 0)
+			continue;
+		if (strncmp(v->value, hash, hl) == 0 &&
+		    (v->value[hl] == ' ' || v->value[hl] == '\0'))
+			continue; /* listed again below, with its new etag */
+		if (skip > 0) {
+			skip--;
+			continue;
+		}
+		http_headers_add(&h, ENTRY_SPEC_VARIANT, v->value);
+	}
+	char *item = xasprintf("%s%s%s", hash, etag != NULL ? " " : "", etag != NULL ? etag : "");
+	http_headers_add(&h, ENTRY_SPEC_VARIANT, item);
+	free(item);
+	e = entry_new(key, NULL, 200, &h, NULL, 0, now, now, settings);
+	entry_mark_spec(e);
+	return e;
+}
+
+/* The id of a vary spec (NULL for another entry). */
+const char *
+entry_spec_id(const struct entry *spec)
+{
+	return spec != NULL && spec->vary_spec ? http_headers_get(&spec->headers, ENTRY_SPEC_ID)
+	                                       : NULL;
 }
 
 /* True when the stored field name is one that is not forwarded to clients (RFC 9213). */

@@ -13,16 +13,24 @@
  *
  * It holds no lock of its own: the tiers lock themselves, and a request is touched by one
  * thread at a time (the handoffs through the worker and origin queues order the accesses).
- * References: r->stale and r->reply.entry each own one; a background write owns one.
+ * References: r->stale, r->spec and r->reply.entry each own one; a background write owns one.
  * Configuration: a request runs with r->cfg, taken once when it starts (proxy_config: one
  * atomic load of the newest config a reload published with proxy_reconfigure); configs are
  * borrowed and outlive every request (main keeps them all until exit).
+ *
+ * Variants (entry.h, key.h): the URL's key holds either its response or its vary spec; the
+ * lookups (proxy_local_find, proxy_shared_find) follow a spec to the variant the request
+ * selects, and a new variant is stored with a new version of the spec. Conditionals: the
+ * client's validators, preconditions and Range are evaluated here against the stored (or just
+ * fetched) response (proxy_answer); the origin gets the stored validators, of every variant
+ * for a GET, and a 304 is used only for the stored response it names (proxy_select_304).
  *
  * Collapsed forwarding (collapse.h): a GET or HEAD that misses the local tier joins the other
  * requests for its key before the memcached step, so one memcached lookup and one origin
  * request serve them all. The first GET leads; the others wait suspended. The leader, once its
  * answer is ready (a memcached hit, or the origin's answer stored), answers each waiter from the
- * entry when its Vary headers select it (else the waiter goes to the origin itself), and then
+ * entry when its Vary headers select it (else the waiter collapses again with the others of
+ * its variant, under the variant's key, r->ckey, or goes to the origin itself), and then
  * resumes them; an unstorable answer releases the waiters to the origin each and marks the key
  * hit-for-pass for COLLAPSE_PASS_SECONDS; an origin failure (502/504) is given to the waiters
  * too (they would have waited as long again for the same failing origin). Requests with
@@ -110,6 +118,8 @@ struct proxy_write {
 	struct entry *e; /* to store (reference owned), or NULL to delete key */
 	bool update;     /* gets + cas: the write replaces or refreshes a stored response */
 	char *key;
+	char **more; /* further keys to delete (owned, nmore of them) */
+	size_t nmore;
 };
 
 /* r->collapsed: how a request that waited for another was answered. */
@@ -121,17 +131,16 @@ enum {
 /* How a response was produced, for Cache-Status (RFC 9211). */
 enum proxy_fwd {
 	FWD_NONE,    /* served from the cache */
-	FWD_MISS,    /* nothing usable was stored */
+	FWD_MISS,    /* nothing was stored for the URL */
+	FWD_VARY,    /* the URL has responses, none for this request's Vary headers */
 	FWD_STALE,   /* a stale entry was revalidated */
 	FWD_REQUEST, /* the request asked not to use the cache */
 	FWD_METHOD,  /* the method is not served from a cache */
 };
 
 static const char *const proxy_fwd_names[] = {
-        [FWD_MISS] = "miss",
-        [FWD_STALE] = "stale",
-        [FWD_REQUEST] = "request",
-        [FWD_METHOD] = "method",
+        [FWD_MISS] = "uri-miss",   [FWD_VARY] = "vary-miss", [FWD_STALE] = "stale",
+        [FWD_REQUEST] = "request", [FWD_METHOD] = "method",
 };
 
 static enum proxy_outcome proxy_lookup(struct proxy *p, struct proxy_request *r);
@@ -151,6 +160,11 @@ static void proxy_pass_streaming(struct origin_fetch *f);
 static void proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
                                   const struct origin_fetch *err, int fwd_status, bool pass);
 static bool proxy_may_collapse(const struct proxy_request *r);
+static enum proxy_fwd proxy_fwd_of(const struct proxy_request *r);
+static bool proxy_select_304(struct proxy *p, struct proxy_request *r,
+                             const struct origin_fetch *f);
+static struct proxy_write *proxy_head_update(struct proxy *p, struct proxy_request *r,
+                                             const struct entry *head);
 static bool proxy_answer_stored(struct proxy_request *r, struct entry *e, enum rfc9111_use use,
                                 const char *detail);
 static void proxy_revalidate_behind(struct proxy *p, const struct proxy_request *r,
@@ -571,10 +585,135 @@ proxy_variant_ok(const struct proxy_request *r, const struct entry *e)
 
 	if (e->vary_key == NULL)
 		return true;
-	vk = key_vary(http_headers_get(&e->headers, "Vary"), &r->headers, &never);
+	char *vary = http_headers_join(&e->headers, "Vary");
+	vk = key_vary(vary, &r->headers, &never);
+	free(vary);
 	same = !never && vk != NULL && strcmp(vk, e->vary_key) == 0;
 	free(vk);
 	return same;
+}
+
+/* The key of the variant of spec that r selects (a new string), or NULL. */
+static char *
+proxy_variant_key(const struct proxy_request *r, const struct entry *spec)
+{
+	const char *id = entry_spec_id(spec);
+	char hash[KEY_HASH_LEN + 1];
+	char *vk, *k = NULL;
+
+	if (id == NULL)
+		return NULL;
+	vk = key_vary(http_headers_get(&spec->headers, "Vary"), &r->headers, NULL);
+	if (vk != NULL) {
+		key_variant_hash(vk, hash);
+		k = key_variant(r->key, id, hash);
+	}
+	free(vk);
+	return k;
+}
+
+/* Makes spec (a new reference is taken) r's vary spec; r->vkey is the variant r selects. */
+static void
+proxy_set_spec(struct proxy_request *r, struct entry *spec)
+{
+	entry_ref(spec);
+	entry_unref(r->spec);
+	r->spec = spec;
+	free(r->vkey);
+	r->vkey = proxy_variant_key(r, spec);
+}
+
+/*
+ * Looks r up in the local tier: the response stored under its primary key, or, when that is
+ * the URL's vary spec, the variant r's headers select. A new reference, or NULL.
+ */
+static struct entry *
+proxy_local_find(struct proxy *p, struct proxy_request *r, int64_t now)
+{
+	struct entry *e = local_lookup(p->local, r->key, now);
+
+	if (e != NULL && e->vary_spec) {
+		proxy_set_spec(r, e);
+		entry_unref(e);
+		e = r->vkey != NULL ? local_lookup(p->local, r->vkey, now) : NULL;
+	}
+	if (e != NULL && (e->vary_spec || !proxy_variant_ok(r, e))) {
+		entry_unref(e); /* a spec is never a response, wherever it is found */
+		e = NULL;
+	}
+	return e;
+}
+
+/* The variant keys a vary spec lists, for primary (*n of them; free each and the array). */
+static char **
+proxy_spec_keys(const struct entry *spec, const char *primary, size_t *n)
+{
+	const char *id = entry_spec_id(spec);
+	char **keys = NULL;
+
+	*n = 0;
+	if (id == NULL)
+		return NULL;
+	keys = xcalloc(ENTRY_SPEC_MAX, sizeof(keys[0]));
+	/* a spec from memcached is untrusted: no more than a spec can list */
+	for (size_t i = 0; i < spec->headers.n && *n < ENTRY_SPEC_MAX; i++) {
+		const struct http_header *h = &spec->headers.v[i];
+		char hash[KEY_HASH_LEN + 1];
+		if (strcasecmp(h->name, ENTRY_SPEC_VARIANT) != 0 || strlen(h->value) < KEY_HASH_LEN)
+			continue;
+		memcpy(hash, h->value, KEY_HASH_LEN);
+		hash[KEY_HASH_LEN] = '\0';
+		keys[(*n)++] = key_variant(primary, id, hash);
+	}
+	return keys;
+}
+
+static void
+proxy_keys_free(char **keys, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(keys[i]);
+	free(keys);
+}
+
+/*
+ * Removes a URL from the local tier: the response under its primary key, or its vary spec and
+ * every variant the spec lists. True when something was stored.
+ */
+static bool
+proxy_local_remove_url(struct proxy *p, const char *key)
+{
+	struct entry *e = local_lookup(p->local, key, util_now());
+	bool found = local_remove(p->local, key);
+	size_t n = 0;
+	char **keys = proxy_spec_keys(e, key, &n);
+
+	for (size_t i = 0; i < n; i++)
+		local_remove(p->local, keys[i]);
+	proxy_keys_free(keys, n);
+	entry_unref(e);
+	return found;
+}
+
+/*
+ * Removes a URL from memcached: its record, or its vary spec and every variant it lists (from
+ * the local tier too: the memcached spec may list variants the local one has not seen).
+ */
+static bool
+proxy_shared_remove_url(struct proxy *p, const char *key)
+{
+	enum shared_source from = SHARED_NONE;
+	struct entry *e = shared_lookup(p->shared, key, &from);
+	size_t n = 0;
+	char **keys = proxy_spec_keys(e, key, &n);
+
+	for (size_t i = 0; i < n; i++) {
+		shared_delete(p->shared, keys[i]);
+		local_remove(p->local, keys[i]);
+	}
+	proxy_keys_free(keys, n);
+	entry_unref(e);
+	return shared_delete(p->shared, key);
 }
 
 /* True when the client's own validators match e, so 304 replaces e's 2xx (RFC 9110 13.2.1). */
@@ -585,16 +724,85 @@ proxy_not_modified(const struct proxy_request *r, const struct entry *e)
 	       rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified);
 }
 
-/* Answers r from stored entry e (a hit), with 304 to the client's matching conditional. */
+/* True when r has a field that can change the answer from a stored response: If-*, Range. */
+static bool
+proxy_has_conditionals(const struct proxy_request *r)
+{
+	for (size_t i = 0; i < r->headers.n; i++) {
+		const char *n = r->headers.v[i].name;
+		if ((n[0] == 'I' || n[0] == 'i') && strncasecmp(n, "If-", 3) == 0)
+			return true;
+		if ((n[0] == 'R' || n[0] == 'r') && strcasecmp(n, "Range") == 0)
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Answers r from entry e as RFC 9110 section 13.2.2 orders the client's conditionals: a
+ * failed If-Match / If-Unmodified-Since is 412; a matching If-None-Match / If-Modified-Since
+ * is 304 (only when may_304); then a single byte Range of a GET on a 200 (If-Range allowing)
+ * is 206 from the stored body, or 416 when unsatisfiable. Otherwise e's own status.
+ */
+static void
+proxy_answer(struct proxy_request *r, struct entry *e, enum proxy_fwd fwd, int fwd_status,
+             bool stored, const char *detail, bool may_304)
+{
+	int64_t first = 0, last = 0;
+	enum rfc9111_range range = RFC9111_RANGE_NONE;
+
+	if (!proxy_has_conditionals(r)) { /* the common case: one pass over the fields */
+		proxy_reply_entry(r, e, e->status, fwd, fwd_status, stored, detail);
+		return;
+	}
+	if (rfc9111_precondition_failed(&r->headers, e->status, e->etag, e->last_modified)) {
+		proxy_reply_entry(r, e, 412, fwd, fwd_status, stored, detail);
+		entry_unref(r->reply.entry);
+		r->reply.entry = NULL;
+		http_headers_remove(&r->reply.headers, "Age");
+		proxy_reply_text(r, 412,
+		                 "412 Precondition Failed: the stored response does not "
+		                 "match If-Match / If-Unmodified-Since");
+		if (e->etag != NULL)
+			http_headers_set(&r->reply.headers, "ETag", e->etag);
+		return;
+	}
+	if (may_304 && proxy_not_modified(r, e)) {
+		stats_inc(STAT_client_not_modified);
+		proxy_reply_entry(r, e, 304, fwd, fwd_status, stored, detail);
+		return;
+	}
+	if (e->status == 200 && proxy_is_method(r, "GET") &&
+	    rfc9111_if_range_ok(&r->headers, e->etag, e->last_modified))
+		range = rfc9111_range_parse(http_headers_get(&r->headers, "Range"),
+		                            (int64_t)e->body_len, &first, &last);
+	if (range == RFC9111_RANGE_ONE) {
+		char cr[80];
+		proxy_reply_entry(r, e, 206, fwd, fwd_status, stored, detail);
+		r->reply.ranged = true;
+		r->reply.range_first = (size_t)first;
+		r->reply.range_len = (size_t)(last - first + 1);
+		snprintf(cr, sizeof(cr), "bytes %lld-%lld/%zu", (long long)first, (long long)last,
+		         e->body_len);
+		http_headers_set(&r->reply.headers, "Content-Range", cr);
+	} else if (range == RFC9111_RANGE_UNSATISFIABLE) {
+		char cr[40];
+		proxy_reply_entry(r, e, 416, fwd, fwd_status, stored, detail);
+		entry_unref(r->reply.entry);
+		r->reply.entry = NULL;
+		proxy_reply_text(r, 416, "416 Range Not Satisfiable");
+		snprintf(cr, sizeof(cr), "bytes */%zu", e->body_len);
+		http_headers_set(&r->reply.headers, "Content-Range", cr);
+	} else {
+		proxy_reply_entry(r, e, e->status, fwd, fwd_status, stored, detail);
+	}
+}
+
+/* Answers r from stored entry e (a hit), evaluating the client's conditionals and Range. */
 static void
 proxy_serve_hit(struct proxy_request *r, struct entry *e, const char *detail)
 {
-	if (proxy_not_modified(r, e)) {
-		stats_inc(STAT_client_not_modified);
-		proxy_reply_entry(r, e, 304, FWD_NONE, 0, true, detail);
-	} else {
-		proxy_reply_entry(r, e, e->status, FWD_NONE, 0, true, detail);
-	}
+	proxy_answer(r, e, FWD_NONE, 0, true, detail, true);
 }
 
 /* The request that contains link (a waiter's r->collapse). */
@@ -618,6 +826,38 @@ proxy_may_collapse(const struct proxy_request *r)
 }
 
 /*
+ * A waiter w released because the leader's answer is another variant of the URL collapses
+ * again, with the other waiters for its own variant (the URL's vary spec, just stored, names
+ * it): the first leads (it goes to the origin), the others wait for it. False when w goes on
+ * alone (no spec, not a GET, or the variant's key is hit-for-pass): the caller sends it on.
+ */
+static bool
+proxy_recollapse(struct proxy *p, struct proxy_request *w, int64_t now)
+{
+	struct entry *spec = local_lookup(p->local, w->key, now);
+	bool pass = false;
+
+	if (spec != NULL && spec->vary_spec)
+		proxy_set_spec(w, spec);
+	entry_unref(spec);
+	if (w->vkey == NULL || !proxy_is_method(w, "GET"))
+		return false;
+	switch (collapse_join(p->collapse, w->vkey, &w->collapse, true, now, &pass)) {
+	case COLLAPSE_WAITER:
+		stats_inc(STAT_collapsed_waiters);
+		return true; /* w belongs to that variant's leader now */
+	case COLLAPSE_LEADER:
+		w->collapse_leader = true;
+		free(w->ckey);
+		w->ckey = xstrdup(w->vkey);
+		return false;
+	case COLLAPSE_ALONE:
+		break;
+	}
+	return false;
+}
+
+/*
  * The leader r has its answer (call before its resume; nothing when r does not lead): each
  * waiter gets the origin failure err when there is one, else e (NULL: nothing to share) when
  * it selects that variant, with fwd_status (0: not from the origin); a waiter that gets
@@ -633,7 +873,7 @@ proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
 	if (!r->collapse_leader)
 		return;
 	r->collapse_leader = false;
-	l = collapse_finish(p->collapse, r->key, &r->collapse,
+	l = collapse_finish(p->collapse, r->ckey != NULL ? r->ckey : r->key, &r->collapse,
 	                    pass ? now + COLLAPSE_PASS_SECONDS : 0, now);
 	while (l != NULL) {
 		struct proxy_request *w = proxy_of_link(l);
@@ -644,20 +884,26 @@ proxy_collapse_finish(struct proxy *p, struct proxy_request *r, struct entry *e,
 				proxy_reply_origin_error(w, err);
 			w->resume(w);
 		} else if (e != NULL && proxy_variant_ok(w, e)) {
-			enum proxy_fwd fwd = w->stale != NULL ? FWD_STALE : FWD_MISS;
-			int status = e->status;
+			enum proxy_fwd fwd = proxy_fwd_of(w);
 			w->collapsed = PROXY_COLLAPSED;
-			if (proxy_not_modified(w, e)) {
-				stats_inc(STAT_client_not_modified);
-				status = 304;
-			}
-			proxy_reply_entry(w, e, status, fwd, fwd_status, false, NULL);
+			proxy_answer(w, e, fwd, fwd_status, false, NULL, true);
 			w->resume(w);
 		} else {
 			w->collapsed = PROXY_RELEASED;
-			proxy_go_origin(p, w);
+			if (e == NULL || !proxy_recollapse(p, w, now))
+				proxy_go_origin(p, w);
 		}
 	}
+}
+
+/* True when r asks for several byte ranges (left to the origin, RFC 9110 14.2). */
+static bool
+proxy_multi_range(const struct proxy_request *r)
+{
+	int64_t first, last;
+
+	return rfc9111_range_parse(http_headers_get(&r->headers, "Range"), INT64_MAX, &first,
+	                           &last) == RFC9111_RANGE_MULTI;
 }
 
 /* True when r carries only-if-cached: it is answered from a stored response or 504. */
@@ -797,13 +1043,13 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 	int64_t now = util_now();
 	struct entry *e;
 
+	if (proxy_is_method(r, "GET") && proxy_multi_range(r)) {
+		r->range_pass = true; /* the origin answers it; nothing is stored */
+		return proxy_pass(p, r);
+	}
 	r->epoch = atomic_load(&p->epoch);
 	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
-	e = local_lookup(p->local, r->key, now);
-	if (e != NULL && !proxy_variant_ok(r, e)) {
-		entry_unref(e);
-		e = NULL;
-	}
+	e = proxy_local_find(p, r, now);
 	enum rfc9111_use use = e != NULL ? proxy_use(r, e, now) : RFC9111_VALIDATE;
 	if (use != RFC9111_VALIDATE) {
 		stats_inc(STAT_local_hits);
@@ -813,6 +1059,7 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 		return PROXY_REPLIED;
 	}
 	stats_inc(STAT_local_misses);
+	r->fwd_request = e != NULL && !e->cc.no_cache && entry_is_fresh(e, now);
 	if (p->shared == NULL && proxy_only_if_cached(r)) {
 		entry_unref(e);
 		proxy_reply_only_if_cached(r);
@@ -833,9 +1080,8 @@ proxy_lookup(struct proxy *p, struct proxy_request *r)
 			r->collapse_leader = true;
 			/* a fetch for the key that ended between the lookup and the join stored its
 			 * answer: that serves this request and the ones that joined meanwhile */
-			e = local_lookup(p->local, r->key, now);
-			if (e != NULL && proxy_variant_ok(r, e) &&
-			    (use = proxy_use(r, e, now)) != RFC9111_VALIDATE) {
+			e = proxy_local_find(p, r, now);
+			if (e != NULL && (use = proxy_use(r, e, now)) != RFC9111_VALIDATE) {
 				bool behind = proxy_answer_stored(r, e, use, NULL);
 				proxy_collapse_finish(p, r, e, NULL, 0, false);
 				if (behind)
@@ -869,6 +1115,37 @@ proxy_promote(struct proxy *p, struct proxy_request *r, struct entry *e, int64_t
 }
 
 /*
+ * Looks r up in memcached (worker thread): the record under its primary key, or, when that is
+ * the URL's vary spec, the variant r selects (a spec newer than the local one is adopted and
+ * promoted: the fleet converges on the newest); with no record there, the variant of the
+ * local spec.
+ */
+static struct entry *
+proxy_shared_find(struct proxy *p, struct proxy_request *r, enum shared_source *from)
+{
+	struct entry *e = shared_lookup(p->shared, r->key, from);
+
+	if (e != NULL && e->vary_spec) {
+		if (r->spec == NULL || entry_is_newer(e, r->spec)) {
+			proxy_set_spec(r, e);
+			proxy_promote(p, r, e, util_now());
+		}
+		entry_unref(e);
+		e = NULL;
+	} else if (e != NULL && r->spec != NULL && entry_is_newer(r->spec, e)) {
+		entry_unref(e); /* a response from before the URL's responses varied */
+		e = NULL;
+	}
+	if (e == NULL && r->vkey != NULL)
+		e = shared_lookup(p->shared, r->vkey, from);
+	if (e != NULL && e->vary_spec) {
+		entry_unref(e); /* a spec under a variant key: never a response */
+		e = NULL;
+	}
+	return e;
+}
+
+/*
  * The memcached step of a GET or HEAD that missed the local tier (worker thread). A usable
  * record is served and promoted; a stale one newer than the local copy is what the origin
  * revalidates; otherwise the origin is asked. A record from fallback_servers is copied into
@@ -885,7 +1162,7 @@ proxy_shared_lookup(struct worker_job *job, bool cancelled)
 
 	(void)cancelled; /* an urgent job is never cancelled */
 	if (util_monotonic_ms() - job->queued_ms <= (int64_t)r->cfg->mc_timeout_ms)
-		e = shared_lookup(p->shared, r->key, &from);
+		e = proxy_shared_find(p, r, &from);
 	else
 		log_debug("memcached lookup skipped: waited %lld ms for a worker",
 		          (long long)(util_monotonic_ms() - job->queued_ms));
@@ -949,6 +1226,66 @@ proxy_go_origin(struct proxy *p, struct proxy_request *r)
 }
 
 /*
+ * True for the request fields the proxy evaluates itself against the response it fetches
+ * (the client's validators, preconditions and Range: the full response is fetched to fill
+ * the cache, and the range is cut from it).
+ */
+static bool
+proxy_evaluated_here(const char *name)
+{
+	static const char *const names[] = {"If-None-Match", "If-Modified-Since",
+	                                    "If-Match",      "If-Unmodified-Since",
+	                                    "Range",         "If-Range"};
+
+	for (size_t i = 0; i < TC_ARRAY_LEN(names); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/*
+ * Adds the validators of what is stored for r's URL to its origin request h (RFC 9111
+ * 4.3.1): If-None-Match with the ETag of r->stale and, for a GET, those of every other variant
+ * the URL's vary spec lists (the origin may answer 304 naming one of them), and
+ * If-Modified-Since with r->stale's Last-Modified. Sets r->conditional when it added any.
+ */
+static void
+proxy_add_validators(struct proxy_request *r, struct http_headers *h, bool all_variants)
+{
+	struct buf inm = {0};
+	const char *own = r->stale != NULL ? r->stale->etag : NULL;
+
+	if (own != NULL)
+		buf_puts(&inm, own);
+	for (size_t i = 0, listed = 0;
+	     all_variants && r->spec != NULL && i < r->spec->headers.n && listed < ENTRY_SPEC_MAX;
+	     i++) {
+		const struct http_header *v = &r->spec->headers.v[i];
+		const char *etag = v->value + KEY_HASH_LEN + 1;
+		if (strcasecmp(v->name, ENTRY_SPEC_VARIANT) != 0 ||
+		    strlen(v->value) <= KEY_HASH_LEN + 1)
+			continue;
+		listed++;
+		/* only entity-tags (the spec may come from memcached: untrusted) */
+		if ((etag[0] != '"' && strncmp(etag, "W/\"", 3) != 0) ||
+		    (own != NULL && strcmp(etag, own) == 0))
+			continue;
+		if (inm.len > 0)
+			buf_append(&inm, ", ", 2);
+		buf_puts(&inm, etag);
+	}
+	if (inm.len > 0) {
+		http_headers_add(h, "If-None-Match", inm.data);
+		r->conditional = true;
+	}
+	buf_free(&inm);
+	if (r->stale != NULL && r->stale->last_modified != NULL) {
+		http_headers_add(h, "If-Modified-Since", r->stale->last_modified);
+		r->conditional = true;
+	}
+}
+
+/*
  * Sends r to the origin to fill or revalidate the cache: the client's end-to-end fields,
  * without its own validators (the proxy answers those itself), with the stored validators
  * of r->stale when there is one, and Via.
@@ -962,17 +1299,13 @@ proxy_fetch(struct proxy *p, struct proxy_request *r, const char *method)
 	f->target = r->target;
 	for (size_t i = 0; i < r->headers.n; i++) {
 		const struct http_header *h = &r->headers.v[i];
-		if (strcasecmp(h->name, "If-None-Match") == 0 ||
-		    strcasecmp(h->name, "If-Modified-Since") == 0)
+		if (proxy_evaluated_here(h->name))
 			continue;
 		http_headers_add(&f->headers, h->name, h->value);
 	}
-	if (r->stale != NULL) {
-		if (r->stale->etag)
-			http_headers_add(&f->headers, "If-None-Match", r->stale->etag);
-		if (r->stale->last_modified)
-			http_headers_add(&f->headers, "If-Modified-Since", r->stale->last_modified);
-	}
+	r->conditional = false;
+	if (!r->unconditional)
+		proxy_add_validators(r, &f->headers, strcmp(method, "GET") == 0);
 	proxy_list_append(&f->headers, &r->headers, "Via", PROXY_VIA);
 	f->done = proxy_fetched;
 	f->arg = r;
@@ -1000,8 +1333,8 @@ proxy_wall_ms(void)
 
 /* Turns the origin's answer into an entry (taking its headers and body). */
 static struct entry *
-proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *f,
-                 const char *vary_key, bool keep_length)
+proxy_entry_from(struct proxy *p, struct origin_fetch *f, const char *key, const char *vary_key,
+                 bool keep_length)
 {
 	size_t len = 0;
 	char *body = buf_steal(&f->resp_body, &len);
@@ -1012,8 +1345,8 @@ proxy_entry_from(struct proxy *p, struct proxy_request *r, struct origin_fetch *
 		body = xrealloc(body, len ? len : 1);
 	if (!keep_length)
 		http_headers_remove(&f->resp_headers, "Content-Length");
-	e = entry_new(r->key ? r->key : r->target, vary_key, f->status, &f->resp_headers, body, len,
-	              f->request_time, f->response_time, &p->settings);
+	e = entry_new(key, vary_key, f->status, &f->resp_headers, body, len, f->request_time,
+	              f->response_time, &p->settings);
 	e->response_ms = proxy_wall_ms(); /* not published yet */
 	return e;
 }
@@ -1039,10 +1372,13 @@ proxy_write_run(struct worker_job *job, bool cancelled)
 
 	if (!cancelled && w->e != NULL)
 		shared_store(w->p->shared, w->e, w->update, util_now());
-	else if (!cancelled)
+	else if (!cancelled && w->key != NULL)
 		shared_delete(w->p->shared, w->key);
+	for (size_t i = 0; !cancelled && i < w->nmore; i++)
+		shared_delete(w->p->shared, w->more[i]);
 	entry_unref(w->e);
 	free(w->key);
+	proxy_keys_free(w->more, w->nmore);
 	free(w);
 }
 
@@ -1055,7 +1391,9 @@ proxy_write_submit(struct proxy *p, struct proxy_write *w)
 	w->job.fn = proxy_write_run;
 	if (!worker_submit(p->worker, &w->job, WORKER_BACKGROUND)) {
 		log_debug("memcached write of %s dropped: too many waiting, or stopping",
-		          w->e ? w->e->key : w->key);
+		          w->e     ? w->e->key
+		          : w->key ? w->key
+		                   : w->more[0]);
 		proxy_write_run(&w->job, true);
 	}
 }
@@ -1131,17 +1469,18 @@ proxy_streaming(struct origin_fetch *f)
 	struct proxy_request *r = f->arg;
 	struct proxy *p = r->proxy;
 	struct proxy_write *w = NULL;
-	struct entry *e = proxy_entry_from(p, r, f, NULL, true);
+	struct entry *e = proxy_entry_from(p, f, r->key, NULL, true);
 
 	stats_inc(STAT_origin_streams);
 	if (r->stale != NULL) {
-		local_remove(p->local, r->key); /* the stored response was replaced */
+		local_remove(p->local, r->stale->key); /* the stored response was replaced */
 		if (p->shared != NULL)
-			w = proxy_write_new(p, NULL, false, r->key);
+			w = proxy_write_new(p, NULL, false, r->stale->key);
 	}
 	r->reply.stream = stream_ref(f->stream);
-	proxy_reply_entry(r, e, e->status, r->stale ? FWD_STALE : FWD_MISS, f->status, false,
-	                  "too-large");
+	/* the client's conditionals and Range are not evaluated on a body that is not kept: it
+	 * gets the origin's answer whole */
+	proxy_reply_entry(r, e, e->status, proxy_fwd_of(r), f->status, false, "too-large");
 	proxy_collapse_finish(p, r, NULL, NULL, f->status, true);
 	entry_unref(e);
 	atomic_fetch_add(&r->holds, 1); /* dropped by proxy_streamed */
@@ -1160,14 +1499,175 @@ proxy_streamed(struct origin_fetch *f)
 	r->drop(r);
 }
 
+/* True when a 304's ETag names the stored one: weak comparison, or the same bytes. */
+static bool
+proxy_same_etag(const char *got, const char *stored)
+{
+	return stored != NULL && (strcmp(got, stored) == 0 || rfc9111_etag_matches(got, stored));
+}
+
+/*
+ * Which stored response a 304 to r's conditional request selects (RFC 9111 4.3.4): the one
+ * whose ETag it names (r->stale, or another variant of the URL listed in r->spec, found in the
+ * local tier), or, without an ETag in the 304, r->stale unless its Last-Modified differs.
+ * True with r->stale set to the selected response; false when none is selected.
+ */
+static bool
+proxy_select_304(struct proxy *p, struct proxy_request *r, const struct origin_fetch *f)
+{
+	const char *etag = http_headers_get(&f->resp_headers, "ETag");
+	const char *lm = http_headers_get(&f->resp_headers, "Last-Modified");
+	size_t n = 0;
+	char **keys;
+	bool found = false;
+
+	if (etag == NULL)
+		return r->stale != NULL && (lm == NULL || r->stale->last_modified == NULL ||
+		                            strcmp(lm, r->stale->last_modified) == 0);
+	if (r->stale != NULL && proxy_same_etag(etag, r->stale->etag))
+		return true;
+	keys = proxy_spec_keys(r->spec, r->key, &n);
+	for (size_t i = 0; i < n && !found; i++) {
+		struct entry *e = local_lookup(p->local, keys[i], util_now());
+		if (e != NULL && !e->vary_spec && proxy_same_etag(etag, e->etag)) {
+			entry_unref(r->stale);
+			r->stale = e;
+			found = true;
+		} else {
+			entry_unref(e);
+		}
+	}
+	proxy_keys_free(keys, n);
+	return found;
+}
+
+/*
+ * A 200 to a HEAD the proxy sent (RFC 9111 4.3.5): the stored GET response r selects is
+ * refreshed with head's fields when their validators (and Content-Length, when head has one)
+ * agree, else it is removed (it may be stale). Returns the memcached write to queue, or NULL.
+ */
+static struct proxy_write *
+proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *head)
+{
+	int64_t now = util_now();
+	struct entry *stored, *fresh;
+	const char *cl = http_headers_get(&head->headers, "Content-Length");
+	uint64_t len;
+	bool same;
+	struct proxy_write *w = NULL;
+
+	if (head->status != 200 || (stored = proxy_local_find(p, r, now)) == NULL)
+		return NULL;
+	same = stored->status == 200 &&
+	       (head->etag == NULL ||
+	        (stored->etag != NULL && strcmp(head->etag, stored->etag) == 0)) &&
+	       (head->last_modified == NULL ||
+	        (stored->last_modified != NULL &&
+	         strcmp(head->last_modified, stored->last_modified) == 0)) &&
+	       (cl == NULL || (util_parse_u64(cl, UINT64_MAX, &len) && len == stored->body_len));
+	if (!same) {
+		local_remove(p->local, stored->key);
+		if (p->shared != NULL)
+			w = proxy_write_new(p, NULL, false, stored->key);
+		entry_unref(stored);
+		return w;
+	}
+	fresh = entry_refresh(stored, &head->headers, head->request_time, head->response_time,
+	                      &p->settings);
+	fresh->response_ms = proxy_wall_ms(); /* not published yet */
+	if (atomic_load(&p->epoch) == r->epoch && fresh->keep_until > now) {
+		local_insert(p->local, fresh, now);
+		if (p->shared != NULL)
+			w = proxy_write_new(p, fresh, true, NULL);
+	}
+	entry_unref(fresh);
+	entry_unref(stored);
+	return w;
+}
+
+/* How r's answer came from the origin, for Cache-Status. */
+static enum proxy_fwd
+proxy_fwd_of(const struct proxy_request *r)
+{
+	if (r->fwd_request)
+		return FWD_REQUEST;
+	if (r->stale != NULL || r->was_stale)
+		return FWD_STALE;
+	return r->spec != NULL ? FWD_VARY : FWD_MISS; /* variants stored, none for r: vary-miss */
+}
+
+/*
+ * The vary spec a new variant of r's URL joins: cur (what the local tier holds under the URL's
+ * key now), else r->spec, when it is for the same Vary names (a new reference), or NULL.
+ */
+static struct entry *
+proxy_spec_base(struct proxy_request *r, struct entry *cur, const char *names)
+{
+	if (entry_spec_same(cur, names))
+		return entry_ref(cur);
+	return entry_spec_same(r->spec, names) ? entry_ref(r->spec) : NULL;
+}
+
+/*
+ * A response was stored for r's URL under another vary spec than old (or under the URL's key
+ * itself): the variants old lists are out of reach, so they leave the local tier now rather
+ * than when evicted; returns the memcached deletes of them to queue (NULL: none).
+ */
+static struct proxy_write *
+proxy_drop_old_variants(struct proxy *p, struct proxy_request *r, const struct entry *old,
+                        const char *new_id)
+{
+	const char *id = entry_spec_id(old);
+	struct proxy_write *w;
+	size_t n = 0;
+	char **keys;
+
+	if (id == NULL || (new_id != NULL && strcmp(id, new_id) == 0))
+		return NULL;
+	keys = proxy_spec_keys(old, r->key, &n);
+	for (size_t i = 0; i < n; i++)
+		local_remove(p->local, keys[i]);
+	if (p->shared == NULL || n == 0) {
+		proxy_keys_free(keys, n);
+		return NULL;
+	}
+	w = xcalloc(1, sizeof(*w));
+	w->p = p;
+	w->more = keys;
+	w->nmore = n;
+	return w;
+}
+
+/*
+ * A variant e of r's URL was stored: the vary spec (base's variants, with id, and e's hash and
+ * ETag last) goes into the local tier; returns its memcached write (NULL without memcached).
+ */
+static struct proxy_write *
+proxy_store_spec(struct proxy *p, struct proxy_request *r, const struct entry *base,
+                 const char *names, const char *id, const char *hash, const struct entry *e)
+{
+	int64_t now = util_now();
+	struct entry *spec =
+	        entry_spec_add(base, r->key, names, id, hash, e->etag, now, &p->settings);
+	struct proxy_write *w = NULL;
+
+	spec->response_ms = proxy_wall_ms(); /* not published yet */
+	if (atomic_load(&p->epoch) == r->epoch)
+		local_insert(p->local, spec, now);
+	if (p->shared != NULL)
+		w = proxy_write_new(p, spec, true, NULL);
+	entry_unref(spec);
+	return w;
+}
+
 /* The origin answered a GET or HEAD (fetch thread). */
 static void
 proxy_fetched(struct origin_fetch *f)
 {
 	struct proxy_request *r = f->arg;
 	struct proxy *p = r->proxy;
-	enum proxy_fwd fwd = r->stale ? FWD_STALE : FWD_MISS;
-	struct proxy_write *w = NULL;
+	enum proxy_fwd fwd = proxy_fwd_of(r);
+	struct proxy_write *w = NULL, *w_spec = NULL, *w_drop = NULL;
 	struct entry *e;
 
 	if (f->stream != NULL) {
@@ -1182,8 +1682,20 @@ proxy_fetched(struct origin_fetch *f)
 	} else if (proxy_error_status(f->status) && proxy_serve_stale_on_error(p, r, f->status)) {
 		/* the stored response answers instead of the origin's 5xx (RFC 5861 section 4) */
 		proxy_collapse_finish(p, r, r->reply.entry, NULL, f->status, false);
-	} else if (r->stale != NULL && f->status == 304) {
-		/* still current: the stored body with the refreshed headers */
+	} else if (r->conditional && f->status == 304 && !proxy_select_304(p, r, f)) {
+		/* RFC 9111 4.3.4: a 304 that names no stored response is not used: ask again,
+		 * without validators (r stays suspended; f is submitted again) */
+		origin_fetch_release(f);
+		http_headers_clear(&f->headers);
+		r->was_stale = r->stale != NULL;
+		entry_unref(r->stale);
+		r->stale = NULL;
+		r->unconditional = true;
+		proxy_fetch(p, r, r->method);
+		return;
+	} else if (r->conditional && f->status == 304) {
+		/* still current: the stored body (r->stale, the response the 304 selected) with the
+		 * refreshed headers */
 		stats_inc(STAT_origin_not_modified);
 		e = entry_refresh(r->stale, &f->resp_headers, f->request_time, f->response_time,
 		                  &p->settings);
@@ -1191,54 +1703,75 @@ proxy_fetched(struct origin_fetch *f)
 		const char *why = NULL;
 		bool stored = proxy_store(p, r, e, &why, &w);
 		if (!stored && why != proxy_why_purged) {
-			local_remove(p->local, r->key);
+			local_remove(p->local, r->stale->key);
 			if (w == NULL && p->shared != NULL)
-				w = proxy_write_new(p, NULL, false, r->key);
+				w = proxy_write_new(p, NULL, false, r->stale->key);
 		}
-		int status = e->status;
-		if (proxy_not_modified(r, e)) {
-			stats_inc(STAT_client_not_modified);
-			status = 304;
-		}
-		proxy_reply_entry(r, e, status, FWD_STALE, 304, stored, stored ? NULL : why);
+		proxy_answer(r, e, fwd, 304, stored, stored ? NULL : why, true);
 		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, 304,
 		                      !stored && why != proxy_why_purged);
 		entry_unref(e);
 	} else {
 		bool is_head = proxy_is_method(r, "HEAD") && r->stale == NULL;
 		bool never = false;
-		char *vk =
-		        key_vary(http_headers_get(&f->resp_headers, "Vary"), &r->headers, &never);
+		char *vary = http_headers_join(&f->resp_headers, "Vary");
+		char *vk = key_vary(vary, &r->headers, &never);
+		char *names = key_vary_names(vary, NULL);
+		struct entry *base = NULL, *cur = NULL;
+		char id[KEY_HASH_LEN + 1], hash[KEY_HASH_LEN + 1];
+		char *vkey = NULL;
 		const char *why = NULL;
 		bool stored = false;
 
-		e = proxy_entry_from(p, r, f, vk, is_head);
+		if (!is_head && !never)
+			cur = local_lookup(p->local, r->key, util_now());
+		if (vk != NULL && names != NULL && !is_head && !never) {
+			/* a variant: under the URL's vary spec (a new one when none has these
+			 * names) */
+			base = proxy_spec_base(r, cur, names);
+			if (base != NULL)
+				snprintf(id, sizeof(id), "%s", entry_spec_id(base));
+			else
+				snprintf(id, sizeof(id), "%016llx",
+				         (unsigned long long)util_random_seed());
+			key_variant_hash(vk, hash);
+			vkey = key_variant(r->key, id, hash);
+		}
+		e = proxy_entry_from(p, f, vkey != NULL ? vkey : r->key, vk, is_head);
+		free(vary);
 		free(vk);
-		if (is_head)
+		if (is_head) {
 			why = "head";
-		else if (never)
+			w = proxy_head_update(p, r, e);
+		} else if (never)
 			why = "vary-star";
 		else
 			stored = proxy_store(p, r, e, &why, &w);
+		if (vkey != NULL && (stored || w != NULL))
+			w_spec = proxy_store_spec(p, r, base, names, id, hash, e);
+		if (stored || w != NULL)
+			w_drop = proxy_drop_old_variants(p, r, cur, vkey != NULL ? id : NULL);
+		entry_unref(cur);
+		entry_unref(base);
+		free(names);
+		free(vkey);
 		if (!stored && r->stale != NULL && why != proxy_why_purged) {
-			local_remove(p->local, r->key); /* the stored response was replaced */
-			if (w == NULL && p->shared != NULL)
-				w = proxy_write_new(p, NULL, false, r->key); /* ... everywhere */
+			/* the stored response was replaced */
+			local_remove(p->local, r->stale->key);
+			if (w == NULL && p->shared != NULL) /* ... everywhere */
+				w = proxy_write_new(p, NULL, false, r->stale->key);
 		}
-		int status = e->status;
-		if (stored && proxy_not_modified(r, e)) {
-			stats_inc(STAT_client_not_modified);
-			status = 304;
-		}
-		proxy_reply_entry(r, e, status, fwd, f->status, stored, stored ? NULL : why);
+		proxy_answer(r, e, fwd, f->status, stored, stored ? NULL : why, stored);
 		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, f->status,
 		                      !stored && why != proxy_why_purged);
 		entry_unref(e);
 	}
 	origin_fetch_release(f);
 	r->resume(r);
-	/* r may be gone now; the write holds what it needs */
+	/* r may be gone now; the writes hold what they need */
+	proxy_write_submit(p, w_spec);
 	proxy_write_submit(p, w);
+	proxy_write_submit(p, w_drop);
 }
 
 /* Every other method: to the origin unchanged; success invalidates the URL's stored response. */
@@ -1247,6 +1780,7 @@ proxy_pass(struct proxy *p, struct proxy_request *r)
 {
 	struct origin_fetch *f = &r->fetch;
 
+	r->epoch = atomic_load(&p->epoch);
 	f->method = r->method;
 	f->target = r->target;
 	http_headers_copy(&f->headers, &r->headers);
@@ -1263,22 +1797,76 @@ proxy_pass(struct proxy *p, struct proxy_request *r)
 	return PROXY_SUSPENDED;
 }
 
-/* A 2xx or 3xx answer to an unsafe method: the URL's stored response goes from the local tier
- * (memcached: proxy_pass_answer). True when the answer invalidates. */
+/* True for a method that is not safe (RFC 9110 9.2.1): everything but GET, HEAD, OPTIONS, TRACE. */
 static bool
-proxy_pass_invalidate(struct proxy *p, struct proxy_request *r, int status)
+proxy_is_unsafe(const struct proxy_request *r)
 {
-	if (status < 200 || status >= 400)
-		return false;
-	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
-	r->purged_local = local_remove(p->local, r->key);
-	if (r->purged_local)
+	return !proxy_is_method(r, "GET") && !proxy_is_method(r, "HEAD") &&
+	       !proxy_is_method(r, "OPTIONS") && !proxy_is_method(r, "TRACE");
+}
+
+/*
+ * After a successful unsafe method (RFC 9111 section 4.4): removes the target URI from the
+ * local tier, and the URIs of the answer's Location and Content-Location when they are on
+ * the same origin; r->key and r->inval get their keys for the memcached deletes.
+ */
+static void
+proxy_invalidate_local(struct proxy *p, struct proxy_request *r, const struct http_headers *resp)
+{
+	static const char *const fields[] = {"Location", "Content-Location"};
+	const char *host = http_headers_get(&r->headers, "Host");
+	size_t removed = 0;
+
+	r->key = key_build(host, r->target);
+	removed += proxy_local_remove_url(p, r->key);
+	for (size_t i = 0; i < TC_ARRAY_LEN(fields); i++) {
+		char *target = key_resolve(host, r->target, http_headers_get(resp, fields[i]));
+		if (target == NULL)
+			continue;
+		r->inval[i] = key_build(host, target);
+		free(target);
+		removed += proxy_local_remove_url(p, r->inval[i]);
+	}
+	r->purged_local = removed > 0;
+	for (size_t i = 0; i < removed; i++)
 		stats_inc(STAT_invalidations);
+}
+
+/*
+ * A POST answered with explicit freshness and a Content-Location naming its own URL carries a
+ * response for a GET of that URL (RFC 9110 9.3.3): e is stored for it, in the local tier now
+ * and, with memcached, after the invalidation's deletes (r->post_entry). True when stored.
+ */
+static bool
+proxy_store_post(struct proxy *p, struct proxy_request *r, struct entry *e)
+{
+	struct rfc9111_request rq = {0};
+	const char *why = NULL;
+	int64_t now = util_now();
+
+	if (!proxy_is_method(r, "POST") || r->inval[1] == NULL ||
+	    strcmp(r->inval[1], r->key) != 0 || e->status < 200 || e->status > 299)
+		return false;
+	if (e->cc.s_maxage.state != CC_SET && e->cc.max_age.state != CC_SET &&
+	    http_headers_get(&e->headers, "Expires") == NULL)
+		return false; /* only explicit freshness says it is meant for GETs */
+	if (http_headers_get(&e->headers, "Vary") != NULL ||
+	    http_headers_get(&e->headers, "Set-Cookie") != NULL)
+		return false;
+	rq.is_get = true;
+	rq.has_authorization = http_headers_get(&r->headers, "Authorization") != NULL;
+	proxy_request_cc(r, &rq.cc);
+	if (!rfc9111_storable(&rq, e->status, &e->headers, &e->cc, &why) || e->keep_until <= now ||
+	    atomic_load(&p->epoch) != r->epoch || e->body_len > r->cfg->local_max_object_bytes ||
+	    !local_insert(p->local, e, now))
+		return false;
+	if (p->shared != NULL)
+		r->post_entry = entry_ref(e);
 	return true;
 }
 
-/* Hands r's reply over; after an invalidation, once the memcached copy is gone too (a read
- * that follows must not find it). */
+/* Hands r's reply over; after an invalidation, once the memcached copies are gone too (a read
+ * that follows must not find them). */
 static void
 proxy_pass_answer(struct proxy *p, struct proxy_request *r, bool invalidate)
 {
@@ -1290,18 +1878,25 @@ proxy_pass_answer(struct proxy *p, struct proxy_request *r, bool invalidate)
 	r->resume(r);
 }
 
-/* The answer to an unsafe or unknown method is too large to store: streamed (fetch thread). */
+/* The answer to another method is too large to store: streamed, after its invalidation (fetch
+ * thread). */
 static void
 proxy_pass_streaming(struct origin_fetch *f)
 {
 	struct proxy_request *r = f->arg;
 	struct proxy *p = r->proxy;
-	bool invalidate = proxy_pass_invalidate(p, r, f->status);
-	struct entry *e = proxy_entry_from(p, r, f, NULL, true);
+	bool invalidate = false;
+	struct entry *e;
 
+	if (f->status >= 200 && f->status < 400 && proxy_is_unsafe(r)) {
+		invalidate = true;
+		proxy_invalidate_local(p, r, &f->resp_headers);
+	}
+	e = proxy_entry_from(p, f, r->key ? r->key : r->target, NULL, true);
 	stats_inc(STAT_origin_streams);
 	r->reply.stream = stream_ref(f->stream);
-	proxy_reply_entry(r, e, e->status, FWD_METHOD, e->status, false, NULL);
+	proxy_reply_entry(r, e, e->status, r->range_pass ? FWD_REQUEST : FWD_METHOD, e->status,
+	                  false, r->range_pass ? "multi-range" : NULL);
 	entry_unref(e);
 	atomic_fetch_add(&r->holds, 1); /* dropped by proxy_streamed */
 	proxy_pass_answer(p, r, invalidate);
@@ -1324,9 +1919,14 @@ proxy_passed(struct origin_fetch *f)
 	if (f->error != ORIGIN_OK) {
 		proxy_reply_origin_error(r, f);
 	} else {
-		invalidate = proxy_pass_invalidate(p, r, f->status);
-		struct entry *e = proxy_entry_from(p, r, f, NULL, false);
-		proxy_reply_entry(r, e, e->status, FWD_METHOD, e->status, false, NULL);
+		if (f->status >= 200 && f->status < 400 && proxy_is_unsafe(r)) {
+			invalidate = true;
+			proxy_invalidate_local(p, r, &f->resp_headers);
+		}
+		struct entry *e = proxy_entry_from(p, f, r->key ? r->key : r->target, NULL, false);
+		bool stored = invalidate && proxy_store_post(p, r, e);
+		proxy_reply_entry(r, e, e->status, r->range_pass ? FWD_REQUEST : FWD_METHOD,
+		                  e->status, stored, r->range_pass ? "multi-range" : NULL);
 		entry_unref(e);
 	}
 	origin_fetch_release(f);
@@ -1340,8 +1940,14 @@ proxy_shared_invalidate(struct worker_job *job, bool cancelled)
 	struct proxy_request *r = proxy_of_job(job);
 
 	(void)cancelled;
-	if (shared_delete(r->proxy->shared, r->key) && !r->purged_local)
+	if (proxy_shared_remove_url(r->proxy, r->key) && !r->purged_local)
 		stats_inc(STAT_invalidations);
+	for (size_t i = 0; i < TC_ARRAY_LEN(r->inval); i++)
+		if (r->inval[i] != NULL && proxy_shared_remove_url(r->proxy, r->inval[i]) &&
+		    !r->purged_local)
+			stats_inc(STAT_invalidations);
+	if (r->post_entry != NULL) /* a POST's answer stored for GETs (proxy_store_post) */
+		proxy_write_submit(r->proxy, proxy_write_new(r->proxy, r->post_entry, false, NULL));
 	r->resume(r);
 }
 
@@ -1361,7 +1967,7 @@ static void
 proxy_shared_purge(struct worker_job *job, bool cancelled)
 {
 	struct proxy_request *r = proxy_of_job(job);
-	bool deleted = shared_delete(r->proxy->shared, r->key);
+	bool deleted = proxy_shared_remove_url(r->proxy, r->key);
 
 	(void)cancelled;
 	proxy_reply_purged(r, r->purged_local || deleted);
@@ -1427,7 +2033,7 @@ proxy_purge(struct proxy *p, struct proxy_request *r)
 		return PROXY_REPLIED;
 	}
 	r->key = key_build(http_headers_get(&r->headers, "Host"), r->target);
-	r->purged_local = local_remove(p->local, r->key);
+	r->purged_local = proxy_local_remove_url(p, r->key);
 	if (p->shared != NULL) {
 		r->job.fn = proxy_shared_purge;
 		if (worker_submit(p->worker, &r->job, WORKER_URGENT))
@@ -1451,6 +2057,12 @@ proxy_request_release(struct proxy_request *r)
 	http_headers_clear(&r->reply.headers);
 	free(r->reply.body);
 	free(r->key);
+	entry_unref(r->spec);
+	entry_unref(r->post_entry);
+	free(r->vkey);
+	free(r->ckey);
+	free(r->inval[0]);
+	free(r->inval[1]);
 	free(r->vary_key);
 	entry_unref(r->stale);
 	entry_unref(r->grace);

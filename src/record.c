@@ -2,7 +2,7 @@
  * record: encoding and decoding of the memcached record of an entry. Layout (integers are
  * big-endian, lengths count bytes):
  *
- *   magic "TCRE" | version u8 (1) | flags u8 (0) | status u16
+ *   magic "TCRE" | version u8 (1) | flags u8 (0, or RECORD_FLAG_SPEC: a vary spec) | status u16
  *   request_time i64 | response_time i64 | response_ms i64 (0 = unknown)
  *   key_len u32 | key | vary_len u32 (0xffffffff = no Vary key) | vary_key
  *   header count u32 | per header: name_len u16, name, value_len u32, value
@@ -104,7 +104,7 @@ record_encode(const struct entry *e, struct buf *out)
 
 	TC_ASSERT(e->status >= 0 && e->status <= UINT16_MAX);
 	buf_append(out, record_magic, sizeof(record_magic));
-	buf_append(out, "\x01\x00", 2); /* RECORD_VERSION, flags */
+	buf_append(out, e->vary_spec ? "\x01\x01" : "\x01\x00", 2); /* RECORD_VERSION, flags */
 	record_put_u16(out, (uint16_t)e->status);
 	record_put_u64(out, (uint64_t)e->request_time);
 	record_put_u64(out, (uint64_t)e->response_time);
@@ -242,7 +242,8 @@ record_decode(const void *data, size_t len, const char *key,
 	uint8_t flags = c.p[0];
 	c.p++;
 	c.left--;
-	if (flags != 0 || !record_get_u16(&c, &status) || status < 100 || status > 999)
+	if ((flags & ~RECORD_FLAG_SPEC) != 0 || !record_get_u16(&c, &status) || status < 100 ||
+	    status > 999)
 		goto fail;
 	if (!record_get_u64(&c, &rq) || !record_get_u64(&c, &rs) || !record_get_u64(&c, &rms) ||
 	    rq > INT64_MAX || rs > INT64_MAX || rms > INT64_MAX || rq > rs)
@@ -285,6 +286,8 @@ record_decode(const void *data, size_t len, const char *key,
 	*out = entry_new(key_copy, vary_copy, status, &headers, body_copy, blen, (int64_t)rq,
 	                 (int64_t)rs, settings);
 	(*out)->response_ms = (int64_t)rms; /* not published yet */
+	if (flags & RECORD_FLAG_SPEC)
+		entry_mark_spec(*out);
 	free(key_copy);
 	free(vary_copy);
 	return RECORD_OK;

@@ -2,7 +2,8 @@
  * rfc9111: the HTTP caching rules of a shared cache as pure functions of (request, stored
  * response, now): storability (RFC 9111 sections 3 and 3.5), freshness lifetime (4.2.1),
  * age (4.2.3), the header update of a 304 (4.3.4), and the evaluation of a client's
- * If-None-Match / If-Modified-Since against a stored response (RFC 9110 section 13).
+ * If-None-Match / If-Modified-Since, If-Match / If-Unmodified-Since (412), Range and If-Range
+ * against a stored response (RFC 9110 sections 13 and 14).
  *
  * No I/O, no locks, no clock, no global state: callers pass the times. Every time value is
  * in whole seconds since the epoch; arithmetic on them saturates instead of overflowing.
@@ -456,17 +457,20 @@ rfc9111_etag_read(const char **p, const char **opaque, size_t *len)
 bool
 rfc9111_etag_matches(const char *if_none_match, const char *etag)
 {
-	const char *p = etag, *want, *got;
-	size_t want_len, got_len;
+	const char *p = etag, *want = NULL, *got;
+	size_t want_len = 0, got_len;
+	bool etag_ok = etag != NULL;
 
-	if (if_none_match == NULL || etag == NULL)
+	if (if_none_match == NULL)
 		return false;
-	while (rfc9111_is_ows(*p))
-		p++;
-	bool etag_ok = rfc9111_etag_read(&p, &want, &want_len);
-	while (etag_ok && rfc9111_is_ows(*p))
-		p++;
-	etag_ok = etag_ok && *p == '\0';
+	if (etag_ok) { /* without an ETag, only "*" matches (a stored representation exists) */
+		while (rfc9111_is_ows(*p))
+			p++;
+		etag_ok = rfc9111_etag_read(&p, &want, &want_len);
+		while (etag_ok && rfc9111_is_ows(*p))
+			p++;
+		etag_ok = etag_ok && *p == '\0';
+	}
 
 	p = if_none_match;
 	for (;;) {
@@ -503,7 +507,7 @@ rfc9111_client_not_modified(const struct http_headers *req, const char *etag,
 	int64_t ims, lm;
 
 	if (inm != NULL) {
-		bool match = etag != NULL && rfc9111_etag_matches(inm, etag);
+		bool match = rfc9111_etag_matches(inm, etag);
 		free(inm);
 		return match;
 	}
@@ -513,4 +517,174 @@ rfc9111_client_not_modified(const struct http_headers *req, const char *etag,
 	    !http_date_parse(last_modified, &lm))
 		return false;
 	return lm <= ims;
+}
+
+/* ------------------------------------------------ preconditions and ranges (RFC 9110) */
+
+/* Strong comparison of an If-Match value ("*" or a list of entity-tags) with etag. */
+bool
+rfc9111_etag_matches_strong(const char *if_match, const char *etag)
+{
+	const char *p = etag, *want = NULL, *got;
+	size_t want_len = 0, got_len;
+	bool etag_ok = etag != NULL && !(etag[0] == 'W' && etag[1] == '/');
+
+	if (if_match == NULL)
+		return false;
+	if (etag_ok) {
+		while (rfc9111_is_ows(*p))
+			p++;
+		etag_ok = rfc9111_etag_read(&p, &want, &want_len);
+		while (etag_ok && rfc9111_is_ows(*p))
+			p++;
+		etag_ok = etag_ok && *p == '\0';
+	}
+	p = if_match;
+	for (;;) {
+		while (*p == ',' || rfc9111_is_ows(*p))
+			p++;
+		if (*p == '\0')
+			return false;
+		if (*p == '*') {
+			p++;
+			return *p == '\0' || *p == ',' || rfc9111_is_ows(*p);
+		}
+		bool weak = p[0] == 'W' && p[1] == '/';
+		if (!rfc9111_etag_read(&p, &got, &got_len))
+			return false;
+		if (etag_ok && !weak && got_len == want_len && memcmp(got, want, got_len) == 0)
+			return true;
+		while (rfc9111_is_ows(*p))
+			p++;
+		if (*p != '\0' && *p != ',')
+			return false;
+	}
+}
+
+/*
+ * True when the client's If-Match (else If-Unmodified-Since) fails against a stored 2xx
+ * response with these validators (RFC 9110 sections 13.1.1, 13.1.4 and 13.2.2).
+ */
+bool
+rfc9111_precondition_failed(const struct http_headers *req, int status, const char *etag,
+                            const char *last_modified)
+{
+	char *im;
+	int64_t ius, lm;
+
+	if (status < 200 || status > 299)
+		return false; /* 13.2.1: preconditions only apply to a 2xx answer */
+	im = http_headers_join(req, "If-Match");
+	if (im != NULL) {
+		bool match = rfc9111_etag_matches_strong(im, etag);
+		free(im);
+		return !match;
+	}
+	if (http_headers_count(req, "If-Unmodified-Since") != 1)
+		return false;
+	if (!http_date_parse(http_headers_get(req, "If-Unmodified-Since"), &ius))
+		return false; /* an invalid date is ignored */
+	if (last_modified == NULL || !http_date_parse(last_modified, &lm))
+		return true; /* no modification date to compare: cannot be shown unmodified */
+	return lm > ius;
+}
+
+/* Parses a decimal run of digits into *v (false on overflow or no digit). */
+static bool
+rfc9111_range_num(const char **p, int64_t *v)
+{
+	const char *s = *p;
+	int64_t n = 0;
+
+	if (*s < '0' || *s > '9')
+		return false;
+	while (*s >= '0' && *s <= '9') {
+		if (n > (INT64_MAX - 9) / 10)
+			return false;
+		n = n * 10 + (*s++ - '0');
+	}
+	*p = s;
+	*v = n;
+	return true;
+}
+
+/*
+ * Evaluates a Range header value against a representation of len bytes (RFC 9110 section
+ * 14.1.2): one byte range sets [*first, *last] (clipped to the representation).
+ */
+enum rfc9111_range
+rfc9111_range_parse(const char *range, int64_t len, int64_t *first, int64_t *last)
+{
+	const char *p = range;
+	int64_t a = -1, b = -1;
+
+	if (range == NULL || strncasecmp(p, "bytes", 5) != 0)
+		return RFC9111_RANGE_NONE; /* absent, or another unit: ignored */
+	p += 5;
+	while (rfc9111_is_ows(*p))
+		p++;
+	if (*p++ != '=')
+		return RFC9111_RANGE_NONE;
+	while (rfc9111_is_ows(*p))
+		p++;
+	if (*p == '-') {
+		p++;
+		if (!rfc9111_range_num(&p, &b))
+			return RFC9111_RANGE_NONE;
+	} else {
+		if (!rfc9111_range_num(&p, &a) || *p++ != '-')
+			return RFC9111_RANGE_NONE;
+		if (*p >= '0' && *p <= '9' && !rfc9111_range_num(&p, &b))
+			return RFC9111_RANGE_NONE;
+		if (b >= 0 && b < a)
+			return RFC9111_RANGE_NONE; /* invalid range: the whole field is ignored */
+	}
+	while (rfc9111_is_ows(*p))
+		p++;
+	if (*p == ',') {
+		/* a set of ranges: valid syntax or not, the origin decides */
+		while (*p == ',' || rfc9111_is_ows(*p))
+			p++;
+		if (*p != '\0')
+			return RFC9111_RANGE_MULTI;
+	}
+	if (*p != '\0')
+		return RFC9111_RANGE_NONE;
+	if (a < 0) { /* suffix: the last b bytes */
+		if (b == 0 || len == 0)
+			return RFC9111_RANGE_UNSATISFIABLE;
+		*first = b >= len ? 0 : len - b;
+		*last = len - 1;
+		return RFC9111_RANGE_ONE;
+	}
+	if (a >= len)
+		return RFC9111_RANGE_UNSATISFIABLE;
+	*first = a;
+	*last = b < 0 || b >= len ? len - 1 : b;
+	return RFC9111_RANGE_ONE;
+}
+
+/*
+ * True when the client's If-Range (absent: true) lets a Range apply to the stored response
+ * (RFC 9110 section 13.1.5): a strong entity-tag equal to the stored one, or an HTTP-date
+ * equal to the stored Last-Modified.
+ */
+bool
+rfc9111_if_range_ok(const struct http_headers *req, const char *etag, const char *last_modified)
+{
+	const char *v = http_headers_get(req, "If-Range");
+	int64_t when, lm;
+
+	if (v == NULL)
+		return true;
+	if (http_headers_count(req, "If-Range") != 1)
+		return false;
+	while (rfc9111_is_ows(*v))
+		v++;
+	if (*v == '"' || (v[0] == 'W' && v[1] == '/'))
+		return v[0] == '"' && etag != NULL && rfc9111_etag_matches_strong(v, etag);
+	if (!http_date_parse(v, &when) || last_modified == NULL ||
+	    !http_date_parse(last_modified, &lm))
+		return false;
+	return when == lm;
 }

@@ -291,7 +291,9 @@ server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
 		                                         server_entry_release);
 	} else {
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(
-		        e->body_len, e->body, server_entry_release, e);
+		        rep->ranged ? rep->range_len : e->body_len,
+		        rep->ranged ? e->body + rep->range_first : e->body, server_entry_release,
+		        e);
 	}
 	TC_ASSERT(resp != NULL);
 	for (size_t i = 0; i < e->headers.n; i++) {

@@ -19,7 +19,7 @@ cat <<'MSG'
   tiercache is starting on http://127.0.0.1:8080 in front of the demo API on :9000.
   In another terminal, try:
 
-    curl -si http://127.0.0.1:8080/api/products/1 | grep -i cache-status   # fwd=miss: fetched
+    curl -si http://127.0.0.1:8080/api/products/1 | grep -i cache-status   # fwd=uri-miss: fetched
     curl -si http://127.0.0.1:8080/api/products/1 | grep -i cache-status   # hit: from the cache
     curl -s  http://127.0.0.1:8080/stats                                   # the counters
 

@@ -4,12 +4,27 @@
  * counted, tested for hop-by-hop, set, removed and copied. Properties: a date that parses
  * formats to an IMF-fixdate that parses back to the same time; list elements lie inside the
  * value, are not empty, and neither start nor end with a blank or (outside quotes) hold a
- * comma; the header-list operations keep their counts consistent.
+ * comma; the header-list operations keep their counts consistent. The input as a Range
+ * value (rfc9111_range_parse) against a few lengths: one range lies inside the
+ * representation; the preconditions and If-Range of the header fields never crash.
  */
 #include <stdlib.h>
 #include <strings.h>
 
 #include "fuzz.h"
+#include "rfc9111.h"
+
+static void
+fuzz_http_range(const char *s)
+{
+	static const int64_t lens[] = {0, 1, 10, INT64_MAX};
+
+	for (size_t i = 0; i < sizeof(lens) / sizeof(lens[0]); i++) {
+		int64_t first = -1, last = -1;
+		if (rfc9111_range_parse(s, lens[i], &first, &last) == RFC9111_RANGE_ONE)
+			TC_ASSERT(0 <= first && first <= last && last < lens[i]);
+	}
+}
 
 static void
 fuzz_http_date(const char *s)
@@ -95,7 +110,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	fuzz_http_list(s);
 	fuzz_split(data, size, NULL, 0, &h);
 	fuzz_http_headers(&h);
+	fuzz_http_range(s);
+	(void)rfc9111_precondition_failed(&h, 200, "\"a\"", "Sun, 06 Nov 1994 08:49:37 GMT");
+	(void)rfc9111_if_range_ok(&h, "\"a\"", "Sun, 06 Nov 1994 08:49:37 GMT");
 	for (size_t i = 0; i < h.n; i++) {
+		fuzz_http_range(h.v[i].value);
 		fuzz_http_date(h.v[i].value);
 		fuzz_http_list(h.v[i].value);
 	}

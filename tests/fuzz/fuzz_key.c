@@ -3,7 +3,10 @@
  * value, then the request's header fields ("name: value", see fuzz_split). Properties: the
  * primary key is exactly "GET " + lower-case host + " " + target; the Vary key does not depend
  * on the order or case of the Vary names, and holds no control byte other than the '\n'
- * between records and the 0x01 of an absent header.
+ * between records and the 0x01 of an absent header; the normalized Vary names agree with the
+ * Vary key. key_resolve of the target (as a Location value) against "/a/b?q": NULL or a
+ * target that starts with '/', holds no control byte or space, and has no "." or ".." path
+ * segment left.
  */
 #include <ctype.h>
 #include <stdlib.h>
@@ -50,6 +53,29 @@ fuzz_key_shuffled(const char *vary)
 	return b.data ? buf_steal(&b, NULL) : xstrdup("");
 }
 
+/* Checks (and frees) a target from key_resolve. */
+static void
+fuzz_key_resolved(char *t)
+{
+	size_t path;
+
+	if (t == NULL)
+		return;
+	TC_ASSERT(t[0] == '/');
+	for (const char *c = t; *c; c++)
+		TC_ASSERT((unsigned char)*c > 0x20 && *c != 0x7f && *c != '#');
+	path = strcspn(t, "?");
+	for (size_t i = 0; i < path;) {
+		size_t seg = strcspn(t + i + 1, "/?");
+		if (i + 1 + seg > path)
+			seg = path - i - 1;
+		TC_ASSERT(!(seg == 1 && t[i + 1] == '.'));
+		TC_ASSERT(!(seg == 2 && t[i + 1] == '.' && t[i + 2] == '.'));
+		i += 1 + seg;
+	}
+	free(t);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -83,6 +109,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		free(vk2);
 		free(shuffled);
 	}
+	char *names = key_vary_names(first[2], &never2);
+	TC_ASSERT(never == never2);
+	TC_ASSERT((names == NULL) == (vk == NULL));
+	free(names);
+	fuzz_key_resolved(key_resolve(first[0], "/a/b?q", first[1]));
 	free(vk);
 	for (size_t i = 0; i < 3; i++)
 		free(first[i]);

@@ -12,7 +12,7 @@ start_proxy "$WORK/p.ini"
 get '/a?cc=max-age%3D60&etag=a1'
 is "$STATUS" 200 "first GET answered"
 first=$BODY
-like "$(hdr Cache-Status)" '^tiercache; fwd=miss; fwd-status=200; stored; ttl=(60|59)$' "first GET is a stored miss"
+like "$(hdr Cache-Status)" '^tiercache; fwd=uri-miss; fwd-status=200; stored; ttl=(60|59)$' "first GET is a stored miss"
 get '/a?cc=max-age%3D60&etag=a1'
 is "$BODY" "$first" "second GET serves the stored body"
 like "$(hdr Cache-Status)" '^tiercache; hit; ttl=(60|59|58)$' "second GET is a hit with its ttl"
@@ -62,7 +62,7 @@ is "$(origin_count /nofresh)" 2 "no freshness information and default_ttl 0: not
 get '/ns?cc=no-store'
 get '/ns?cc=no-store'
 is "$(origin_count /ns)" 2 "no-store is not stored"
-like "$(hdr Cache-Status)" 'fwd=miss; fwd-status=200; detail=no-store' "Cache-Status names no-store"
+like "$(hdr Cache-Status)" 'fwd=uri-miss; fwd-status=200; detail=no-store' "Cache-Status names no-store"
 get '/pv?cc=private%2C%20max-age%3D60'
 get '/pv?cc=private%2C%20max-age%3D60'
 is "$(origin_count /pv)" 2 "private is not stored"

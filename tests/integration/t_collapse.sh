@@ -1,10 +1,11 @@
 #!/bin/sh
 # Collapsed forwarding: concurrent misses for one key wait for one origin request; an
 # unstorable answer releases the waiters to the origin and marks the key hit-for-pass; origin
-# failures are shared; a stale entry is revalidated once; Vary, HEAD, requests that must not
-# wait; no request is left suspended at shutdown.
+# failures are shared; a stale entry is revalidated once; Vary (the waiters of another variant
+# collapse again among themselves), HEAD, requests that must not wait; no request is left
+# suspended at shutdown.
 . "$(dirname "$0")/lib.sh"
-plan 32
+plan 34
 
 start_origin
 # (shutdown_timeout = 0: the stop at the end lets the waiters go at once; the graceful stop,
@@ -37,7 +38,7 @@ is "$(codes 200)" 50 "50 concurrent GETs: all 200"
 is "$(bodies)" 1 "... with the same body"
 is "$(origin_count /one)" 1 "... from one origin request"
 is "$(statuses '; stored; ttl=')" 1 "one answer is the stored miss"
-is "$(statuses '^Cache-Status: tiercache; fwd=miss; fwd-status=200; collapsed; ttl=[0-9]+$')" 49 \
+is "$(statuses '^Cache-Status: tiercache; fwd=uri-miss; fwd-status=200; collapsed; ttl=[0-9]+$')" 49 \
   "the 49 others are collapsed into it (RFC 9211 collapsed)"
 is "$(cat "$WORK"/burst.*.h | tr -d '\r' | grep -ic '^Age: [0-9]')" 50 "every answer from the cache carries Age"
 is "$(stat .collapse.waiters)" 49 "/stats collapse.waiters counts them"
@@ -84,6 +85,22 @@ req GET "$PROXY/v?vary=X-Lang&cc=max-age%3D60&delay_ms=600" -H 'X-Lang: fr'
 like "$(hdr Cache-Status)" 'collapsed=\?0' "a waiter of another variant is released"
 wait "$bg"
 is "$(origin_count /v)" 2 "one origin request per variant"
+
+# --- Vary: the released waiters of one other variant collapse among themselves
+burst 6 '/v2?vary=X-Lang&cc=max-age%3D60&delay_ms=600' -H 'X-Lang: en' &
+bg=$!
+sleep 0.2
+fr=""
+for i in 1 2 3 4 5; do
+  curl -s -o /dev/null -D "$WORK/fr.$i.h" --max-time 10 -H 'X-Lang: fr' \
+    "$PROXY/v2?vary=X-Lang&cc=max-age%3D60&delay_ms=600" &
+  fr="$fr $!"
+done
+# shellcheck disable=SC2086 # the pids
+wait "$bg" $fr
+is "$(origin_count /v2)" 2 "waiters of another variant: one origin request for them all"
+is "$(cat "$WORK"/fr.*.h | tr -d '\r' | grep -Eic '^Cache-Status: .*; collapsed; ttl=')" 4 \
+  "four of them answered from the first one's"
 
 # --- HEAD joins a GET in flight; no-cache and Authorization do not wait
 curl -s -o /dev/null --max-time 10 "$PROXY/h?cc=max-age%3D60&delay_ms=600" &

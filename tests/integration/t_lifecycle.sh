@@ -50,7 +50,7 @@ is "$STATUS" 200 "after the reload: the new allow list lets 127.0.0.1 read /stat
 is "$(stat .config.reloads)" 1 "/stats config.reloads counts it"
 get "/big2?size=3000&cc=max-age%3D60"
 get "/big2?size=3000&cc=max-age%3D60"
-like "$(hdr Cache-Status)" "fwd=miss.*detail=too-large" "the new [local] max_object_bytes applies to new responses"
+like "$(hdr Cache-Status)" "fwd=uri-miss.*detail=too-large" "the new [local] max_object_bytes applies to new responses"
 is "$(origin_count /big2)" 2 "... which are no longer stored"
 
 # a file with several problems: rejected whole, every problem logged, the running one stays

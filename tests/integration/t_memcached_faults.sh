@@ -119,5 +119,5 @@ _i=0
 while [ "$(stat .memcached.namespace_generation "$A")" = "$gen" ] && [ "$_i" -lt 40 ]; do _i=$((_i + 1)); sleep 0.05; done
 if [ "$(stat .memcached.namespace_generation "$A")" != "$gen" ]; then ok "flushed: a new namespace generation within 2 s"; else not_ok "flushed: a new namespace generation"; fi
 get_via "$A" '/fl?cc=max-age%3D300' -H "$H"
-like "$(hdr Cache-Status)" 'fwd=miss' "flushed: the local tier was emptied too"
+like "$(hdr Cache-Status)" 'fwd=uri-miss' "flushed: the local tier was emptied too"
 is "$(origin_count /fl)" 2 "flushed: fetched again"

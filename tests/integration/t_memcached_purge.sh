@@ -29,7 +29,7 @@ is "$STATUS" 200 "PURGE: 200"
 like "$BODY" 'purged' "PURGE: says so"
 is "$(show_record "$WORK/a.ini" "api.test$u" .servers.found)" false "PURGE: gone from memcached"
 get_via "$B" "$u" -H "$H" -H 'Accept: text/b'
-like "$(hdr Cache-Status)" 'fwd=miss' "PURGE: another proxy misses"
+like "$(hdr Cache-Status)" 'fwd=uri-miss' "PURGE: another proxy misses"
 wait_stat .memcached.stores 1 "$B"
 get_via "$A" "$u" -H "$H" -H 'Accept: text/b'
 like "$(hdr Cache-Status)" 'detail=memcached' "PURGE: gone from A's local tier (B's new copy comes from memcached)"
@@ -71,9 +71,9 @@ is "$(stat .memcached.namespace_generation "$A")" $((gen + 1)) "purge-all: A's g
 sleep 1
 is "$(stat .memcached.namespace_generation "$B")" $((gen + 1)) "B sees the new generation within a second"
 get_via "$B" '/p3?cc=max-age%3D300' -H "$H"
-like "$(hdr Cache-Status)" 'fwd=miss' "B's local tier was emptied"
+like "$(hdr Cache-Status)" 'fwd=uri-miss' "B's local tier was emptied"
 get_via "$A" '/p3?cc=max-age%3D300' -H "$H"
-like "$(hdr Cache-Status)" 'fwd=miss|detail=memcached' "A's too (and the old records are out of reach)"
+like "$(hdr Cache-Status)" 'fwd=uri-miss|detail=memcached' "A's too (and the old records are out of reach)"
 is "$(origin_count /p3)" 2 "one refetch, shared"
 
 # a response fetched across a purge of everything is not stored (it may predate the purge)
@@ -82,7 +82,7 @@ slow=$!
 sleep 0.3
 req PURGE "$A/" -H "$H" -H 'Tiercache-Purge: all'
 wait "$slow"
-like "$(tr -d '\r' <"$WORK/slow.h" | grep -i '^Cache-Status:')" 'fwd=miss; fwd-status=200; detail=purged' "fetched across a purge-all: not stored"
+like "$(tr -d '\r' <"$WORK/slow.h" | grep -i '^Cache-Status:')" 'fwd=uri-miss; fwd-status=200; detail=purged' "fetched across a purge-all: not stored"
 get_via "$B" '/race?cc=max-age%3D300&delay_ms=1000' -H "$H"
 is "$(origin_count /race)" 2 "not in memcached either"
 
@@ -93,5 +93,5 @@ req POST "$B/inv?cc=max-age%3D300" -H "$H" -d x
 is "$STATUS" 200 "POST passes through"
 is "$(show_record "$WORK/a.ini" 'api.test/inv?cc=max-age%3D300' .servers.found)" false "the POST removed the record from memcached"
 get_via "$C" '/inv?cc=max-age%3D300' -H "$H"
-like "$(hdr Cache-Status)" 'fwd=miss' "a third proxy misses after the POST"
+like "$(hdr Cache-Status)" 'fwd=uri-miss' "a third proxy misses after the POST"
 is "$(stat .local.invalidations "$B")" 1 "counted as an invalidation"

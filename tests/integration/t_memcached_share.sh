@@ -26,7 +26,7 @@ u='/s?cc=max-age%3D300&etag=s1'
 get_via "$A" "$u" -H "$H"
 first=$BODY
 is "$STATUS" 200 "A: a miss is fetched"
-like "$(hdr Cache-Status)" 'fwd=miss; fwd-status=200; stored' "A: stored"
+like "$(hdr Cache-Status)" 'fwd=uri-miss; fwd-status=200; stored' "A: stored"
 wait_stat .memcached.stores 1 "$A"
 is "$(stat .memcached.stores "$A")" 1 "A: one record written to memcached"
 get_via "$B" "$u" -H "$H"
@@ -43,7 +43,7 @@ is "$(stat .memcached.hits "$B")" 1 "B: no second memcached read"
 
 # another Host is another resource
 get_via "$B" "$u" -H 'Host: other.test'
-like "$(hdr Cache-Status)" 'fwd=miss' "another Host: a miss"
+like "$(hdr Cache-Status)" 'fwd=uri-miss' "another Host: a miss"
 
 # the stored times travel with the record: the age keeps counting (Age 50 from the origin)
 get_via "$A" '/age?cc=max-age%3D300&age=50' -H "$H"

@@ -23,7 +23,7 @@ wait_origin() {
 # --- stale-while-revalidate
 SWR='/swr?cc=max-age%3D1,%20stale-while-revalidate%3D600&age=5'
 get "$SWR"
-like "$(hdr Cache-Status)" 'fwd=miss; fwd-status=200; stored' "a response stale on arrival within its swr window is stored"
+like "$(hdr Cache-Status)" 'fwd=uri-miss; fwd-status=200; stored' "a response stale on arrival within its swr window is stored"
 like "$BODY" '"n":1' "first answer"
 get "$SWR"
 is "$STATUS" 200 "within stale-while-revalidate: answered"
@@ -58,7 +58,7 @@ is "$(origin_count /swrs)" 2 "seven stale hits, one background revalidation"
 
 get '/swrm?cc=max-age%3D1,%20stale-while-revalidate%3D600,%20must-revalidate&age=5'
 get '/swrm?cc=max-age%3D1,%20stale-while-revalidate%3D600,%20must-revalidate&age=5'
-like "$(hdr Cache-Status)" 'fwd=miss' "must-revalidate forbids stale-while-revalidate"
+like "$(hdr Cache-Status)" 'fwd=uri-miss' "must-revalidate forbids stale-while-revalidate"
 is "$(origin_count /swrm)" 2 "so the request itself went to the origin"
 get '/swrx?cc=max-age%3D1,%20stale-while-revalidate%3D3&age=10&etag=x'
 get '/swrx?cc=max-age%3D1,%20stale-while-revalidate%3D3&age=10&etag=x'

@@ -26,6 +26,14 @@
  *   cc=V            Cache-Control: V (repeatable)
  *   etag=V          ETag: "V"
  *   wetag=V         ETag: W/"V"
+ *   etag304=V       a 304 answer carries ETag: "V" instead (it names another representation)
+ *   hdr_n=Name      a header Name whose value is N, the count of this request for the path
+ *   vary_req=Name   Vary: the value of the request's header Name (none when it has none):
+ *                   the client decides what the response varies on
+ *   etag_from=Name  ETag: "value of the request's header Name" (etag= when it is absent):
+ *                   a representation per request header value, for Vary
+ *   hdr_from=Name   the request's header Name, "Field: value", becomes a response header
+ *                   (none when absent): a response header that differs from request to request
  *   lm=N            Last-Modified: N seconds before the origin started (N may be negative):
  *                   "now - N" that stays put from one request to the next, so a stored
  *                   Last-Modified revalidates with If-Modified-Since however late it is sent
@@ -156,7 +164,12 @@ struct params {
 	uint64_t grow;
 	unsigned fail; /* status of a failure; 0: reset the connection */
 	bool fail_slow;
-	char *etag; /* full field value, quotes included */
+	char *etag;      /* full field value, quotes included */
+	char *etag304;   /* the ETag of a 304 answer, when not etag */
+	char *hdr_n;     /* a header carrying the request count */
+	char *vary_req;  /* the request header whose value is the response's Vary */
+	char *hdr_from;  /* the request header that carries a response header */
+	char *etag_from; /* the request header whose value is the ETag */
 	bool has_lm;
 	int64_t lm;
 	bool has_expires;
@@ -520,6 +533,11 @@ static void
 params_free(struct params *p)
 {
 	free(p->etag);
+	free(p->etag304);
+	free(p->hdr_n);
+	free(p->vary_req);
+	free(p->hdr_from);
+	free(p->etag_from);
 	free(p->expires_raw);
 	for (size_t i = 0; i < p->nhdrs; i++) {
 		free(p->hdrs[i].name);
@@ -566,6 +584,19 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
 			                 v);
 		replace(&p->etag, xasprintf("%s\"%s\"", k[0] == 'w' ? "W/" : "", v));
+	} else if (strcmp(k, "etag_from") == 0) {
+		replace(&p->etag_from, xstrdup(v));
+	} else if (strcmp(k, "hdr_from") == 0) {
+		replace(&p->hdr_from, xstrdup(v));
+	} else if (strcmp(k, "vary_req") == 0) {
+		replace(&p->vary_req, xstrdup(v));
+	} else if (strcmp(k, "hdr_n") == 0) {
+		replace(&p->hdr_n, xstrdup(v));
+	} else if (strcmp(k, "etag304") == 0) {
+		if (!is_etag_opaque(v))
+			return xasprintf("bad %s=%s: characters not allowed in an entity-tag\n", k,
+			                 v);
+		replace(&p->etag304, xasprintf("\"%s\"", v));
 	} else if (strcmp(k, "lm") == 0) {
 		int64_t s;
 
@@ -875,6 +906,27 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 		params_free(&p);
 		return reply_error(c, err);
 	}
+	if (p.etag_from != NULL) {
+		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, p.etag_from);
+		if (v != NULL && is_etag_opaque(v))
+			replace(&p.etag, xasprintf("\"%s\"", v));
+	}
+	if (p.hdr_from != NULL) {
+		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, p.hdr_from);
+		const char *colon = v != NULL ? strchr(v, ':') : NULL;
+		if (colon != NULL && colon > v) {
+			const char *val = colon + 1;
+			while (*val == ' ')
+				val++;
+			if (*val != '\0')
+				params_add_header(&p, v, (size_t)(colon - v), val);
+		}
+	}
+	if (p.vary_req != NULL) {
+		const char *v = MHD_lookup_connection_value(c, MHD_HEADER_KIND, p.vary_req);
+		if (v != NULL && *v != '\0')
+			params_add_header(&p, "Vary", 4, v);
+	}
 	sleep_ms(p.delay_ms);
 	now = util_now();
 	etag = p.etag;
@@ -962,11 +1014,18 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 		        status >= 200 && status <= 299 && not_modified(c, &p, etag);
 		if (is304)
 			status = MHD_HTTP_NOT_MODIFIED;
+		if (is304 && p.etag304 != NULL)
+			etag = p.etag304;
 		r = body_response(data, len, p.truncate && !is304);
 	}
 
 	err = NULL;
 	add_common_headers(r, &p, etag, now, &err);
+	if (p.hdr_n != NULL) {
+		char count[24];
+		snprintf(count, sizeof(count), "%" PRIu64, rq->n);
+		add_header(r, p.hdr_n, count, &err);
+	}
 	if (!is304)
 		add_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, p.ctype, &err);
 	for (size_t i = 0; is304 && i < p.nhdrs; i++)

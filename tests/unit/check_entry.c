@@ -1,5 +1,6 @@
 /* Unit tests of entry: derived freshness, ages, 304 refresh, reference counts. */
 #include <check.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -172,6 +173,73 @@ START_TEST(test_default_ttl)
 }
 END_TEST
 
+/* Counts the variants a spec lists and returns the value of the i-th. */
+static const char *
+spec_item(const struct entry *spec, size_t want, size_t *count)
+{
+	const char *v = NULL;
+	size_t n = 0;
+
+	for (size_t i = 0; i < spec->headers.n; i++) {
+		if (strcmp(spec->headers.v[i].name, ENTRY_SPEC_VARIANT) != 0)
+			continue;
+		if (n == want)
+			v = spec->headers.v[i].value;
+		n++;
+	}
+	*count = n;
+	return v;
+}
+
+START_TEST(test_spec_add)
+{
+	size_t n;
+	struct entry *a = entry_spec_add(NULL, "GET h /v", "accept", "id1", "00000000000000aa",
+	                                 "\"e1\"", 100, &settings);
+
+	ck_assert(a->vary_spec);
+	ck_assert_str_eq(entry_spec_id(a), "id1");
+	ck_assert(entry_spec_same(a, "accept"));
+	ck_assert(!entry_spec_same(a, "accept, accept-language"));
+	ck_assert_int_eq(a->keep_until, ENTRY_KEEP_FOREVER);
+	ck_assert(entry_is_fresh(a, INT32_MAX / 2)); /* never stale, never served either */
+	ck_assert_str_eq(spec_item(a, 0, &n), "00000000000000aa \"e1\"");
+
+	/* same id: the old variants are kept, a re-listed one moves last with its new ETag */
+	struct entry *b = entry_spec_add(a, "GET h /v", "accept", "id1", "00000000000000bb", NULL,
+	                                 101, &settings);
+	struct entry *c = entry_spec_add(b, "GET h /v", "accept", "id1", "00000000000000aa",
+	                                 "\"e2\"", 102, &settings);
+	ck_assert_str_eq(spec_item(c, 0, &n), "00000000000000bb");
+	ck_assert_str_eq(spec_item(c, 1, &n), "00000000000000aa \"e2\"");
+	ck_assert_int_eq(n, 2);
+
+	/* another id (or other names): the old list is not reachable, not kept */
+	struct entry *d = entry_spec_add(c, "GET h /v", "accept", "id2", "00000000000000cc", NULL,
+	                                 103, &settings);
+	spec_item(d, 0, &n);
+	ck_assert_int_eq(n, 1);
+
+	/* at most ENTRY_SPEC_MAX: the oldest go */
+	struct entry *e = entry_ref(d);
+	for (int i = 0; i < ENTRY_SPEC_MAX + 5; i++) {
+		char hash[17];
+		snprintf(hash, sizeof(hash), "%016x", i);
+		struct entry *next =
+		        entry_spec_add(e, "GET h /v", "accept", "id2", hash, NULL, 104, &settings);
+		entry_unref(e);
+		e = next;
+	}
+	ck_assert_str_eq(spec_item(e, ENTRY_SPEC_MAX - 1, &n), "0000000000000024");
+	ck_assert_int_eq(n, ENTRY_SPEC_MAX);
+	entry_unref(a);
+	entry_unref(b);
+	entry_unref(c);
+	entry_unref(d);
+	entry_unref(e);
+}
+END_TEST
+
 START_TEST(test_stale_windows_keep)
 {
 	const char *swr[] = {"Cache-Control", "max-age=60, stale-while-revalidate=600", NULL};
@@ -232,6 +300,7 @@ main(void)
 	tcase_add_test(tc, test_refcount);
 	tcase_add_test(tc, test_compact_layout);
 	tcase_add_test(tc, test_default_ttl);
+	tcase_add_test(tc, test_spec_add);
 	tcase_add_test(tc, test_stale_windows_keep);
 	tcase_add_test(tc, test_targeted_fields);
 	suite_add_tcase(s, tc);

@@ -112,17 +112,21 @@ static const struct {
          "Origin: https://x\nAccept-Encoding: gzip", "accept-encoding=gzip\norigin=https://x",
          false},
         {"values trimmed", "Accept", "Accept:   text/html  ", "accept=text/html", false},
-        {"spaces around commas", "Accept-Encoding", "Accept-Encoding: gzip ,  br,deflate",
-         "accept-encoding=gzip,br,deflate", false},
-        {"tabs around commas", "Accept-Encoding", "Accept-Encoding: \tgzip\t,\tbr\t",
-         "accept-encoding=gzip,br", false},
+        {"spaces around commas", "X-List", "X-List: gzip ,  br,deflate", "x-list=gzip,br,deflate",
+         false},
+        {"tabs around commas", "X-List", "X-List: \tgzip\t,\tbr\t", "x-list=gzip,br", false},
+        {"negotiation field sorted", "Accept-Encoding", "Accept-Encoding: gzip ,  BR,deflate",
+         "accept-encoding=br,deflate,gzip", false},
+        {"Accept sorted, case kept", "Accept", "Accept: text/html;level=1 , Image/PNG",
+         "accept=Image/PNG,text/html;level=1", false},
         {"inner spaces kept", "User-Agent", "User-Agent: Mozilla/5.0 (X11;  Linux)",
          "user-agent=Mozilla/5.0 (X11;  Linux)", false},
         {"quoted kept", "X", "X: a, \"b , c\" , d", "x=a,\"b , c\",d", false},
         {"quoted escape", "X", "X: \"a\\\" , b\" , c", "x=\"a\\x5c\" , b\",c", false},
-        {"several lines joined", "Accept", "Accept: text/html\nHost: h\nAccept: application/json",
-         "accept=text/html,application/json", false},
-        {"several lines, one empty", "Accept", "Accept: a\nAccept: ", "accept=a,", false},
+        {"several lines joined", "X", "X: text/html\nHost: h\nX: application/json",
+         "x=text/html,application/json", false},
+        {"several lines, one empty", "X", "X: a\nX: ", "x=a,", false},
+        {"several Accept lines, one empty", "Accept", "Accept: a\nAccept: ", "accept=a", false},
         {"mixed absent and present", "Cookie, Accept", "Accept: a", "accept=a\ncookie=" ABSENT,
          false},
 };
@@ -193,8 +197,24 @@ static const struct {
         {"one line or two", "Accept-Encoding", "Accept-Encoding: gzip, br", "Accept-Encoding",
          "Accept-Encoding: gzip\nAccept-Encoding: br", true},
         {"value case matters", "Accept", "Accept: A", "Accept", "Accept: a", false},
-        {"value order matters", "Accept-Encoding", "Accept-Encoding: gzip, br", "Accept-Encoding",
-         "Accept-Encoding: br, gzip", false},
+        {"value order matters", "X-Order", "X-Order: a, b", "X-Order", "X-Order: b, a", false},
+        /* RFC 9111 4.1: order carries no meaning in the content-negotiation fields */
+        {"Accept-Encoding order", "Accept-Encoding", "Accept-Encoding: gzip, br", "Accept-Encoding",
+         "Accept-Encoding: br, gzip", true},
+        {"Accept-Language order and case", "Accept-Language", "Accept-Language: en, de",
+         "Accept-Language", "Accept-Language: DE,EN", true},
+        {"Accept-Language qvalue spacing", "Accept-Language", "Accept-Language: en;q=0.5, de",
+         "Accept-Language", "Accept-Language: de, en ; q=0.5", true},
+        {"Accept-Language qvalues differ", "Accept-Language", "Accept-Language: en;q=0.5, de",
+         "Accept-Language", "Accept-Language: en, de;q=0.5", false},
+        {"Accept order", "Accept", "Accept: text/html, application/json", "Accept",
+         "Accept: application/json,text/html", true},
+        {"Accept-Charset case", "Accept-Charset", "Accept-Charset: UTF-8", "Accept-Charset",
+         "Accept-Charset: utf-8", true},
+        {"Accept quoted parameter kept", "Accept", "Accept: a/b;p=\"X Y\"", "Accept",
+         "Accept: a/b;p=\"XY\"", false},
+        {"Accept-Language empty elements", "Accept-Language", "Accept-Language: en,,de",
+         "Accept-Language", "Accept-Language: de, en", true},
         {"absent vs empty", "Accept", "", "Accept", "Accept: ", false},
         {"absent vs present", "Accept", "", "Accept", "Accept: */*", false},
         {"unrelated headers ignored", "Accept", "Accept: a\nCookie: 1", "Accept",
@@ -224,6 +244,68 @@ START_TEST(test_key_vary_pairs)
 }
 END_TEST
 
+/* ------------------------------------------------------------------------- key_resolve */
+
+static const struct {
+	const char *host;
+	const char *base;
+	const char *uri;
+	const char *want; /* NULL: another origin or malformed */
+} resolve_cases[] = {
+        {"h", "/a/b", "/x", "/x"},
+        {"h", "/a/b", "/x?q=1", "/x?q=1"},
+        {"h", "/a/b", "c", "/a/c"},
+        {"h", "/a/b?z", "c?d", "/a/c?d"},
+        {"h", "/a/b", "../c", "/c"},
+        {"h", "/a/b", "./c/./d", "/a/c/d"},
+        {"h", "/a/b", "../../../c", "/c"},
+        {"h", "/a/b", "?q", "/a/b?q"},
+        {"h", "/a/b?old", "", "/a/b?old"},
+        {"h", "/a/b", "#frag", "/a/b"},
+        {"h", "/a/b", "/x#frag", "/x"},
+        {"h", "/a/b", "http://h/y", "/y"},
+        {"h", "/a/b", "HTTP://H/y", "/y"},
+        {"h", "/a/b", "http://h:80/y", "/y"},
+        {"h:80", "/a/b", "http://h/y", "/y"},
+        {"h", "/a/b", "http://h", "/"},
+        {"h", "/a/b", "http://h?q", "/?q"},
+        {"h", "/a/b", "//h/z", "/z"},
+        {"h:8080", "/a", "http://h:8080/y", "/y"},
+        {"h", "/a/b", "http://h/a/../y", "/y"},
+        {"h", "/a/b", "http://other/y", NULL},
+        {"h", "/a/b", "http://h:8080/y", NULL},
+        {"h:8080", "/a", "http://h/y", NULL},
+        {"h", "/a/b", "https://h/y", "/y"}, /* keys leave the scheme out */
+        {"h", "/a/b", "HTTPS://h:443/y", "/y"},
+        {"h", "/a/b", "https://h:80/y", NULL},
+        {"h", "/a/b", "ftp://h/y", NULL},
+        {"h", "/a/b", "mailto:x@h", NULL},
+        {"h", "/a/b", "//other/z", NULL},
+        {"h", "/a/b", "/with space", NULL},
+        {NULL, "/a/b", "http://h/y", NULL},
+        {NULL, "/a/b", "/y", "/y"},
+        {"h", "/a/b", "x:y/z", NULL}, /* a scheme "x" */
+        {"h", "/a/b", "./x:y", "/a/x:y"},
+};
+
+START_TEST(test_key_resolve)
+{
+	for (size_t i = 0; i < sizeof(resolve_cases) / sizeof(resolve_cases[0]); i++) {
+		char *got = key_resolve(resolve_cases[i].host, resolve_cases[i].base,
+		                        resolve_cases[i].uri);
+		if (resolve_cases[i].want == NULL)
+			ck_assert_msg(got == NULL, "case %zu (%s): got \"%s\", want NULL", i,
+			              resolve_cases[i].uri, got);
+		else
+			ck_assert_msg(got != NULL && strcmp(got, resolve_cases[i].want) == 0,
+			              "case %zu (%s): got \"%s\", want \"%s\"", i,
+			              resolve_cases[i].uri, got ? got : "(null)",
+			              resolve_cases[i].want);
+		free(got);
+	}
+}
+END_TEST
+
 static Suite *
 key_suite(void)
 {
@@ -235,6 +317,7 @@ key_suite(void)
 	tcase_add_test(tc, test_key_vary);
 	tcase_add_test(tc, test_key_vary_escapes);
 	tcase_add_test(tc, test_key_vary_pairs);
+	tcase_add_test(tc, test_key_resolve);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -149,6 +149,34 @@ START_TEST(test_settings_of_the_reader)
 }
 END_TEST
 
+START_TEST(test_spec_round_trip)
+{
+	/* a vary spec keeps its flag through memcached; it is never a response */
+	struct entry *e = entry_spec_add(NULL, "k", "accept", "0123456789abcdef",
+	                                 "00000000000000aa", "\"x\"", 100, &settings);
+	struct entry *d = NULL;
+	size_t len;
+	char *rec = encode(e, &len);
+
+	ck_assert_int_eq(record_decode(rec, len, "k", &settings, &d), RECORD_OK);
+	ck_assert(d->vary_spec);
+	ck_assert_int_eq(d->keep_until, ENTRY_KEEP_FOREVER);
+	ck_assert_str_eq(entry_spec_id(d), "0123456789abcdef");
+	entry_unref(d);
+	free(rec);
+
+	struct entry *plain =
+	        entry_new("k", NULL, 200, &(struct http_headers){0}, NULL, 0, 100, 100, &settings);
+	rec = encode(plain, &len);
+	ck_assert_int_eq(record_decode(rec, len, "k", &settings, &d), RECORD_OK);
+	ck_assert(!d->vary_spec);
+	entry_unref(d);
+	free(rec);
+	entry_unref(plain);
+	entry_unref(e);
+}
+END_TEST
+
 START_TEST(test_other_key)
 {
 	struct entry *e = sample(), *d = (struct entry *)1;
@@ -327,7 +355,7 @@ forged(enum spoil s, size_t *len)
 	struct forge f = {{0}};
 
 	buf_append(&f.b, "TCRE\x01", 5);
-	forge_u8(&f, s == SPOIL_FLAGS ? 1 : 0);
+	forge_u8(&f, s == SPOIL_FLAGS ? 2 : 0); /* 1 is RECORD_FLAG_SPEC */
 	forge_u16(&f, s == SPOIL_STATUS_LOW ? 99 : s == SPOIL_STATUS_HIGH ? 1000 : 200);
 	forge_u64(&f, s == SPOIL_TIMES_ORDER ? 11 : 9);
 	forge_u64(&f, s == SPOIL_TIME_NEGATIVE ? UINT64_C(0x8000000000000000) : 10);
@@ -503,6 +531,7 @@ record_suite(void)
 	tcase_add_test(tc, test_minimal_entry);
 	tcase_add_test(tc, test_settings_of_the_reader);
 	tcase_add_test(tc, test_other_key);
+	tcase_add_test(tc, test_spec_round_trip);
 	tcase_add_test(tc, test_foreign_data);
 	tcase_add_test(tc, test_other_version);
 	tcase_add_test(tc, test_every_truncation);

@@ -649,7 +649,7 @@ static const struct {
         {"*", "\"anything\"", true},
         {"*", "W/\"w\"", true},
         {" * ", "\"x\"", true},
-        {"*", NULL, false},
+        {"*", NULL, true}, /* RFC 9110 13.1.2: "*" matches any stored representation */
         {"\"abc\"", NULL, false},
         {NULL, "\"abc\"", false},
         {"", "\"abc\"", false},
@@ -692,7 +692,8 @@ static const struct {
         {"INM weak match", "If-None-Match: W/\"1\"", "\"1\"", NULL, true},
         {"INM no match", "If-None-Match: \"2\"", "\"1\"", NULL, false},
         {"INM star", "If-None-Match: *", "\"1\"", NULL, true},
-        {"INM without stored etag", "If-None-Match: *", NULL, D0, false},
+        {"INM star without stored etag", "If-None-Match: *", NULL, D0, true},
+        {"INM tag without stored etag", "If-None-Match: \"1\"", NULL, D0, false},
         {"INM on two lines", "If-None-Match: \"a\"\nIf-None-Match: \"1\"", "\"1\"", NULL, true},
         {"INM decides over IMS (no match)", "If-None-Match: \"2\"\nIf-Modified-Since: " D100,
          "\"1\"", D0, false},
@@ -727,6 +728,132 @@ START_TEST(test_client_not_modified)
 }
 END_TEST
 
+static const struct {
+	const char *name;
+	const char *req;
+	int status;
+	const char *etag;
+	const char *lm;
+	bool failed;
+} pre_cases[] = {
+        {"no preconditions", "Accept: */*", 200, "\"1\"", D0, false},
+        {"IM match", "If-Match: \"1\"", 200, "\"1\"", NULL, false},
+        {"IM list match", "If-Match: \"0\", \"1\"", 200, "\"1\"", NULL, false},
+        {"IM two lines", "If-Match: \"0\"\nIf-Match: \"1\"", 200, "\"1\"", NULL, false},
+        {"IM no match", "If-Match: \"2\"", 200, "\"1\"", NULL, true},
+        {"IM weak stored never matches", "If-Match: \"1\"", 200, "W/\"1\"", NULL, true},
+        {"IM weak tag never matches", "If-Match: W/\"1\"", 200, "\"1\"", NULL, true},
+        {"IM star", "If-Match: *", 200, NULL, NULL, false},
+        {"IM without stored etag", "If-Match: \"1\"", 200, NULL, D0, true},
+        {"IM malformed", "If-Match: 1", 200, "\"1\"", NULL, true},
+        {"IM on a 404", "If-Match: \"2\"", 404, "\"1\"", NULL, false},
+        {"IM decides over IUS", "If-Match: \"1\"\nIf-Unmodified-Since: " DM100, 200, "\"1\"", D0,
+         false},
+        {"IUS later", "If-Unmodified-Since: " D100, 200, NULL, D0, false},
+        {"IUS equal", "If-Unmodified-Since: " D0, 200, NULL, D0, false},
+        {"IUS earlier", "If-Unmodified-Since: " DM100, 200, NULL, D0, true},
+        {"IUS without Last-Modified", "If-Unmodified-Since: " D100, 200, "\"1\"", NULL, true},
+        {"IUS invalid date ignored", "If-Unmodified-Since: soon", 200, NULL, D0, false},
+        {"IUS twice ignored", "If-Unmodified-Since: " DM100 "\nIf-Unmodified-Since: " DM100, 200,
+         NULL, D0, false},
+        {"IUS on a 301", "If-Unmodified-Since: " DM100, 301, NULL, D0, false},
+};
+
+START_TEST(test_precondition_failed)
+{
+	for (size_t i = 0; i < sizeof(pre_cases) / sizeof(pre_cases[0]); i++) {
+		struct http_headers h = {0};
+
+		headers_from(&h, pre_cases[i].req);
+		bool got = rfc9111_precondition_failed(&h, pre_cases[i].status, pre_cases[i].etag,
+		                                       pre_cases[i].lm);
+		ck_assert_msg(got == pre_cases[i].failed, "case \"%s\": got %d", pre_cases[i].name,
+		              got);
+		http_headers_clear(&h);
+	}
+}
+END_TEST
+
+static const struct {
+	const char *range;
+	int64_t len;
+	enum rfc9111_range want;
+	int64_t first, last;
+} range_cases[] = {
+        {NULL, 10, RFC9111_RANGE_NONE, 0, 0},
+        {"bytes=0-4", 10, RFC9111_RANGE_ONE, 0, 4},
+        {"bytes=2-", 10, RFC9111_RANGE_ONE, 2, 9},
+        {"bytes=-3", 10, RFC9111_RANGE_ONE, 7, 9},
+        {"bytes=-30", 10, RFC9111_RANGE_ONE, 0, 9},
+        {"bytes=5-100", 10, RFC9111_RANGE_ONE, 5, 9},
+        {"bytes=9-9", 10, RFC9111_RANGE_ONE, 9, 9},
+        {"BYTES = 1-2 ", 10, RFC9111_RANGE_ONE, 1, 2},
+        {"bytes=1-2,", 10, RFC9111_RANGE_ONE, 1, 2},
+        {"bytes=10-", 10, RFC9111_RANGE_UNSATISFIABLE, 0, 0},
+        {"bytes=10-20", 10, RFC9111_RANGE_UNSATISFIABLE, 0, 0},
+        {"bytes=-0", 10, RFC9111_RANGE_UNSATISFIABLE, 0, 0},
+        {"bytes=-5", 0, RFC9111_RANGE_UNSATISFIABLE, 0, 0},
+        {"bytes=0-1,3-4", 10, RFC9111_RANGE_MULTI, 0, 0},
+        {"bytes=-1, 0-0", 10, RFC9111_RANGE_MULTI, 0, 0},
+        {"bytes=4-2", 10, RFC9111_RANGE_NONE, 0, 0},
+        {"bytes=a-2", 10, RFC9111_RANGE_NONE, 0, 0},
+        {"bytes=1-2x", 10, RFC9111_RANGE_NONE, 0, 0},
+        {"bytes=-", 10, RFC9111_RANGE_NONE, 0, 0},
+        {"bytes 0-1", 10, RFC9111_RANGE_NONE, 0, 0},
+        {"items=0-1", 10, RFC9111_RANGE_NONE, 0, 0},
+        {"bytes=99999999999999999999-", 10, RFC9111_RANGE_NONE, 0, 0},
+        {"", 10, RFC9111_RANGE_NONE, 0, 0},
+};
+
+START_TEST(test_range_parse)
+{
+	for (size_t i = 0; i < sizeof(range_cases) / sizeof(range_cases[0]); i++) {
+		int64_t first = -1, last = -1;
+		enum rfc9111_range got = rfc9111_range_parse(range_cases[i].range,
+		                                             range_cases[i].len, &first, &last);
+		ck_assert_msg(got == range_cases[i].want, "case %zu (%s): got %d", i,
+		              range_cases[i].range ? range_cases[i].range : "(null)", (int)got);
+		if (got == RFC9111_RANGE_ONE)
+			ck_assert_msg(first == range_cases[i].first && last == range_cases[i].last,
+			              "case %zu (%s): got %lld-%lld", i, range_cases[i].range,
+			              (long long)first, (long long)last);
+	}
+}
+END_TEST
+
+static const struct {
+	const char *name;
+	const char *req;
+	const char *etag;
+	const char *lm;
+	bool ok;
+} if_range_cases[] = {
+        {"absent", "Range: bytes=0-1", "\"1\"", D0, true},
+        {"strong etag equal", "If-Range: \"1\"", "\"1\"", D0, true},
+        {"strong etag differs", "If-Range: \"2\"", "\"1\"", D0, false},
+        {"weak tag never", "If-Range: W/\"1\"", "W/\"1\"", D0, false},
+        {"stored weak", "If-Range: \"1\"", "W/\"1\"", D0, false},
+        {"date equal", "If-Range: " D0, "\"1\"", D0, true},
+        {"date later", "If-Range: " D100, NULL, D0, false},
+        {"date without Last-Modified", "If-Range: " D0, "\"1\"", NULL, false},
+        {"garbage", "If-Range: soon", "\"1\"", D0, false},
+        {"twice", "If-Range: \"1\"\nIf-Range: \"1\"", "\"1\"", D0, false},
+};
+
+START_TEST(test_if_range_ok)
+{
+	for (size_t i = 0; i < sizeof(if_range_cases) / sizeof(if_range_cases[0]); i++) {
+		struct http_headers h = {0};
+
+		headers_from(&h, if_range_cases[i].req);
+		bool got = rfc9111_if_range_ok(&h, if_range_cases[i].etag, if_range_cases[i].lm);
+		ck_assert_msg(got == if_range_cases[i].ok, "case \"%s\": got %d",
+		              if_range_cases[i].name, got);
+		http_headers_clear(&h);
+	}
+}
+END_TEST
+
 static Suite *
 rfc9111_suite(void)
 {
@@ -744,6 +871,9 @@ rfc9111_suite(void)
 	tcase_add_test(tc, test_merge_304);
 	tcase_add_test(tc, test_etag_matches);
 	tcase_add_test(tc, test_client_not_modified);
+	tcase_add_test(tc, test_precondition_failed);
+	tcase_add_test(tc, test_range_parse);
+	tcase_add_test(tc, test_if_range_ok);
 	suite_add_tcase(s, tc);
 	return s;
 }
