@@ -9,6 +9,8 @@ plan 44
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 1M'
+# a stop cuts what is in flight at once (the stop test below; the graceful drain is t_lifecycle's)
+sed -i 's/^threads = 2$/threads = 2\nshutdown_timeout = 0/' "$WORK/p.ini"
 # [origin] timeout_ms = 2000: a streamed body may take longer, as long as the origin sends
 # (in a --enable-sanitizers build, ASan's quarantine of freed blocks, 256 MB by default, would
 # count in the peak RSS measured below: 1 MB keeps the measure about the proxy)
@@ -158,8 +160,8 @@ is "$(origin_count /inv) $(wc -c <"$WORK/b" | tr -d ' ')" "3 3000000" "... and i
 req HEAD "$PROXY/big?size=$MB20"
 is "$STATUS $(hdr Content-Length)" "200 $MB20" "HEAD of a large URL: 200 with its length"
 
-# a stream open when the proxy stops: the proxy exits cleanly
-curl -s --limit-rate 1M --max-time 20 -o /dev/null "$PROXY/at-stop?size=$MB20" &
+# a stream open when the proxy stops (shutdown_timeout = 0): cut, and the proxy exits cleanly
+curl -s --limit-rate 512K --max-time 60 -o /dev/null "$PROXY/at-stop?size=$MB20" &
 cpid=$!
 i=0
 while [ "$(origin_count /at-stop)" != 1 ] && [ $i -lt 100 ]; do i=$((i + 1)); sleep 0.05; done
