@@ -16,17 +16,28 @@
 /* A delta-seconds directive: absent, present with a valid value, or present but invalid. */
 enum cc_state { CC_ABSENT = 0, CC_SET, CC_INVALID };
 
+/* 8 bytes: a stored response keeps six of these (the value fits, as it saturates at 2^31) */
 struct cc_delta {
-	enum cc_state state;
-	int64_t value; /* valid when state == CC_SET */
+	uint8_t state;  /* enum cc_state */
+	uint32_t value; /* valid when state == CC_SET, at most CC_DELTA_MAX */
 };
 
+/* The directives (the delta-seconds ones first, then the flags: no padding, 60 bytes). */
 struct cache_control {
+	/* response and request directives */
+	struct cc_delta max_age;
+	/* response directives */
+	struct cc_delta s_maxage;
+	struct cc_delta stale_while_revalidate;
+	struct cc_delta stale_if_error; /* also a request directive (RFC 5861) */
+	/* request directives */
+	struct cc_delta
+	        max_stale; /* "max-stale" without a value: state CC_SET, value CC_DELTA_MAX */
+	struct cc_delta min_fresh;
 	/* response and request directives */
 	bool no_store;
 	bool no_cache; /* also set by no-cache="field-list" (treated as unqualified) */
 	bool no_transform;
-	struct cc_delta max_age;
 	/* response directives */
 	bool public_;
 	bool private_; /* also set by private="field-list" (treated as unqualified) */
@@ -34,13 +45,7 @@ struct cache_control {
 	bool proxy_revalidate;
 	bool must_understand;
 	bool immutable;
-	struct cc_delta s_maxage;
-	struct cc_delta stale_while_revalidate;
-	struct cc_delta stale_if_error;
 	/* request directives */
-	struct cc_delta
-	        max_stale; /* "max-stale" without a value: state CC_SET, value CC_DELTA_MAX */
-	struct cc_delta min_fresh;
 	bool only_if_cached;
 	/* true when at least one directive was seen (including unknown extensions) */
 	bool any;

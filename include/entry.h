@@ -26,13 +26,14 @@
 
 struct entry {
 	atomic_uint refs;
+	int status;
 	char *key;      /* the primary cache key (stored after the struct, not freed alone) */
 	char *vary_key; /* the selecting request header values (key_vary), NULL without Vary */
-	int status;
 	struct http_headers headers; /* end-to-end response headers as received */
-	char *body; /* in the entry's block when small; else its own allocation (body_owned) */
+	bool body_owned;             /* body is its own allocation (else in the entry's block) */
+	bool vary_spec;              /* a vary spec, never served (see below) */
+	char *body;
 	size_t body_len;
-	bool body_owned;
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock */
 	int64_t request_time;
 	int64_t response_time;
@@ -51,7 +52,6 @@ struct entry {
 	const char *etag;          /* points into headers, NULL when absent */
 	const char *last_modified; /* points into headers, NULL when absent */
 	size_t charge;             /* bytes accounted for this entry by a cache */
-	bool vary_spec;            /* a vary spec, never served (see below) */
 };
 
 /*

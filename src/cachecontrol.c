@@ -163,10 +163,11 @@ cc_delta_apply(struct cc_delta *d, bool valid, int64_t value)
 		d->value = 0;
 		return;
 	}
+	TC_ASSERT(value >= 0 && value <= CC_DELTA_MAX);
 	switch (d->state) {
 	case CC_ABSENT:
 		d->state = CC_SET;
-		d->value = value;
+		d->value = (uint32_t)value;
 		break;
 	case CC_SET:
 		if (d->value != value) {

@@ -17,7 +17,7 @@ fuzz_cc_check_delta(const struct cc_delta *d)
 {
 	TC_ASSERT(d->state == CC_ABSENT || d->state == CC_SET || d->state == CC_INVALID);
 	if (d->state == CC_SET)
-		TC_ASSERT(d->value >= 0 && d->value <= CC_DELTA_MAX);
+		TC_ASSERT(d->value <= CC_DELTA_MAX);
 	else
 		TC_ASSERT(d->value == 0);
 }
