@@ -2,7 +2,7 @@
 # Caching through the real binary: miss then hit, freshness sources, what is not shared,
 # client conditionals, Vary, size limits, HEAD, header forwarding.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 51
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 4K' 'max_bytes = 1M'
@@ -75,9 +75,12 @@ is "$(origin_count /aup)" 1 "Authorization with public: stored"
 get '/rq?cc=max-age%3D60' -H 'Cache-Control: no-store'
 get '/rq?cc=max-age%3D60'
 is "$(origin_count /rq)" 2 "request no-store: not stored"
-get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1'
-get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1'
-is "$(origin_count /ck)" 2 "a response with Set-Cookie is not shared"
+get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1&hdr=Set-Cookie%3Alang%3Den'
+is "$(hdr_count Set-Cookie)" 2 "a fresh response with Set-Cookie: its client gets the cookies"
+like "$(hdr Cache-Status)" 'fwd=uri-miss; fwd-status=200; stored' "... and it is stored"
+get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1&hdr=Set-Cookie%3Alang%3Den'
+is "$(origin_count /ck) $(hdr_count Set-Cookie)" "1 0" "... and reused, without the cookies"
+like "$(hdr Cache-Status)" '^tiercache; hit' "... as a hit"
 get '/nc?cc=max-age%3D60'
 get '/nc?cc=max-age%3D60' -H 'Cache-Control: no-cache'
 is "$(origin_count /nc)" 2 "request no-cache goes to the origin"
