@@ -75,6 +75,8 @@
 #include "stats.h"
 
 #define PROXY_VIA "1.1 tiercache"
+/* At most this many field names are left out of a stored copy (the rest are kept). */
+#define PROXY_OMIT_MAX 32
 
 /* Background memcached writes that may wait at once; more are dropped (logged). */
 #define PROXY_MAX_WRITES 10000
@@ -540,7 +542,8 @@ proxy_handle(struct proxy *p, struct proxy_request *r)
 static bool
 proxy_request_wants_validation(const struct proxy_request *r, const struct cache_control *cc)
 {
-	if (cc->no_cache || (cc->max_age.state == CC_SET && cc->max_age.value == 0))
+	if (cc->no_cache || cc->no_cache_fields || /* a request's no-cache takes no argument */
+	    (cc->max_age.state == CC_SET && cc->max_age.value == 0))
 		return true;
 	if (!cc->any) {
 		char *pragma = http_headers_join(&r->headers, "Pragma");
@@ -1398,17 +1401,46 @@ proxy_write_submit(struct proxy *p, struct proxy_write *w)
 	}
 }
 
+/* Field names a stored copy leaves out (Set-Cookie and those no-cache / private list). */
+struct proxy_omit {
+	char *names[PROXY_OMIT_MAX];
+	size_t n;
+};
+
+static void
+proxy_omit_add(const char *name, size_t len, void *arg)
+{
+	struct proxy_omit *o = arg;
+
+	if (o->n < PROXY_OMIT_MAX)
+		o->names[o->n++] = xstrndup(name, len);
+}
+
 /*
- * The copy of e that may be stored (a new reference): e itself, or without its Set-Cookie
+ * The copy of e that may be stored (a new reference): e itself, or e without its Set-Cookie
  * fields (a cookie goes only to the client whose request brought it, never to another one
- * from either tier).
+ * from either tier) and without the fields a qualified no-cache="..." or private="..."
+ * names (RFC 9111 5.2.2.4, 5.2.2.7: those may not be stored, the rest may be reused).
  */
 static struct entry *
 proxy_storable_copy(struct proxy *p, struct entry *e)
 {
-	if (http_headers_get(&e->headers, "Set-Cookie") == NULL)
+	struct proxy_omit o = {.n = 0};
+	struct entry *c;
+
+	if (http_headers_get(&e->headers, "Set-Cookie") != NULL)
+		o.names[o.n++] = xstrdup("Set-Cookie");
+	if (e->targeted == NULL && (e->cc.no_cache_fields || e->cc.private_fields)) {
+		char *cc = http_headers_join(&e->headers, "Cache-Control");
+		cachecontrol_listed_fields(cc, proxy_omit_add, &o);
+		free(cc);
+	}
+	if (o.n == 0)
 		return entry_ref(e);
-	return entry_without(e, "Set-Cookie", &p->settings);
+	c = entry_without(e, (const char *const *)o.names, o.n, &p->settings);
+	for (size_t i = 0; i < o.n; i++)
+		free(o.names[i]);
+	return c;
 }
 
 /*
@@ -1592,7 +1624,8 @@ proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *
 	                      &p->settings);
 	fresh->response_ms = proxy_wall_ms(); /* not published yet */
 	if (http_headers_get(&fresh->headers, "Set-Cookie") != NULL) {
-		struct entry *c = entry_without(fresh, "Set-Cookie", &p->settings);
+		static const char *const cookie[] = {"Set-Cookie"};
+		struct entry *c = entry_without(fresh, cookie, 1, &p->settings);
 		entry_unref(fresh);
 		fresh = c;
 	}

@@ -270,7 +270,8 @@ rfc9111_use(const struct cache_control *req_cc, bool pragma_no_cache,
 	int64_t ttl = rfc9111_sub(lifetime, age);
 	int64_t staleness = rfc9111_sub(age, lifetime);
 
-	if (resp_cc->no_cache || req_cc->no_cache || (!req_cc->any && pragma_no_cache))
+	if (resp_cc->no_cache || req_cc->no_cache || req_cc->no_cache_fields ||
+	    (!req_cc->any && pragma_no_cache))
 		return RFC9111_VALIDATE;
 	if (req_cc->max_age.state == CC_INVALID ||
 	    (req_cc->max_age.state == CC_SET &&

@@ -2,7 +2,7 @@
 # Caching through the real binary: miss then hit, freshness sources, what is not shared,
 # client conditionals, Vary, size limits, HEAD, header forwarding.
 . "$(dirname "$0")/lib.sh"
-plan 51
+plan 54
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 4K' 'max_bytes = 1M'
@@ -81,6 +81,16 @@ like "$(hdr Cache-Status)" 'fwd=uri-miss; fwd-status=200; stored' "... and it is
 get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1&hdr=Set-Cookie%3Alang%3Den'
 is "$(origin_count /ck) $(hdr_count Set-Cookie)" "1 0" "... and reused, without the cookies"
 like "$(hdr Cache-Status)" '^tiercache; hit' "... as a hit"
+# qualified no-cache / private (RFC 9111 5.2.2.4, 5.2.2.7): only the listed fields are not stored
+u='/qnc?cc=no-cache%3D%22X-A%22%2C%20max-age%3D60&hdr=X-A%3A1&hdr=X-B%3A2'
+get "$u"
+is "$(hdr X-A)" 1 'no-cache="X-A": the client of the fetch gets X-A'
+get "$u"
+is "$(origin_count /qnc) $(hdr_count X-A) $(hdr X-B)" "1 0 2" "... the response is reused (not revalidated) without X-A"
+u='/qpv?cc=private%3D%22x-a%2C%20X-C%22%2C%20max-age%3D60&hdr=X-A%3A1&hdr=X-B%3A2&hdr=X-C%3A3'
+get "$u"
+get "$u"
+is "$(origin_count /qpv) $(hdr_count X-A) $(hdr_count X-C) $(hdr X-B)" "1 0 0 2" 'private="x-a, X-C": reused without those fields'
 get '/nc?cc=max-age%3D60'
 get '/nc?cc=max-age%3D60' -H 'Cache-Control: no-cache'
 is "$(origin_count /nc)" 2 "request no-cache goes to the origin"

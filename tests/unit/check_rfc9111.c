@@ -82,8 +82,10 @@ static const struct {
         {"no-store with public", true, false, NULL, 200, "Cache-Control: public, no-store", false,
          "no-store"},
         {"private", true, false, NULL, 200, "Cache-Control: private, max-age=60", false, "private"},
-        {"private=field", true, false, NULL, 200, "Cache-Control: private=\"Set-Cookie\"", false,
-         "private"},
+        {"private=field (only the field is not stored)", true, false, NULL, 200,
+         "Cache-Control: private=\"Set-Cookie\", max-age=60", true, NULL},
+        {"private=field and private", true, false, NULL, 200,
+         "Cache-Control: private=\"a\", private, max-age=60", false, "private"},
         {"response no-cache storable", true, false, NULL, 200, "Cache-Control: no-cache", true,
          NULL},
         /* Authorization (section 3.5) */
