@@ -723,8 +723,13 @@ proxy_shared_remove_url(struct proxy *p, const char *key)
 static bool
 proxy_not_modified(const struct proxy_request *r, const struct entry *e)
 {
+	/* without Last-Modified, If-Modified-Since is compared with the stored Date (RFC 9111
+	 * section 4.3.2) */
+	const char *lm =
+	        e->last_modified != NULL ? e->last_modified : http_headers_get(&e->headers, "Date");
+
 	return e->status >= 200 && e->status < 300 &&
-	       rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified);
+	       rfc9111_client_not_modified(&r->headers, e->etag, lm);
 }
 
 /* True when r has a field that can change the answer from a stored response: If-*, Range. */
