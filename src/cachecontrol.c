@@ -5,8 +5,9 @@
  *
  * Grammar and choices:
  * - the value is a comma list (empty elements and whitespace skipped); each element is
- *   token [ "=" ( token / quoted-string ) ]; names are case-insensitive; spaces or tabs
- *   around "=" are tolerated;
+ *   token [ "=" ( token / quoted-string ) ]; names are case-insensitive; whitespace
+ *   around "=" makes the argument malformed (the grammar has none: "max-age =100" is not a
+ *   max-age of 100);
  * - delta-seconds (max-age, s-maxage, stale-while-revalidate, stale-if-error, max-stale,
  *   min-fresh) are digits only; a quoted-string holding digits is accepted (RFC 9111 asks
  *   senders for the token form and recipients to accept both); values above 2^31 saturate at
@@ -116,6 +117,7 @@ cc_value_feed(struct cc_value *v, char c, bool first)
 static void
 cc_parse_arg(const char *p, const char *end, struct cc_value *v)
 {
+	const char *start = p;
 	bool first = true;
 
 	memset(v, 0, sizeof(*v));
@@ -126,13 +128,11 @@ cc_parse_arg(const char *p, const char *end, struct cc_value *v)
 		return;
 	}
 	v->arg = CC_ARG_BAD;
-	if (*p != '=')
-		return;
+	if (p != start || *p != '=')
+		return; /* whitespace before "=" */
 	p++;
-	while (p < end && cc_is_ows(*p))
-		p++;
-	if (p == end)
-		return;
+	if (p == end || cc_is_ows(*p))
+		return; /* whitespace after "=" */
 	if (*p == '"') {
 		for (p++; p < end && *p != '"'; p++) {
 			if (*p == '\\') {

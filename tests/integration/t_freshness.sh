@@ -5,7 +5,7 @@
 # Date, unknown status codes). Responses are made stale on arrival with the origin's Age, so
 # nothing here waits for the clock.
 . "$(dirname "$0")/lib.sh"
-plan 58
+plan 59
 
 start_origin
 write_config "$WORK/p.ini"
@@ -69,6 +69,10 @@ is "$(origin_count /mx)" 1 "max-age beats an Expires in the past"
 get '/bad?cc=max-age%3Dabc'
 get '/bad?cc=max-age%3Dabc'
 is "$(origin_count /bad)" 2 "a malformed max-age means stale"
+get '/sp?cc=max-age%20%3D100'
+get '/sp?cc=max-age%20%3D100'
+get '/sp?cc=max-age%3D%20100'
+is "$(origin_count /sp)" 3 "whitespace around = makes max-age malformed: stale"
 get '/dup?cc=max-age%3D60&cc=max-age%3D30'
 get '/dup?cc=max-age%3D60&cc=max-age%3D30'
 is "$(origin_count /dup)" 2 "two different max-age values mean stale"

@@ -128,8 +128,13 @@ static const struct {
         {"  max-age=60  ", {.max_age = SET(60), .any = true}},
         {",,max-age=60,,no-cache,,", {.max_age = SET(60), .no_cache = true, .any = true}},
         {"\tpublic\t,\tmax-age=1", {.public_ = true, .max_age = SET(1), .any = true}},
-        {"max-age = 60", {.max_age = SET(60), .any = true}},
-        {"max-age=\t60", {.max_age = SET(60), .any = true}},
+        /* no whitespace around "=" in the grammar: the value is malformed */
+        {"max-age = 60", {.max_age = INVALID, .any = true}},
+        {"max-age =100", {.max_age = INVALID, .any = true}},
+        {"max-age= 100", {.max_age = INVALID, .any = true}},
+        {"max-age=\t60", {.max_age = INVALID, .any = true}},
+        {"s-maxage =60, max-age=5", {.s_maxage = INVALID, .max_age = SET(5), .any = true}},
+        {"public =1", {.any = true}},
         {"public , , private", {.public_ = true, .private_ = true, .any = true}},
         {"public private", {.any = true}}, /* one malformed element "public private" */
         {"no-cache no-store", {.no_cache = true, .any = true}},
