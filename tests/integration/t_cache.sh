@@ -2,7 +2,7 @@
 # Caching through the real binary: miss then hit, freshness sources, what is not shared,
 # client conditionals, Vary, size limits, HEAD, header forwarding.
 . "$(dirname "$0")/lib.sh"
-plan 54
+plan 55
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 4K' 'max_bytes = 1M'
@@ -133,4 +133,10 @@ unlike "$last" 'X-Hop-Req|TE: trailers|Proxy-Authorization' "hop-by-hop request 
 like "$last" 'Via: 1\.1 tiercache' "Via is added toward the origin"
 is "$(hdr X-Unknown-Resp)" yes "unknown response header reaches the client"
 is "$(hdr X-Hop-Resp)$(hdr Keep-Alive)" "" "hop-by-hop response headers are not forwarded"
+# Trailer and Proxy-Authenticate are not among the fields a proxy removes (RFC 9110 7.6.1)
+u='/e2e?cc=max-age%3D60&hdr=Trailer%3AX-Sum&hdr=Proxy-Authenticate%3ABasic%20realm%3D%22o%22'
+get "$u"
+get "$u"
+is "$(origin_count /e2e) $(hdr Trailer) $(hdr Proxy-Authenticate)" '1 X-Sum Basic realm="o"' \
+	"Trailer and Proxy-Authenticate are passed on and stored"
 is "$(hdr_count Date)" 1 "exactly one Date header"
