@@ -1410,6 +1410,7 @@ proxy_write_submit(struct proxy *p, struct proxy_write *w)
 struct proxy_omit {
 	char *names[PROXY_OMIT_MAX];
 	size_t n;
+	bool overflow; /* more names than fit: the response is not stored at all */
 };
 
 static void
@@ -1419,6 +1420,8 @@ proxy_omit_add(const char *name, size_t len, void *arg)
 
 	if (o->n < PROXY_OMIT_MAX)
 		o->names[o->n++] = xstrndup(name, len);
+	else
+		o->overflow = true;
 }
 
 /*
@@ -1426,12 +1429,13 @@ proxy_omit_add(const char *name, size_t len, void *arg)
  * fields (a cookie goes only to the client whose request brought it, never to another one
  * from either tier) and without the fields a qualified no-cache="..." or private="..."
  * names (RFC 9111 5.2.2.4, 5.2.2.7: those may not be stored, the rest may be reused).
+ * NULL when more fields are listed than it can leave out: then nothing is stored.
  */
 static struct entry *
 proxy_storable_copy(struct proxy *p, struct entry *e)
 {
 	struct proxy_omit o = {.n = 0};
-	struct entry *c;
+	struct entry *c = NULL;
 
 	if (http_headers_get(&e->headers, "Set-Cookie") != NULL)
 		o.names[o.n++] = xstrdup("Set-Cookie");
@@ -1442,7 +1446,8 @@ proxy_storable_copy(struct proxy *p, struct entry *e)
 	}
 	if (o.n == 0)
 		return entry_ref(e);
-	c = entry_without(e, (const char *const *)o.names, o.n, &p->settings);
+	if (!o.overflow)
+		c = entry_without(e, (const char *const *)o.names, o.n, &p->settings);
 	for (size_t i = 0; i < o.n; i++)
 		free(o.names[i]);
 	return c;
@@ -1478,6 +1483,10 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 		return false;
 	}
 	s = proxy_storable_copy(p, e);
+	if (s == NULL) {
+		*why = "private"; /* too many fields that may not be stored */
+		return false;
+	}
 	if (p->shared != NULL)
 		*w = proxy_write_new(p, s, r->stale != NULL, NULL);
 	if (s->body_len > r->cfg->local_max_object_bytes || !local_insert(p->local, s, now)) {

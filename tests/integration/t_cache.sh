@@ -2,7 +2,7 @@
 # Caching through the real binary: miss then hit, freshness sources, what is not shared,
 # client conditionals, Vary, size limits, HEAD, header forwarding.
 . "$(dirname "$0")/lib.sh"
-plan 55
+plan 56
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 4K' 'max_bytes = 1M'
@@ -91,6 +91,9 @@ u='/qpv?cc=private%3D%22x-a%2C%20X-C%22%2C%20max-age%3D60&hdr=X-A%3A1&hdr=X-B%3A
 get "$u"
 get "$u"
 is "$(origin_count /qpv) $(hdr_count X-A) $(hdr_count X-C) $(hdr X-B)" "1 0 0 2" 'private="x-a, X-C": reused without those fields'
+many=$(seq 1 40 | sed 's/^/X-/' | paste -sd, - | sed 's/,/%2C/g')
+get "/qmany?cc=private%3D%22$many%22%2C%20max-age%3D60"
+like "$(hdr Cache-Status)" 'detail=private' "private= naming more fields than can be left out: not stored"
 get '/nc?cc=max-age%3D60'
 get '/nc?cc=max-age%3D60' -H 'Cache-Control: no-cache'
 is "$(origin_count /nc)" 2 "request no-cache goes to the origin"
