@@ -36,23 +36,37 @@ struct cache_control {
 	struct cc_delta min_fresh;
 	/* response and request directives */
 	bool no_store;
-	bool no_cache; /* also set by no-cache="field-list" (treated as unqualified) */
+	bool no_cache; /* the unqualified directive (or one with a malformed argument) */
 	bool no_transform;
 	/* response directives */
 	bool public_;
-	bool private_; /* also set by private="field-list" (treated as unqualified) */
+	bool private_; /* the unqualified directive (or one with a malformed argument) */
 	bool must_revalidate;
 	bool proxy_revalidate;
 	bool must_understand;
 	bool immutable;
 	/* request directives */
 	bool only_if_cached;
+	/* no-cache="field-list" / private="field-list" (RFC 9111 5.2.2.4, 5.2.2.7): the listed
+	 * fields are not stored (cachecontrol_listed_fields); the rest of the response may be
+	 * stored and reused as if the directive were absent. A malformed argument sets the
+	 * unqualified directive instead (conservative). */
+	bool no_cache_fields;
+	bool private_fields;
 	/* true when at least one directive was seen (including unknown extensions) */
 	bool any;
 };
 
 /* Parses value (may be NULL: nothing set) into *cc, which is zeroed first. */
 void cachecontrol_parse(const char *value, struct cache_control *cc);
+
+/*
+ * Calls fn(name, len, arg) for each field name listed in the argument of a no-cache or
+ * private directive of value (a Cache-Control field value, may be NULL); names are not
+ * NUL-terminated.
+ */
+void cachecontrol_listed_fields(const char *value,
+                                void (*fn)(const char *name, size_t len, void *arg), void *arg);
 
 /*
  * Parses a targeted cache-control field (RFC 9213: CDN-Cache-Control and the like), an

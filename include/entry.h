@@ -84,6 +84,12 @@ struct entry *entry_refresh(const struct entry *e, const struct http_headers *no
                             int64_t request_time, int64_t response_time,
                             const struct rfc9111_settings *settings);
 
+/*
+ * A copy of e without the fields called names[0..n) (one reference, not yet published): how
+ * a response with Set-Cookie, or fields listed by no-cache="..." / private="...", is stored.
+ */
+struct entry *entry_without(const struct entry *e, const char *const *names, size_t n,
+                            const struct rfc9111_settings *settings);
 /* Makes e (not yet published) a vary spec: never served, kept until evicted or removed. */
 void entry_mark_spec(struct entry *e);
 

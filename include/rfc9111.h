@@ -26,6 +26,8 @@ struct rfc9111_settings {
 
 /* The field RFC 9213 targets at every CDN cache (and so at this one). */
 #define RFC9111_CDN_CACHE_CONTROL "CDN-Cache-Control"
+/* The Edge Architecture's field for surrogates: read after the targeted fields (forwarded). */
+#define RFC9111_SURROGATE_CONTROL "Surrogate-Control"
 
 /* What a stored response may do for a request (rfc9111_use). */
 enum rfc9111_use {

@@ -5,17 +5,21 @@
  *
  * Grammar and choices:
  * - the value is a comma list (empty elements and whitespace skipped); each element is
- *   token [ "=" ( token / quoted-string ) ]; names are case-insensitive; spaces or tabs
- *   around "=" are tolerated;
+ *   token [ "=" ( token / quoted-string ) ]; names are case-insensitive; whitespace
+ *   around "=" makes the argument malformed (the grammar has none: "max-age =100" is not a
+ *   max-age of 100);
  * - delta-seconds (max-age, s-maxage, stale-while-revalidate, stale-if-error, max-stale,
  *   min-fresh) are digits only; a quoted-string holding digits is accepted (RFC 9111 asks
  *   senders for the token form and recipients to accept both); values above 2^31 saturate at
  *   CC_DELTA_MAX; a missing or malformed value, or a second occurrence with a different value,
  *   makes the directive CC_INVALID, and it stays invalid;
  * - "max-stale" without a value means any staleness: CC_SET with CC_DELTA_MAX;
- * - directives that only restrict caching (no-store, no-cache, private, must-revalidate,
- *   proxy-revalidate, no-transform) are set even when they carry an argument or trailing junk:
- *   no-cache="Set-Cookie" and private="x" count as the unqualified directive (conservative);
+ * - directives that only restrict caching (no-store, must-revalidate, proxy-revalidate,
+ *   no-transform) are set even when they carry an argument or trailing junk;
+ * - no-cache and private with a well-formed argument (a quoted or token list of field names,
+ *   RFC 9111 5.2.2.4 and 5.2.2.7) are the qualified forms: only *_fields is set, and the
+ *   listed fields are what may not be stored (cachecontrol_listed_fields); with a malformed
+ *   argument they count as the unqualified directive (conservative);
  * - directives that widen what a cache may do (public, immutable, must-understand,
  *   only-if-cached) take no argument; with an argument or junk they are ignored;
  * - unknown extensions only set `any`.
@@ -37,10 +41,11 @@
 #include "util.h"
 
 enum cc_kind {
-	CC_KIND_RESTRICT, /* boolean that restricts caching: set whatever follows the name */
-	CC_KIND_PERMIT,   /* boolean that widens caching: set only when well-formed, no value */
-	CC_KIND_DELTA,    /* delta-seconds, value required */
-	CC_KIND_MAX_STALE /* delta-seconds, value optional (absent: any staleness) */
+	CC_KIND_RESTRICT,  /* boolean that restricts caching: set whatever follows the name */
+	CC_KIND_PERMIT,    /* boolean that widens caching: set only when well-formed, no value */
+	CC_KIND_DELTA,     /* delta-seconds, value required */
+	CC_KIND_MAX_STALE, /* delta-seconds, value optional (absent: any staleness) */
+	CC_KIND_QUALIFIED  /* restricts; a field-name list argument restricts those fields only */
 };
 
 static const struct {
@@ -49,11 +54,11 @@ static const struct {
 	size_t offset;
 } cc_directives[] = {
         {"no-store", CC_KIND_RESTRICT, offsetof(struct cache_control, no_store)},
-        {"no-cache", CC_KIND_RESTRICT, offsetof(struct cache_control, no_cache)},
+        {"no-cache", CC_KIND_QUALIFIED, offsetof(struct cache_control, no_cache)},
         {"no-transform", CC_KIND_RESTRICT, offsetof(struct cache_control, no_transform)},
         {"max-age", CC_KIND_DELTA, offsetof(struct cache_control, max_age)},
         {"public", CC_KIND_PERMIT, offsetof(struct cache_control, public_)},
-        {"private", CC_KIND_RESTRICT, offsetof(struct cache_control, private_)},
+        {"private", CC_KIND_QUALIFIED, offsetof(struct cache_control, private_)},
         {"must-revalidate", CC_KIND_RESTRICT, offsetof(struct cache_control, must_revalidate)},
         {"proxy-revalidate", CC_KIND_RESTRICT, offsetof(struct cache_control, proxy_revalidate)},
         {"must-understand", CC_KIND_PERMIT, offsetof(struct cache_control, must_understand)},
@@ -112,6 +117,7 @@ cc_value_feed(struct cc_value *v, char c, bool first)
 static void
 cc_parse_arg(const char *p, const char *end, struct cc_value *v)
 {
+	const char *start = p;
 	bool first = true;
 
 	memset(v, 0, sizeof(*v));
@@ -122,13 +128,11 @@ cc_parse_arg(const char *p, const char *end, struct cc_value *v)
 		return;
 	}
 	v->arg = CC_ARG_BAD;
-	if (*p != '=')
-		return;
+	if (p != start || *p != '=')
+		return; /* whitespace before "=" */
 	p++;
-	while (p < end && cc_is_ows(*p))
-		p++;
-	if (p == end)
-		return;
+	if (p == end || cc_is_ows(*p))
+		return; /* whitespace after "=" */
 	if (*p == '"') {
 		for (p++; p < end && *p != '"'; p++) {
 			if (*p == '\\') {
@@ -200,6 +204,15 @@ cc_element(const char *e, size_t len, struct cache_control *cc)
 		case CC_KIND_RESTRICT:
 			*(bool *)field = true;
 			break;
+		case CC_KIND_QUALIFIED:
+			if (v.arg == CC_ARG_OK &&
+			    cc_directives[i].offset == offsetof(struct cache_control, no_cache))
+				cc->no_cache_fields = true;
+			else if (v.arg == CC_ARG_OK)
+				cc->private_fields = true;
+			else
+				*(bool *)field = true;
+			break;
 		case CC_KIND_PERMIT:
 			if (v.arg == CC_ARG_NONE)
 				*(bool *)field = true;
@@ -232,6 +245,56 @@ cachecontrol_parse(const char *value, struct cache_control *cc)
 	memset(cc, 0, sizeof(*cc));
 	while (http_list_next(&pos, &e, &len))
 		cc_element(e, len, cc);
+}
+
+/* Calls fn for each field name of the list in [p, end) (an argument, quotes removed). */
+static void
+cc_field_names(const char *p, const char *end, void (*fn)(const char *, size_t, void *), void *arg)
+{
+	while (p < end) {
+		const char *name;
+
+		while (p < end && (*p == ',' || cc_is_ows(*p)))
+			p++;
+		name = p;
+		while (p < end && cc_is_tchar(*p))
+			p++;
+		if (p > name)
+			fn(name, (size_t)(p - name), arg);
+		while (p < end && *p != ',')
+			p++; /* skip whatever is not a name */
+	}
+}
+
+/* Calls fn for each field name listed by a qualified no-cache or private directive of value. */
+void
+cachecontrol_listed_fields(const char *value, void (*fn)(const char *name, size_t len, void *arg),
+                           void *arg)
+{
+	const char *pos = value, *e;
+	size_t len;
+
+	while (http_list_next(&pos, &e, &len)) {
+		const char *end = e + len, *p = e;
+		struct cc_value v;
+
+		while (p < end && cc_is_tchar(*p))
+			p++;
+		if (!util_strncaseeq("no-cache", e, (size_t)(p - e)) &&
+		    !util_strncaseeq("private", e, (size_t)(p - e)))
+			continue;
+		cc_parse_arg(p, end, &v);
+		if (v.arg != CC_ARG_OK)
+			continue;
+		p = (const char *)memchr(p, '=', (size_t)(end - p)) + 1;
+		while (p < end && cc_is_ows(*p))
+			p++;
+		if (p < end && *p == '"') {
+			p++;
+			end--; /* the closing quote (cc_parse_arg checked the form) */
+		}
+		cc_field_names(p, end, fn, arg);
+	}
 }
 
 /* ------------------------------------------------------------------ RFC 8941 dictionaries */
@@ -425,6 +488,7 @@ cc_targeted_member(const char *key, size_t len, const struct sf_item *it, struct
 		struct cc_delta *d = (struct cc_delta *)field;
 		switch (cc_directives[i].kind) {
 		case CC_KIND_RESTRICT:
+		case CC_KIND_QUALIFIED: /* no field lists in a Dictionary: unqualified */
 			*(bool *)field = !(it->type == SF_BOOLEAN && it->integer == 0);
 			break;
 		case CC_KIND_PERMIT:

@@ -131,6 +131,23 @@ entry_refresh(const struct entry *e, const struct http_headers *not_modified, in
 	                    request_time, response_time, settings);
 }
 
+/* A copy of e (not yet published, one reference) without the fields called names[0..n). */
+struct entry *
+entry_without(const struct entry *e, const char *const *names, size_t n,
+              const struct rfc9111_settings *settings)
+{
+	struct http_headers h = {0};
+	struct entry *c;
+
+	http_headers_copy(&h, &e->headers);
+	for (size_t i = 0; i < n; i++)
+		http_headers_remove(&h, names[i]);
+	c = entry_create(e->key, e->vary_key, e->status, &h, e->body, e->body_len, NULL,
+	                 e->request_time, e->response_time, settings);
+	c->response_ms = e->response_ms;
+	return c;
+}
+
 /* Takes another reference; returns e. */
 struct entry *
 entry_ref(struct entry *e)

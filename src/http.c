@@ -313,13 +313,16 @@ http_is_ows(char c)
 	return c == ' ' || c == '\t';
 }
 
-/* Consumes the exact (case-sensitive) literal lit at *p. */
+/*
+ * Consumes the literal lit at *p in any case: HTTP-date is case-sensitive (RFC 9110 5.6.7),
+ * but RFC 9111 section 4.2 asks a cache to match it case-insensitively ("THU", "AUG", "gMT").
+ */
 static bool
 http_date_lit(const char **p, const char *lit)
 {
 	size_t n = strlen(lit);
 
-	if (strncmp(*p, lit, n) != 0)
+	if (strncasecmp(*p, lit, n) != 0)
 		return false;
 	*p += n;
 	return true;

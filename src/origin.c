@@ -169,6 +169,19 @@ origin_on_header(char *data, size_t size, size_t n, void *arg)
 	return len;
 }
 
+/*
+ * True for a response field http_is_hop_by_hop names that a proxy is not asked to remove
+ * (RFC 9110 7.6.1 lists Connection, Proxy-Connection, Keep-Alive, TE, Transfer-Encoding and
+ * Upgrade): Trailer and Proxy-Authenticate reach the client like any end-to-end field, unless
+ * Connection names them.
+ */
+static bool
+origin_passes_on(const char *name, const char *conn)
+{
+	return (strcasecmp(name, "Trailer") == 0 || strcasecmp(name, "Proxy-Authenticate") == 0) &&
+	       !http_list_has_token(conn, name);
+}
+
 /* Removes hop-by-hop fields from the received headers (RFC 9110 section 7.6.1). */
 static void
 origin_strip_hop_by_hop(struct http_headers *h)
@@ -177,7 +190,8 @@ origin_strip_hop_by_hop(struct http_headers *h)
 	size_t j = 0;
 
 	for (size_t i = 0; i < h->n; i++) {
-		if (http_is_hop_by_hop(h->v[i].name, conn)) {
+		if (http_is_hop_by_hop(h->v[i].name, conn) &&
+		    !origin_passes_on(h->v[i].name, conn)) {
 			free(h->v[i].name);
 			free(h->v[i].value);
 			continue;

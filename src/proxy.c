@@ -75,6 +75,8 @@
 #include "stats.h"
 
 #define PROXY_VIA "1.1 tiercache"
+/* At most this many field names are left out of a stored copy (the rest are kept). */
+#define PROXY_OMIT_MAX 32
 
 /* Background memcached writes that may wait at once; more are dropped (logged). */
 #define PROXY_MAX_WRITES 10000
@@ -540,7 +542,8 @@ proxy_handle(struct proxy *p, struct proxy_request *r)
 static bool
 proxy_request_wants_validation(const struct proxy_request *r, const struct cache_control *cc)
 {
-	if (cc->no_cache || (cc->max_age.state == CC_SET && cc->max_age.value == 0))
+	if (cc->no_cache || cc->no_cache_fields || /* a request's no-cache takes no argument */
+	    (cc->max_age.state == CC_SET && cc->max_age.value == 0))
 		return true;
 	if (!cc->any) {
 		char *pragma = http_headers_join(&r->headers, "Pragma");
@@ -720,8 +723,13 @@ proxy_shared_remove_url(struct proxy *p, const char *key)
 static bool
 proxy_not_modified(const struct proxy_request *r, const struct entry *e)
 {
+	/* without Last-Modified, If-Modified-Since is compared with the stored Date (RFC 9111
+	 * section 4.3.2) */
+	const char *lm =
+	        e->last_modified != NULL ? e->last_modified : http_headers_get(&e->headers, "Date");
+
 	return e->status >= 200 && e->status < 300 &&
-	       rfc9111_client_not_modified(&r->headers, e->etag, e->last_modified);
+	       rfc9111_client_not_modified(&r->headers, e->etag, lm);
 }
 
 /* True when r has a field that can change the answer from a stored response: If-*, Range. */
@@ -1398,27 +1406,74 @@ proxy_write_submit(struct proxy *p, struct proxy_write *w)
 	}
 }
 
+/* Field names a stored copy leaves out (Set-Cookie and those no-cache / private list). */
+struct proxy_omit {
+	char *names[PROXY_OMIT_MAX];
+	size_t n;
+	bool overflow; /* more names than fit: the response is not stored at all */
+};
+
+static void
+proxy_omit_add(const char *name, size_t len, void *arg)
+{
+	struct proxy_omit *o = arg;
+
+	if (o->n < PROXY_OMIT_MAX)
+		o->names[o->n++] = xstrndup(name, len);
+	else
+		o->overflow = true;
+}
+
 /*
- * Decides whether e may be stored for r, and stores it in the local tier; with memcached,
- * *w gets the write to queue once the client has its answer (a storable response goes to
- * memcached even when it is too large for the local tier). Returns true when stored locally.
+ * The copy of e that may be stored (a new reference): e itself, or e without its Set-Cookie
+ * fields (a cookie goes only to the client whose request brought it, never to another one
+ * from either tier) and without the fields a qualified no-cache="..." or private="..."
+ * names (RFC 9111 5.2.2.4, 5.2.2.7: those may not be stored, the rest may be reused).
+ * NULL when more fields are listed than it can leave out: then nothing is stored.
+ */
+static struct entry *
+proxy_storable_copy(struct proxy *p, struct entry *e)
+{
+	struct proxy_omit o = {.n = 0};
+	struct entry *c = NULL;
+
+	if (http_headers_get(&e->headers, "Set-Cookie") != NULL)
+		o.names[o.n++] = xstrdup("Set-Cookie");
+	if (e->targeted == NULL && (e->cc.no_cache_fields || e->cc.private_fields)) {
+		char *cc = http_headers_join(&e->headers, "Cache-Control");
+		cachecontrol_listed_fields(cc, proxy_omit_add, &o);
+		free(cc);
+	}
+	if (o.n == 0)
+		return entry_ref(e);
+	if (!o.overflow)
+		c = entry_without(e, (const char *const *)o.names, o.n, &p->settings);
+	for (size_t i = 0; i < o.n; i++)
+		free(o.names[i]);
+	return c;
+}
+
+/*
+ * Decides whether e may be stored for r, and stores it (or its copy without Set-Cookie) in the
+ * local tier; with memcached, *w gets the write to queue once the client has its answer (a
+ * storable response goes to memcached even when it is too large for the local tier). Returns
+ * true when stored locally; *kept then gets a reference to what was stored (what other clients
+ * may be answered with).
  */
 static bool
 proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const char **why,
-            struct proxy_write **w)
+            struct proxy_write **w, struct entry **kept)
 {
 	struct rfc9111_request rq = {0};
 	int64_t now = util_now();
+	struct entry *s;
 
+	*kept = NULL;
 	rq.is_get = proxy_is_method(r, "GET") || r->stale != NULL;
 	rq.has_authorization = http_headers_get(&r->headers, "Authorization") != NULL;
 	proxy_request_cc(r, &rq.cc);
 	if (!rfc9111_storable(&rq, e->status, &e->headers, &e->cc, why))
 		return false;
-	if (http_headers_get(&e->headers, "Set-Cookie") != NULL) {
-		*why = "set-cookie";
-		return false;
-	}
 	if (e->keep_until <= now) {
 		*why = "stale-without-validator";
 		return false;
@@ -1427,12 +1482,19 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 		*why = proxy_why_purged; /* everything was purged while it was fetched */
 		return false;
 	}
+	s = proxy_storable_copy(p, e);
+	if (s == NULL) {
+		*why = "private"; /* too many fields that may not be stored */
+		return false;
+	}
 	if (p->shared != NULL)
-		*w = proxy_write_new(p, e, r->stale != NULL, NULL);
-	if (e->body_len > r->cfg->local_max_object_bytes || !local_insert(p->local, e, now)) {
+		*w = proxy_write_new(p, s, r->stale != NULL, NULL);
+	if (s->body_len > r->cfg->local_max_object_bytes || !local_insert(p->local, s, now)) {
+		entry_unref(s);
 		*why = "too-large";
 		return false;
 	}
+	*kept = s;
 	return true;
 }
 
@@ -1575,6 +1637,12 @@ proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *
 	fresh = entry_refresh(stored, &head->headers, head->request_time, head->response_time,
 	                      &p->settings);
 	fresh->response_ms = proxy_wall_ms(); /* not published yet */
+	if (http_headers_get(&fresh->headers, "Set-Cookie") != NULL) {
+		static const char *const cookie[] = {"Set-Cookie"};
+		struct entry *c = entry_without(fresh, cookie, 1, &p->settings);
+		entry_unref(fresh);
+		fresh = c;
+	}
 	if (atomic_load(&p->epoch) == r->epoch && fresh->keep_until > now) {
 		local_insert(p->local, fresh, now);
 		if (p->shared != NULL)
@@ -1701,15 +1769,16 @@ proxy_fetched(struct origin_fetch *f)
 		                  &p->settings);
 		e->response_ms = proxy_wall_ms(); /* not published yet */
 		const char *why = NULL;
-		bool stored = proxy_store(p, r, e, &why, &w);
+		struct entry *kept = NULL;
+		bool stored = proxy_store(p, r, e, &why, &w, &kept);
 		if (!stored && why != proxy_why_purged) {
 			local_remove(p->local, r->stale->key);
 			if (w == NULL && p->shared != NULL)
 				w = proxy_write_new(p, NULL, false, r->stale->key);
 		}
 		proxy_answer(r, e, fwd, 304, stored, stored ? NULL : why, true);
-		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, 304,
-		                      !stored && why != proxy_why_purged);
+		proxy_collapse_finish(p, r, kept, NULL, 304, !stored && why != proxy_why_purged);
+		entry_unref(kept);
 		entry_unref(e);
 	} else {
 		bool is_head = proxy_is_method(r, "HEAD") && r->stale == NULL;
@@ -1717,7 +1786,7 @@ proxy_fetched(struct origin_fetch *f)
 		char *vary = http_headers_join(&f->resp_headers, "Vary");
 		char *vk = key_vary(vary, &r->headers, &never);
 		char *names = key_vary_names(vary, NULL);
-		struct entry *base = NULL, *cur = NULL;
+		struct entry *base = NULL, *cur = NULL, *kept = NULL;
 		char id[KEY_HASH_LEN + 1], hash[KEY_HASH_LEN + 1];
 		char *vkey = NULL;
 		const char *why = NULL;
@@ -1746,7 +1815,7 @@ proxy_fetched(struct origin_fetch *f)
 		} else if (never)
 			why = "vary-star";
 		else
-			stored = proxy_store(p, r, e, &why, &w);
+			stored = proxy_store(p, r, e, &why, &w, &kept);
 		if (vkey != NULL && (stored || w != NULL))
 			w_spec = proxy_store_spec(p, r, base, names, id, hash, e);
 		if (stored || w != NULL)
@@ -1762,8 +1831,9 @@ proxy_fetched(struct origin_fetch *f)
 				w = proxy_write_new(p, NULL, false, r->stale->key);
 		}
 		proxy_answer(r, e, fwd, f->status, stored, stored ? NULL : why, stored);
-		proxy_collapse_finish(p, r, stored ? e : NULL, NULL, f->status,
+		proxy_collapse_finish(p, r, kept, NULL, f->status,
 		                      !stored && why != proxy_why_purged);
+		entry_unref(kept);
 		entry_unref(e);
 	}
 	origin_fetch_release(f);

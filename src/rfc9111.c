@@ -199,7 +199,22 @@ rfc9111_freshness_lifetime(int status, const struct http_headers *resp,
 	return settings != NULL ? rfc9111_max0(settings->default_ttl) : 0;
 }
 
-/* The directives of resp for this cache: a valid targeted field, else Cache-Control. */
+/* The name of the first field of resp called name, as resp spells it (lives with resp). */
+static const char *
+rfc9111_field_name(const struct http_headers *resp, const char *name)
+{
+	for (size_t j = 0; j < resp->n; j++)
+		if (strcasecmp(resp->v[j].name, name) == 0)
+			return resp->v[j].name;
+	TC_ASSERT(!"a field that was found is there");
+	return NULL;
+}
+
+/*
+ * The directives of resp for this cache: a valid targeted field (the configured one, then
+ * CDN-Cache-Control), else a Surrogate-Control (the older field for surrogates, with
+ * Cache-Control syntax) that says max-age or no-store, else Cache-Control.
+ */
 const char *
 rfc9111_response_cc(const struct http_headers *resp, const struct rfc9111_settings *settings,
                     struct cache_control *cc)
@@ -216,11 +231,15 @@ rfc9111_response_cc(const struct http_headers *resp, const struct rfc9111_settin
 		free(v);
 		if (!ok)
 			continue;
-		for (size_t j = 0; j < resp->n;
-		     j++) /* the name as resp spells it (lives with it) */
-			if (strcasecmp(resp->v[j].name, names[i]) == 0)
-				return resp->v[j].name;
-		TC_ASSERT(!"a field that was found is there");
+		return rfc9111_field_name(resp, names[i]);
+	}
+	if (http_headers_get(resp, RFC9111_SURROGATE_CONTROL) != NULL) {
+		char *v = http_headers_join(resp, RFC9111_SURROGATE_CONTROL);
+		cachecontrol_parse(v, cc);
+		free(v);
+		/* its other directives (content="ESI/1.0"...) say nothing about freshness */
+		if (cc->max_age.state != CC_ABSENT || cc->no_store)
+			return rfc9111_field_name(resp, RFC9111_SURROGATE_CONTROL);
 	}
 	char *v = http_headers_join(resp, "Cache-Control");
 	cachecontrol_parse(v, cc);
@@ -270,7 +289,8 @@ rfc9111_use(const struct cache_control *req_cc, bool pragma_no_cache,
 	int64_t ttl = rfc9111_sub(lifetime, age);
 	int64_t staleness = rfc9111_sub(age, lifetime);
 
-	if (resp_cc->no_cache || req_cc->no_cache || (!req_cc->any && pragma_no_cache))
+	if (resp_cc->no_cache || req_cc->no_cache || req_cc->no_cache_fields ||
+	    (!req_cc->any && pragma_no_cache))
 		return RFC9111_VALIDATE;
 	if (req_cc->max_age.state == CC_INVALID ||
 	    (req_cc->max_age.state == CC_SET &&

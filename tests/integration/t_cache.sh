@@ -2,7 +2,7 @@
 # Caching through the real binary: miss then hit, freshness sources, what is not shared,
 # client conditionals, Vary, size limits, HEAD, header forwarding.
 . "$(dirname "$0")/lib.sh"
-plan 48
+plan 56
 
 start_origin
 write_config "$WORK/p.ini" '[local]' 'max_object_bytes = 4K' 'max_bytes = 1M'
@@ -75,9 +75,25 @@ is "$(origin_count /aup)" 1 "Authorization with public: stored"
 get '/rq?cc=max-age%3D60' -H 'Cache-Control: no-store'
 get '/rq?cc=max-age%3D60'
 is "$(origin_count /rq)" 2 "request no-store: not stored"
-get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1'
-get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1'
-is "$(origin_count /ck)" 2 "a response with Set-Cookie is not shared"
+get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1&hdr=Set-Cookie%3Alang%3Den'
+is "$(hdr_count Set-Cookie)" 2 "a fresh response with Set-Cookie: its client gets the cookies"
+like "$(hdr Cache-Status)" 'fwd=uri-miss; fwd-status=200; stored' "... and it is stored"
+get '/ck?cc=max-age%3D60&hdr=Set-Cookie%3Asid%3D1&hdr=Set-Cookie%3Alang%3Den'
+is "$(origin_count /ck) $(hdr_count Set-Cookie)" "1 0" "... and reused, without the cookies"
+like "$(hdr Cache-Status)" '^tiercache; hit' "... as a hit"
+# qualified no-cache / private (RFC 9111 5.2.2.4, 5.2.2.7): only the listed fields are not stored
+u='/qnc?cc=no-cache%3D%22X-A%22%2C%20max-age%3D60&hdr=X-A%3A1&hdr=X-B%3A2'
+get "$u"
+is "$(hdr X-A)" 1 'no-cache="X-A": the client of the fetch gets X-A'
+get "$u"
+is "$(origin_count /qnc) $(hdr_count X-A) $(hdr X-B)" "1 0 2" "... the response is reused (not revalidated) without X-A"
+u='/qpv?cc=private%3D%22x-a%2C%20X-C%22%2C%20max-age%3D60&hdr=X-A%3A1&hdr=X-B%3A2&hdr=X-C%3A3'
+get "$u"
+get "$u"
+is "$(origin_count /qpv) $(hdr_count X-A) $(hdr_count X-C) $(hdr X-B)" "1 0 0 2" 'private="x-a, X-C": reused without those fields'
+many=$(seq 1 40 | sed 's/^/X-/' | paste -sd, - | sed 's/,/%2C/g')
+get "/qmany?cc=private%3D%22$many%22%2C%20max-age%3D60"
+like "$(hdr Cache-Status)" 'detail=private' "private= naming more fields than can be left out: not stored"
 get '/nc?cc=max-age%3D60'
 get '/nc?cc=max-age%3D60' -H 'Cache-Control: no-cache'
 is "$(origin_count /nc)" 2 "request no-cache goes to the origin"
@@ -120,4 +136,10 @@ unlike "$last" 'X-Hop-Req|TE: trailers|Proxy-Authorization' "hop-by-hop request 
 like "$last" 'Via: 1\.1 tiercache' "Via is added toward the origin"
 is "$(hdr X-Unknown-Resp)" yes "unknown response header reaches the client"
 is "$(hdr X-Hop-Resp)$(hdr Keep-Alive)" "" "hop-by-hop response headers are not forwarded"
+# Trailer and Proxy-Authenticate are not among the fields a proxy removes (RFC 9110 7.6.1)
+u='/e2e?cc=max-age%3D60&hdr=Trailer%3AX-Sum&hdr=Proxy-Authenticate%3ABasic%20realm%3D%22o%22'
+get "$u"
+get "$u"
+is "$(origin_count /e2e) $(hdr Trailer) $(hdr Proxy-Authenticate)" '1 X-Sum Basic realm="o"' \
+	"Trailer and Proxy-Authenticate are passed on and stored"
 is "$(hdr_count Date)" 1 "exactly one Date header"

@@ -4,7 +4,7 @@
 # this cache's own decisions when valid (RFC 8941 Dictionary syntax); neither is forwarded to
 # clients, while Cache-Control is, unchanged.
 . "$(dirname "$0")/lib.sh"
-plan 17
+plan 19
 
 start_origin
 write_config "$WORK/p.ini"
@@ -21,6 +21,12 @@ is "$(hdr CDN-Cache-Control)" "" "a hit does not carry CDN-Cache-Control either"
 get '/c2?cc=max-age%3D60&hdr=CDN-Cache-Control%3Ano-store'
 get '/c2?cc=max-age%3D60&hdr=CDN-Cache-Control%3Ano-store'
 is "$(origin_count /c2)" 2 "CDN-Cache-Control no-store overrides Cache-Control max-age"
+get '/s1?cc=no-store&hdr=Surrogate-Control%3AMax-Age%3D60'
+get '/s1?cc=no-store&hdr=Surrogate-Control%3AMax-Age%3D60'
+is "$(origin_count /s1)" 1 "Surrogate-Control max-age overrides Cache-Control no-store"
+get '/s2?cc=max-age%3D60&hdr=Surrogate-Control%3Ano-store'
+get '/s2?cc=max-age%3D60&hdr=Surrogate-Control%3Ano-store'
+is "$(origin_count /s2)" 2 "Surrogate-Control no-store overrides Cache-Control max-age"
 like "$(hdr Cache-Status)" 'detail=no-store' "Cache-Status names no-store"
 
 get '/c3?hdr=Tiercache-Cache-Control%3Ano-store&hdr=CDN-Cache-Control%3Amax-age%3D60'

@@ -3,7 +3,7 @@
 # If-Match / If-Unmodified-Since that fail are 412, If-None-Match uses weak comparison and
 # "*", If-Modified-Since only counts without If-None-Match; on hits and on fills alike.
 . "$(dirname "$0")/lib.sh"
-plan 31
+plan 33
 
 start_origin
 write_config "$WORK/p.ini"
@@ -33,6 +33,14 @@ is "$STATUS" 304 "If-None-Match: *"
 get "$u" -H 'If-None-Match: "zz"' -H "If-Modified-Since: $lm"
 is "$STATUS" 200 "If-Modified-Since is ignored when If-None-Match is there"
 is "$(origin_count /c)" 1 "every answer from the stored response"
+
+# Without Last-Modified, If-Modified-Since is compared with the stored Date (RFC 9111 4.3.2).
+u='/nolm?cc=max-age%3D60'
+get "$u"
+get "$u" -H 'If-Modified-Since: Fri, 01 Jan 2100 00:00:00 GMT'
+is "$STATUS" 304 "no Last-Modified: If-Modified-Since after the stored Date: 304"
+get "$u" -H 'If-Modified-Since: Sunday, 06-Nov-94 08:49:37 GMT'
+is "$STATUS/$(origin_count /nolm)" 200/1 "... before it (an RFC 850 date): 200, from the cache"
 
 # On a miss: the precondition is evaluated against the fetched response, not sent on.
 get '/m?cc=max-age%3D60&etag=m1' -H 'If-Match: "other"'

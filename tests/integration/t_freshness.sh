@@ -5,7 +5,7 @@
 # Date, unknown status codes). Responses are made stale on arrival with the origin's Age, so
 # nothing here waits for the clock.
 . "$(dirname "$0")/lib.sh"
-plan 58
+plan 60
 
 start_origin
 write_config "$WORK/p.ini"
@@ -69,6 +69,13 @@ is "$(origin_count /mx)" 1 "max-age beats an Expires in the past"
 get '/bad?cc=max-age%3Dabc'
 get '/bad?cc=max-age%3Dabc'
 is "$(origin_count /bad)" 2 "a malformed max-age means stale"
+get '/sp?cc=max-age%20%3D100'
+get '/sp?cc=max-age%20%3D100'
+get '/sp?cc=max-age%3D%20100'
+is "$(origin_count /sp)" 3 "whitespace around = makes max-age malformed: stale"
+get '/xc?hdr=Expires%3ATHU%2C%2018%20AUG%202050%2002%3A01%3A18%20gMT'
+get '/xc?hdr=Expires%3ATHU%2C%2018%20AUG%202050%2002%3A01%3A18%20gMT'
+is "$(origin_count /xc)" 1 "Expires in odd case is a valid date (RFC 9111 4.2): fresh"
 get '/dup?cc=max-age%3D60&cc=max-age%3D30'
 get '/dup?cc=max-age%3D60&cc=max-age%3D30'
 is "$(origin_count /dup)" 2 "two different max-age values mean stale"
@@ -152,9 +159,9 @@ get '/auth?cc=no-store' -H 'Authorization: Bearer abc.def' -H 'X-Custom: 1, 2'
 last=$(origin_last /auth | tr -d '\r')
 like "$last" 'Authorization: Bearer abc\.def' "Authorization reaches the origin unchanged"
 like "$last" 'X-Custom: 1, 2' "an unknown request field reaches the origin unchanged"
-get '/date?cc=max-age%3D60&date=-100'
+get '/date?cc=max-age%3D600&date=-100'
 sent=$(date -u -d "$(hdr Date)" +%s)
 now=$(date -u +%s)
 like "$((now - sent))" '^(9[0-9]|10[0-9])$' "the origin's Date is passed on, not rewritten"
-get '/date?cc=max-age%3D60&date=-100'
+get '/date?cc=max-age%3D600&date=-100'
 is "$(date -u -d "$(hdr Date)" +%s)" "$sent" "a hit carries the stored Date"

@@ -58,12 +58,19 @@ static const struct {
         {"max-age=\"6 0\"", {.max_age = INVALID, .any = true}},
         {"max-age=\"60", {.max_age = INVALID, .any = true}},
         {"max-age=\"60\"x", {.max_age = INVALID, .any = true}},
-        {"no-cache=\"Set-Cookie\"", {.no_cache = true, .any = true}},
+        /* qualified no-cache / private (a field list): only those fields are restricted */
+        {"no-cache=\"Set-Cookie\"", {.no_cache_fields = true, .any = true}},
         {"no-cache=\"Set-Cookie, Set-Cookie2\", max-age=5",
-         {.no_cache = true, .max_age = SET(5), .any = true}},
-        {"private=\"x\"", {.private_ = true, .any = true}},
-        {"private=\"a, \\\"b\", public", {.private_ = true, .public_ = true, .any = true}},
-        {"no-cache=Set-Cookie", {.no_cache = true, .any = true}},
+         {.no_cache_fields = true, .max_age = SET(5), .any = true}},
+        {"private=\"x\"", {.private_fields = true, .any = true}},
+        {"private=\"a, \\\"b\", public", {.private_fields = true, .public_ = true, .any = true}},
+        {"no-cache=Set-Cookie", {.no_cache_fields = true, .any = true}},
+        {"No-Cache=\"a\", no-cache", {.no_cache = true, .no_cache_fields = true, .any = true}},
+        /* ... with a malformed argument they are the unqualified directive (conservative) */
+        {"no-cache=\"a", {.no_cache = true, .any = true}},
+        {"no-cache=", {.no_cache = true, .any = true}},
+        {"private=a b", {.private_ = true, .any = true}},
+        {"private=\"a\"x", {.private_ = true, .any = true}},
         /* malformed delta-seconds */
         {"max-age", {.max_age = INVALID, .any = true}},
         {"max-age=", {.max_age = INVALID, .any = true}},
@@ -121,8 +128,13 @@ static const struct {
         {"  max-age=60  ", {.max_age = SET(60), .any = true}},
         {",,max-age=60,,no-cache,,", {.max_age = SET(60), .no_cache = true, .any = true}},
         {"\tpublic\t,\tmax-age=1", {.public_ = true, .max_age = SET(1), .any = true}},
-        {"max-age = 60", {.max_age = SET(60), .any = true}},
-        {"max-age=\t60", {.max_age = SET(60), .any = true}},
+        /* no whitespace around "=" in the grammar: the value is malformed */
+        {"max-age = 60", {.max_age = INVALID, .any = true}},
+        {"max-age =100", {.max_age = INVALID, .any = true}},
+        {"max-age= 100", {.max_age = INVALID, .any = true}},
+        {"max-age=\t60", {.max_age = INVALID, .any = true}},
+        {"s-maxage =60, max-age=5", {.s_maxage = INVALID, .max_age = SET(5), .any = true}},
+        {"public =1", {.any = true}},
         {"public , , private", {.public_ = true, .private_ = true, .any = true}},
         {"public private", {.any = true}}, /* one malformed element "public private" */
         {"no-cache no-store", {.no_cache = true, .any = true}},
@@ -177,6 +189,44 @@ START_TEST(test_parse_table)
 		CHECK_BOOL(only_if_cached);
 		CHECK_BOOL(any);
 	}
+}
+END_TEST
+
+static void
+listed_append(const char *name, size_t len, void *arg)
+{
+	char *out = arg;
+
+	if (out[0] != '\0')
+		strcat(out, "|");
+	strncat(out, name, len);
+}
+
+/* The fields a qualified no-cache / private names, in order. */
+static const struct {
+	const char *value;
+	const char *names;
+} listed_cases[] = {
+        {NULL, ""},
+        {"max-age=60, no-cache, private", ""},
+        {"no-cache=\"a\"", "a"},
+        {"no-cache=\"a, b\", max-age=5", "a|b"},
+        {"NO-CACHE=\" a ,,b \"", "a|b"},
+        {"private=x-secret, no-cache=\"set-cookie\"", "x-secret|set-cookie"},
+        {"extension=\"no-cache=a\", max-age=1", ""},
+        {"no-cache=\"a", ""},
+        {"private=a b", ""},
+        {"no-store=\"a\"", ""},
+};
+
+START_TEST(test_listed_fields)
+{
+	char out[128] = "";
+
+	cachecontrol_listed_fields(listed_cases[_i].value, listed_append, out);
+	ck_assert_msg(strcmp(out, listed_cases[_i].names) == 0, "%s: got '%s', want '%s'",
+	              listed_cases[_i].value ? listed_cases[_i].value : "(null)", out,
+	              listed_cases[_i].names);
 }
 END_TEST
 
@@ -283,6 +333,8 @@ cachecontrol_suite(void)
 
 	tcase_add_test(tc, test_parse_table);
 	tcase_add_test(tc, test_everything_at_once);
+	tcase_add_loop_test(tc, test_listed_fields, 0,
+	                    (int)(sizeof(listed_cases) / sizeof(listed_cases[0])));
 	tcase_add_test(tc, test_targeted_table);
 	suite_add_tcase(s, tc);
 	return s;

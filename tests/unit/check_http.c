@@ -268,11 +268,14 @@ static const struct {
         /* zone, names and case */
         {"Sun, 06 Nov 1994 08:49:37", false, 0},
         {"Sun, 06 Nov 1994 08:49:37 UTC", false, 0},
-        {"Sun, 06 Nov 1994 08:49:37 gmt", false, 0},
         {"Sun, 06 Nov 1994 08:49:37 +0000", false, 0},
-        {"Sun, 06 nov 1994 08:49:37 GMT", false, 0}, /* names are case-sensitive */
-        {"sun, 06 Nov 1994 08:49:37 GMT", false, 0},
-        {"SUN, 06 NOV 1994 08:49:37 GMT", false, 0},
+        /* names in any case (RFC 9111 section 4.2: a cache matches case-insensitively) */
+        {"Sun, 06 Nov 1994 08:49:37 gmt", true, T1994},
+        {"Sun, 06 nov 1994 08:49:37 GMT", true, T1994},
+        {"sun, 06 Nov 1994 08:49:37 GMT", true, T1994},
+        {"SUN, 06 NOV 1994 08:49:37 GMT", true, T1994},
+        {"Sun, 06 Nov 1994 08:49:37 gMT", true, T1994},
+        {"SUNDAY, 06-NOV-94 08:49:37 GMT", true, T1994},
         {"Sun, 06 Nob 1994 08:49:37 GMT", false, 0},
         {"Sux, 06 Nov 1994 08:49:37 GMT", false, 0},
         {"Mon, 06 Nov 1994 08:49:37 GMT", true, T1994}, /* weekday not checked against date */
