@@ -184,6 +184,33 @@ cc_delta_apply(struct cc_delta *d, bool valid, int64_t value)
 	}
 }
 
+/*
+ * True when the argument after the directive name at p (in [p, end), checked by cc_parse_arg)
+ * is a list of field names: comma-separated tokens, empty members and whitespace around them
+ * allowed. Anything else (say, a quoted string that swallowed the next directives) makes the
+ * argument malformed, which leaves the directive in its plain, more restrictive form.
+ */
+static bool
+cc_is_field_list(const char *p, const char *end)
+{
+	p = (const char *)memchr(p, '=', (size_t)(end - p)) + 1;
+	if (p < end && *p == '"') {
+		p++;
+		end--; /* the closing quote */
+	}
+	while (p < end) {
+		while (p < end && cc_is_ows(*p))
+			p++;
+		while (p < end && cc_is_tchar(*p))
+			p++;
+		while (p < end && cc_is_ows(*p))
+			p++;
+		if (p < end && *p++ != ',')
+			return false; /* a member that is not one token */
+	}
+	return true;
+}
+
 static void
 cc_element(const char *e, size_t len, struct cache_control *cc)
 {
@@ -205,6 +232,8 @@ cc_element(const char *e, size_t len, struct cache_control *cc)
 			*(bool *)field = true;
 			break;
 		case CC_KIND_QUALIFIED:
+			if (v.arg == CC_ARG_OK && !cc_is_field_list(p, end))
+				v.arg = CC_ARG_BAD; /* not field names: the plain directive */
 			if (v.arg == CC_ARG_OK &&
 			    cc_directives[i].offset == offsetof(struct cache_control, no_cache))
 				cc->no_cache_fields = true;

@@ -63,11 +63,16 @@ static const struct {
         {"no-cache=\"Set-Cookie, Set-Cookie2\", max-age=5",
          {.no_cache_fields = true, .max_age = SET(5), .any = true}},
         {"private=\"x\"", {.private_fields = true, .any = true}},
-        {"private=\"a, \\\"b\", public", {.private_fields = true, .public_ = true, .any = true}},
+        {"private=\"a, \\\"b\", public", {.private_ = true, .public_ = true, .any = true}},
         {"no-cache=Set-Cookie", {.no_cache_fields = true, .any = true}},
         {"No-Cache=\"a\", no-cache", {.no_cache = true, .no_cache_fields = true, .any = true}},
         /* ... with a malformed argument they are the unqualified directive (conservative) */
         {"no-cache=\"a", {.no_cache = true, .any = true}},
+        /* ... and so with members that are not field names (found by fuzz_cachecontrol: an
+         * unterminated quote swallowing a second copy of the field must not weaken it) */
+        {"no-cache=\", x, no-cache=\"", {.no_cache = true, .any = true}},
+        {"no-cache=\"a=b\"", {.no_cache = true, .any = true}},
+        {"private=\"a\xff\"", {.private_ = true, .any = true}},
         {"no-cache=", {.no_cache = true, .any = true}},
         {"private=a b", {.private_ = true, .any = true}},
         {"private=\"a\"x", {.private_ = true, .any = true}},
