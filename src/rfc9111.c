@@ -473,17 +473,21 @@ rfc9111_etag_read(const char **p, const char **opaque, size_t *len)
 	return true;
 }
 
-/* Weak comparison of an If-None-Match value ("*" or a list of entity-tags) with etag. */
-bool
-rfc9111_etag_matches(const char *if_none_match, const char *etag)
+/*
+ * Compares etag with a list value ("*" or entity-tags, as If-None-Match and If-Match carry):
+ * weakly (RFC 9110 8.8.3.2), or strongly, when neither tag may be weak. Without a usable
+ * etag only "*" matches (a stored representation exists). A malformed list matches nothing.
+ */
+static bool
+rfc9111_etag_list_matches(const char *list, const char *etag, bool strong)
 {
 	const char *p = etag, *want = NULL, *got;
 	size_t want_len = 0, got_len;
-	bool etag_ok = etag != NULL;
+	bool etag_ok = etag != NULL && !(strong && etag[0] == 'W' && etag[1] == '/');
 
-	if (if_none_match == NULL)
+	if (list == NULL)
 		return false;
-	if (etag_ok) { /* without an ETag, only "*" matches (a stored representation exists) */
+	if (etag_ok) {
 		while (rfc9111_is_ows(*p))
 			p++;
 		etag_ok = rfc9111_etag_read(&p, &want, &want_len);
@@ -491,8 +495,7 @@ rfc9111_etag_matches(const char *if_none_match, const char *etag)
 			p++;
 		etag_ok = etag_ok && *p == '\0';
 	}
-
-	p = if_none_match;
+	p = list;
 	for (;;) {
 		while (*p == ',' || rfc9111_is_ows(*p))
 			p++;
@@ -500,19 +503,26 @@ rfc9111_etag_matches(const char *if_none_match, const char *etag)
 			return false;
 		if (*p == '*') {
 			p++;
-			if (*p != '\0' && *p != ',' && !rfc9111_is_ows(*p))
-				return false;
-			return true; /* any current representation (the stored one has an ETag) */
+			return *p == '\0' || *p == ',' || rfc9111_is_ows(*p);
 		}
+		bool weak = p[0] == 'W' && p[1] == '/';
 		if (!rfc9111_etag_read(&p, &got, &got_len))
 			return false; /* malformed list: stop, no match */
-		if (etag_ok && got_len == want_len && memcmp(got, want, got_len) == 0)
+		if (etag_ok && !(strong && weak) && got_len == want_len &&
+		    memcmp(got, want, got_len) == 0)
 			return true;
 		while (rfc9111_is_ows(*p))
 			p++;
 		if (*p != '\0' && *p != ',')
 			return false; /* entity-tags must be separated by commas */
 	}
+}
+
+/* Weak comparison of an If-None-Match value ("*" or a list of entity-tags) with etag. */
+bool
+rfc9111_etag_matches(const char *if_none_match, const char *etag)
+{
+	return rfc9111_etag_list_matches(if_none_match, etag, false);
 }
 
 /*
@@ -545,40 +555,7 @@ rfc9111_client_not_modified(const struct http_headers *req, const char *etag,
 bool
 rfc9111_etag_matches_strong(const char *if_match, const char *etag)
 {
-	const char *p = etag, *want = NULL, *got;
-	size_t want_len = 0, got_len;
-	bool etag_ok = etag != NULL && !(etag[0] == 'W' && etag[1] == '/');
-
-	if (if_match == NULL)
-		return false;
-	if (etag_ok) {
-		while (rfc9111_is_ows(*p))
-			p++;
-		etag_ok = rfc9111_etag_read(&p, &want, &want_len);
-		while (etag_ok && rfc9111_is_ows(*p))
-			p++;
-		etag_ok = etag_ok && *p == '\0';
-	}
-	p = if_match;
-	for (;;) {
-		while (*p == ',' || rfc9111_is_ows(*p))
-			p++;
-		if (*p == '\0')
-			return false;
-		if (*p == '*') {
-			p++;
-			return *p == '\0' || *p == ',' || rfc9111_is_ows(*p);
-		}
-		bool weak = p[0] == 'W' && p[1] == '/';
-		if (!rfc9111_etag_read(&p, &got, &got_len))
-			return false;
-		if (etag_ok && !weak && got_len == want_len && memcmp(got, want, got_len) == 0)
-			return true;
-		while (rfc9111_is_ows(*p))
-			p++;
-		if (*p != '\0' && *p != ',')
-			return false;
-	}
+	return rfc9111_etag_list_matches(if_match, etag, true);
 }
 
 /*
