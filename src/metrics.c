@@ -69,6 +69,87 @@ metrics_one(struct buf *out, const char *name, const char *type, const char *hel
 	buf_printf(out, "%s %" PRIu64 "\n", name, v);
 }
 
+/* A process-wide counter of stats.h, as a family of one sample. */
+struct metrics_counter {
+	const char *name;
+	const char *help;
+	enum stats_counter stat;
+};
+
+/* The counters the local tier's section adds beside the tier's own numbers. */
+static const struct metrics_counter metrics_local_counters[] = {
+        {"tiercache_client_not_modified_total",
+         "304 answers sent to clients whose validators matched.", STAT_client_not_modified},
+        {"tiercache_invalidations_total", "Stored responses removed by a successful unsafe method.",
+         STAT_invalidations},
+        {"tiercache_local_responses_reused_total",
+         "Hits answered with the response already built for the same stored response "
+         "within the same second.",
+         STAT_hit_responses_reused},
+};
+
+/* The origin's counters. */
+static const struct metrics_counter metrics_origin_counters[] = {
+        {"tiercache_origin_requests_total",
+         "Requests sent to the origin (fetches, revalidations, pass-through).",
+         STAT_origin_requests},
+        {"tiercache_origin_errors_total",
+         "Origin requests that failed (refused, reset, invalid, truncated).", STAT_origin_errors},
+        {"tiercache_origin_timeouts_total", "Origin requests that timed out.",
+         STAT_origin_timeouts},
+        {"tiercache_origin_revalidations_total",
+         "Conditional requests sent to revalidate a stored response.", STAT_origin_revalidations},
+        {"tiercache_origin_not_modified_total", "Revalidations answered 304.",
+         STAT_origin_not_modified},
+        {"tiercache_origin_received_bytes_total",
+         "Bytes received from the origin (headers and bodies).", STAT_origin_bytes_in},
+        {"tiercache_origin_streams_total",
+         "Answers too large to store, streamed to the client as they arrived.",
+         STAT_origin_streams},
+        {"tiercache_origin_streams_cut_total",
+         "Streamed answers cut because the origin failed midway.", STAT_origin_streams_cut},
+        {"tiercache_origin_streams_abandoned_total",
+         "Streamed answers whose client left midway (the origin transfer stopped).",
+         STAT_origin_streams_abandoned},
+};
+
+/* Everything else the proxy counts (collapsing, stale answers, access log, reloads). */
+static const struct metrics_counter metrics_process_counters[] = {
+        {"tiercache_collapse_waiters_total",
+         "GET/HEAD misses that waited for the same key's request in flight.",
+         STAT_collapsed_waiters},
+        {"tiercache_collapse_hit_for_pass_total",
+         "Misses that did not wait because their key is marked hit-for-pass.", STAT_hit_for_pass},
+        {"tiercache_stale_served_total",
+         "Stale responses served (max-stale, stale-while-revalidate, stale-if-error).",
+         STAT_stale_served},
+        {"tiercache_stale_if_error_total",
+         "Stale responses served instead of an origin failure or 5xx.", STAT_stale_if_error},
+        {"tiercache_stale_background_revalidations_total",
+         "Background revalidations started by stale-while-revalidate.",
+         STAT_background_revalidations},
+        {"tiercache_only_if_cached_misses_total",
+         "504 answers to only-if-cached requests that found nothing usable.",
+         STAT_only_if_cached_misses},
+        {"tiercache_access_log_lines_total", "Lines queued for the access log.",
+         STAT_access_log_lines},
+        {"tiercache_access_log_dropped_total",
+         "Access log lines dropped because its ring was full.", STAT_access_log_dropped},
+        {"tiercache_config_reloads_total", "Configuration reloads (SIGHUP) applied.",
+         STAT_config_reloads},
+        {"tiercache_config_reload_errors_total",
+         "Configuration reloads (SIGHUP) rejected; the running configuration stayed.",
+         STAT_config_reload_errors},
+};
+
+/* Writes each counter of table t (n of them) as a counter family of one sample. */
+static void
+metrics_counters(struct buf *out, const struct metrics_counter *t, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		metrics_one(out, t[i].name, "counter", t[i].help, stats_get(t[i].stat));
+}
+
 /* A sample with one label. */
 static void
 metrics_labelled(struct buf *out, const char *name, const char *label, const char *value,
@@ -152,16 +233,7 @@ metrics_local(struct buf *out, const struct local_info *li, const struct shared_
 	metrics_one(out, "tiercache_local_expirations_total", "counter",
 	            "Stale responses without a validator removed from the local tier when found.",
 	            li->expirations);
-	metrics_one(out, "tiercache_client_not_modified_total", "counter",
-	            "304 answers sent to clients whose validators matched.",
-	            stats_get(STAT_client_not_modified));
-	metrics_one(out, "tiercache_invalidations_total", "counter",
-	            "Stored responses removed by a successful unsafe method.",
-	            stats_get(STAT_invalidations));
-	metrics_one(out, "tiercache_local_responses_reused_total", "counter",
-	            "Hits answered with the response already built for the same stored response "
-	            "within the same second.",
-	            stats_get(STAT_hit_responses_reused));
+	metrics_counters(out, metrics_local_counters, TC_ARRAY_LEN(metrics_local_counters));
 	if (!li->has_regions)
 		return;
 	const struct local_policy_info *r = &li->regions;
@@ -199,31 +271,7 @@ metrics_local(struct buf *out, const struct local_info *li, const struct shared_
 static void
 metrics_origin(struct buf *out, struct origin *origin)
 {
-	metrics_one(out, "tiercache_origin_requests_total", "counter",
-	            "Requests sent to the origin (fetches, revalidations, pass-through).",
-	            stats_get(STAT_origin_requests));
-	metrics_one(out, "tiercache_origin_errors_total", "counter",
-	            "Origin requests that failed (refused, reset, invalid, truncated).",
-	            stats_get(STAT_origin_errors));
-	metrics_one(out, "tiercache_origin_timeouts_total", "counter",
-	            "Origin requests that timed out.", stats_get(STAT_origin_timeouts));
-	metrics_one(out, "tiercache_origin_revalidations_total", "counter",
-	            "Conditional requests sent to revalidate a stored response.",
-	            stats_get(STAT_origin_revalidations));
-	metrics_one(out, "tiercache_origin_not_modified_total", "counter",
-	            "Revalidations answered 304.", stats_get(STAT_origin_not_modified));
-	metrics_one(out, "tiercache_origin_received_bytes_total", "counter",
-	            "Bytes received from the origin (headers and bodies).",
-	            stats_get(STAT_origin_bytes_in));
-	metrics_one(out, "tiercache_origin_streams_total", "counter",
-	            "Answers too large to store, streamed to the client as they arrived.",
-	            stats_get(STAT_origin_streams));
-	metrics_one(out, "tiercache_origin_streams_cut_total", "counter",
-	            "Streamed answers cut because the origin failed midway.",
-	            stats_get(STAT_origin_streams_cut));
-	metrics_one(out, "tiercache_origin_streams_abandoned_total", "counter",
-	            "Streamed answers whose client left midway (the origin transfer stopped).",
-	            stats_get(STAT_origin_streams_abandoned));
+	metrics_counters(out, metrics_origin_counters, TC_ARRAY_LEN(metrics_origin_counters));
 	if (origin == NULL)
 		return;
 	struct origin_health h;
@@ -330,34 +378,7 @@ metrics_write(struct buf *out, struct local *local, struct shared *shared, struc
 	                 stats_get(STAT_requests_other));
 	metrics_local(out, &li, &mc, shared != NULL);
 	metrics_origin(out, origin);
-	metrics_one(out, "tiercache_collapse_waiters_total", "counter",
-	            "GET/HEAD misses that waited for the same key's request in flight.",
-	            stats_get(STAT_collapsed_waiters));
-	metrics_one(out, "tiercache_collapse_hit_for_pass_total", "counter",
-	            "Misses that did not wait because their key is marked hit-for-pass.",
-	            stats_get(STAT_hit_for_pass));
-	metrics_one(out, "tiercache_stale_served_total", "counter",
-	            "Stale responses served (max-stale, stale-while-revalidate, stale-if-error).",
-	            stats_get(STAT_stale_served));
-	metrics_one(out, "tiercache_stale_if_error_total", "counter",
-	            "Stale responses served instead of an origin failure or 5xx.",
-	            stats_get(STAT_stale_if_error));
-	metrics_one(out, "tiercache_stale_background_revalidations_total", "counter",
-	            "Background revalidations started by stale-while-revalidate.",
-	            stats_get(STAT_background_revalidations));
-	metrics_one(out, "tiercache_only_if_cached_misses_total", "counter",
-	            "504 answers to only-if-cached requests that found nothing usable.",
-	            stats_get(STAT_only_if_cached_misses));
-	metrics_one(out, "tiercache_access_log_lines_total", "counter",
-	            "Lines queued for the access log.", stats_get(STAT_access_log_lines));
-	metrics_one(out, "tiercache_access_log_dropped_total", "counter",
-	            "Access log lines dropped because its ring was full.",
-	            stats_get(STAT_access_log_dropped));
-	metrics_one(out, "tiercache_config_reloads_total", "counter",
-	            "Configuration reloads (SIGHUP) applied.", stats_get(STAT_config_reloads));
-	metrics_one(out, "tiercache_config_reload_errors_total", "counter",
-	            "Configuration reloads (SIGHUP) rejected; the running configuration stayed.",
-	            stats_get(STAT_config_reload_errors));
+	metrics_counters(out, metrics_process_counters, TC_ARRAY_LEN(metrics_process_counters));
 	metrics_memcached(out, shared, &mc);
 	metrics_histograms(out);
 }
