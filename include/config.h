@@ -59,6 +59,8 @@ struct config {
 	int64_t local_heuristic_max;  /* seconds, cap of heuristic freshness (0: none) */
 	int64_t local_stale_if_error; /* seconds, default error grace */
 	int64_t local_max_stale_keep; /* seconds a stale response without validators is kept */
+	uint64_t local_body_file_min_bytes; /* bodies sent from memory files (0: none) */
+	unsigned local_max_body_files;      /* most memory files open for bodies */
 
 	/* [http] */
 	char *http_targeted_cc; /* targeted cache-control field read first (RFC 9213) */

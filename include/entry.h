@@ -32,6 +32,7 @@ struct entry {
 	struct http_headers headers; /* end-to-end response headers as received */
 	bool body_owned;             /* body is its own allocation (else in the entry's block) */
 	bool vary_spec;              /* a vary spec, never served (see below) */
+	int body_fd; /* the body's memory file (bodyfile.h; body is its mapping), or -1 */
 	char *body;
 	size_t body_len;
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock */

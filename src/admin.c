@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "admin.h"
+#include "bodyfile.h"
 #include "histogram.h"
 #include "stats.h"
 
@@ -94,6 +95,10 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
 	           hits + misses ? (double)hits / (double)(hits + misses) : 0.0, li.evictions,
 	           li.expirations, stats_get(STAT_client_not_modified),
 	           stats_get(STAT_invalidations), stats_get(STAT_hit_responses_reused));
+	buf_printf(out,
+	           ",\n           \"body_files\": %" PRIu64 ", \"body_files_refused\": %" PRIu64
+	           ", \"responses_from_files\": %" PRIu64,
+	           bodyfile_open_count(), bodyfile_refused(), stats_get(STAT_responses_from_files));
 	if (li.has_regions)
 		admin_tinylfu_json(out, &li.regions);
 	buf_puts(out, "},\n");

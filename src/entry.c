@@ -8,13 +8,16 @@
  * http_headers_pack_into) and a body of up to 16 KiB; a larger body keeps its own buffer.
  * Stored responses are what fills memory, so this is where the bytes per entry are decided
  * (malloc's per-allocation overhead and the holes left between small allocations were a
- * third of the payload for 1 KiB responses).
+ * third of the payload for 1 KiB responses). A body of at least [local] body_file_min_bytes
+ * goes to a sealed memory file instead (bodyfile.h: body is its read-only mapping, body_fd
+ * the descriptor hits are sent from with sendfile), released with the last reference.
  */
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 
+#include "bodyfile.h"
 #include "entry.h"
 #include "util.h"
 
@@ -83,8 +86,14 @@ entry_create(const char *key, const char *vary_key, int status, struct http_head
 	e->headers = *headers;
 	memset(headers, 0, sizeof(*headers));
 	e->body_len = body_len;
+	e->body_fd = -1;
+	struct bodyfile file;
 	if (inline_body) {
 		e->body = body_len ? memcpy(block + hoff + hlen, body, body_len) : NULL;
+		free(owned_body);
+	} else if (bodyfile_create(owned_body != NULL ? owned_body : body, body_len, &file)) {
+		e->body = file.map;
+		e->body_fd = file.fd;
 		free(owned_body);
 	} else if (owned_body != NULL) {
 		e->body = owned_body;
@@ -171,6 +180,8 @@ entry_unref(struct entry *e)
 	http_headers_clear(&e->headers); /* the block is e's: only unpacked copies are freed */
 	if (e->body_owned)
 		free(e->body);
+	if (e->body_fd >= 0)
+		bodyfile_release(&(struct bodyfile){e->body_fd, e->body}, e->body_len);
 	free(e);
 }
 

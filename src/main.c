@@ -26,6 +26,7 @@
 #include <curl/curl.h>
 
 #include "accesslog.h"
+#include "bodyfile.h"
 #include "config.h"
 #include "key.h"
 #include "local.h"
@@ -270,6 +271,16 @@ main(int argc, char **argv)
 		return 1;
 	}
 	stats_init();
+	/* large bodies in memory files: the open-file limit goes to its hard value, and the
+	 * budget of files keeps room for every connection (clients, origin, memcached) */
+	unsigned body_files =
+	        bodyfile_fit_limit(cfg->local_max_body_files,
+	                           cfg->max_connections + cfg->origin_max_connections + 256);
+	if (cfg->local_body_file_min_bytes > 0 && body_files < cfg->local_max_body_files)
+		log_warn("[local] max_body_files: %u, not %u: the open-file limit leaves room for "
+		         "no more",
+		         body_files, cfg->local_max_body_files);
+	bodyfile_configure(cfg->local_body_file_min_bytes, body_files);
 	int status = 1;
 	char *cause = NULL;
 	struct main_configs configs = {xmalloc(sizeof(*configs.v)), 1};

@@ -12,6 +12,7 @@
 #include <math.h>
 #include <string.h>
 
+#include "bodyfile.h"
 #include "histogram.h"
 #include "metrics.h"
 #include "stats.h"
@@ -86,6 +87,9 @@ static const struct metrics_counter metrics_local_counters[] = {
          "Hits answered with the response already built for the same stored response "
          "within the same second.",
          STAT_hit_responses_reused},
+        {"tiercache_local_responses_from_files_total",
+         "Responses built to send a stored body from its memory file (sendfile).",
+         STAT_responses_from_files},
 };
 
 /* The origin's counters. */
@@ -234,6 +238,13 @@ metrics_local(struct buf *out, const struct local_info *li, const struct shared_
 	            "Stale responses without a validator removed from the local tier when found.",
 	            li->expirations);
 	metrics_counters(out, metrics_local_counters, TC_ARRAY_LEN(metrics_local_counters));
+	metrics_one(out, "tiercache_local_body_files", "gauge",
+	            "Stored bodies kept in memory files now (one open file each).",
+	            bodyfile_open_count());
+	metrics_one(out, "tiercache_local_body_files_refused_total", "counter",
+	            "Bodies large enough for a memory file kept in ordinary memory instead "
+	            "([local] max_body_files reached, or no file could be made).",
+	            bodyfile_refused());
 	if (!li->has_regions)
 		return;
 	const struct local_policy_info *r = &li->regions;

@@ -22,13 +22,20 @@
  * them (MHD frees the response once the connections sending it are done). At most
  * SERVER_HIT_SLOTS responses per thread, of bodies up to SERVER_HIT_MAX_BODY and
  * SERVER_HIT_MAX_BYTES in all, are kept alive this way; server_destroy releases them after the
- * daemon has stopped. Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505,
- * 400 for a bad length or chunk, 413 for a length beyond 64 bits); before a request goes further
- * its target and fields are vetted here (server_request_problem), and one whose framing or fields
- * cannot be trusted gets 400 and its connection closed.
- * Every reply queued is written to the access log (accesslog.h: formatted here, written by
- * its own thread). Stopping: server_quiesce closes the listening socket and marks every later
- * reply Connection: close; server_inflight counts the requests between their first callback
+ * daemon has stopped.
+ * A body kept in a memory file (bodyfile.h) is sent from a duplicate of its descriptor
+ * (MHD_create_response_from_fd_at_offset64: libmicrohttpd sends it with sendfile, the kernel
+ * passes the file's pages to the socket without copying them, and closes the duplicate when
+ * the response is destroyed). Such a response does not hold the entry: the caller keeps that
+ * reference beside it (in the hit slot, where it keeps the entry's address unique as long as
+ * the slot names it, or dropped once the response is queued). HEAD and 304 answers, which send
+ * no body, keep the buffer response from the file's mapping. Hostile input: libmicrohttpd answers
+ * what it detects itself (414, 431, 505, 400 for a bad length or chunk, 413 for a length beyond 64
+ * bits); before a request goes further its target and fields are vetted here
+ * (server_request_problem), and one whose framing or fields cannot be trusted gets 400 and its
+ * connection closed. Every reply queued is written to the access log (accesslog.h: formatted here,
+ * written by its own thread). Stopping: server_quiesce closes the listening socket and marks every
+ * later reply Connection: close; server_inflight counts the requests between their first callback
  * and their completion, so that main can wait for them before server_destroy.
  */
 #include <pthread.h>
@@ -38,6 +45,7 @@
 #include <unistd.h>
 #include <string.h>
 #include <strings.h>
+#include <fcntl.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -73,7 +81,8 @@ struct server_hits {
 	const struct server *srv;
 	size_t bytes; /* body bytes of the kept responses */
 	struct server_hit {
-		const struct entry *entry; /* identity only: the response holds the reference */
+		const struct entry *entry; /* identity only: the response (or held) holds it */
+		struct entry *held;        /* the reference of a file response, or NULL */
 		size_t body_len;
 		int64_t second;
 		struct MHD_Response *resp; /* one reference owned by the slot */
@@ -258,12 +267,35 @@ server_hit_slot(struct server_hits *h, const struct entry *e)
 }
 
 /*
+ * The response that sends e's body (or its range) from a duplicate of its memory file's
+ * descriptor, which the response owns; NULL when no descriptor is left (then the caller
+ * sends from the mapping instead).
+ */
+static struct MHD_Response *
+server_file_response(const struct proxy_reply *rep, const struct entry *e)
+{
+	int fd = fcntl(e->body_fd, F_DUPFD_CLOEXEC, 0);
+	struct MHD_Response *resp;
+
+	if (fd < 0)
+		return NULL;
+	resp = MHD_create_response_from_fd_at_offset64(rep->ranged ? rep->range_len : e->body_len,
+	                                               fd, rep->ranged ? rep->range_first : 0);
+	if (resp == NULL)
+		close(fd);
+	else
+		stats_inc(STAT_responses_from_files);
+	return resp;
+}
+
+/*
  * Builds the MHD response of an answer from entry e; the response takes e's reference (a
- * streamed answer, whose body comes from rep->stream, uses only e's headers and drops it).
+ * streamed answer, whose body comes from rep->stream, uses only e's headers and drops it),
+ * except a response from e's memory file: then *held gets the reference, for the caller.
  */
 static struct MHD_Response *
 server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
-                      struct MHD_Connection *conn)
+                      struct MHD_Connection *conn, struct entry **held)
 {
 	const char *length = http_headers_get(&e->headers, "Content-Length");
 	struct MHD_Response *resp;
@@ -289,6 +321,9 @@ server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
 		 */
 		resp = MHD_create_response_from_callback(announced, 4096, server_no_body, e,
 		                                         server_entry_release);
+	} else if (e->body_fd >= 0 && !head && rep->status != 304 &&
+	           (resp = server_file_response(rep, e)) != NULL) {
+		*held = e; /* the response has its own descriptor */
 	} else {
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(
 		        rep->ranged ? rep->range_len : e->body_len,
@@ -323,6 +358,7 @@ server_queue_reply(struct server_conn *c)
 	struct server_hits *hits = NULL;
 	struct server_hit *slot = NULL;
 	const struct entry *hit = rep->entry;
+	struct entry *held = NULL; /* the entry of a file response (not held by it) */
 	bool head = strcmp(c->req.method, "HEAD") == 0;
 	enum MHD_Result ret;
 	uint64_t sent = 0; /* body bytes, for the access log */
@@ -354,7 +390,7 @@ server_queue_reply(struct server_conn *c)
 		sent = head || rep->status == 304 ? 0 : e->body_len;
 		if (rep->stream != NULL && !head)
 			sent = server_stream_length(e); /* what it announces (0: unknown) */
-		resp = server_entry_response(rep, e, head, c->conn);
+		resp = server_entry_response(rep, e, head, c->conn, &held);
 	} else {
 		sent = head ? 0 : rep->body_len;
 		resp = MHD_create_response_from_buffer(rep->body_len, rep->body,
@@ -374,6 +410,8 @@ server_queue_reply(struct server_conn *c)
 		hits->bytes -= slot->body_len;
 		MHD_destroy_response(slot->resp);
 		slot->resp = NULL;
+		entry_unref(slot->held);
+		slot->held = NULL;
 	}
 	if (slot != NULL && hits->bytes + hit->body_len <= SERVER_HIT_MAX_BYTES) {
 		hits->bytes += hit->body_len;
@@ -381,9 +419,12 @@ server_queue_reply(struct server_conn *c)
 		slot->body_len = hit->body_len;
 		slot->second = rep->at;
 		slot->resp = resp;
+		slot->held = held;
+		held = NULL;
 	} else {
 		MHD_destroy_response(resp);
 	}
+	entry_unref(held); /* a file response sends without it */
 	c->state = CONN_ANSWERED;
 	server_log_access(c, sent);
 	proxy_reply_queued(&c->req);
@@ -804,6 +845,8 @@ server_destroy(struct server *s)
 		for (size_t i = 0; i < SERVER_HIT_SLOTS; i++)
 			if (h->slot[i].resp != NULL)
 				MHD_destroy_response(h->slot[i].resp);
+		for (size_t i = 0; i < SERVER_HIT_SLOTS; i++)
+			entry_unref(h->slot[i].held);
 		free(h);
 	}
 	pthread_mutex_destroy(&s->hits_mutex);
