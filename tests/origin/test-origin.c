@@ -49,6 +49,8 @@
  *   hdr304=Name:Value  a header sent only when the answer is 304 (repeatable)
  *   body=TEXT       the body is exactly TEXT
  *   size=N          a body of N bytes: 63 printable characters and a newline, repeated
+ *   numbered=1      with size=: every 16-byte block is instead its own number (15 digits
+ *                   and a newline), so that any part of the body tells where it comes from
  *   ctype=TYPE      Content-Type (default application/json for the default body, text/plain
  *                   for body= and size=)
  *   delay_ms=N      wait N ms (at most 600000) before answering
@@ -183,6 +185,7 @@ struct params {
 	size_t nhdrs;
 	char *body;
 	bool has_size;
+	bool numbered;
 	uint64_t size;
 	char *ctype;
 	uint64_t delay_ms;
@@ -196,6 +199,7 @@ struct body {
 	char *data;
 	uint64_t len;
 	uint64_t limit; /* bytes to send before failing (== len unless truncated) */
+	bool numbered;  /* data == NULL: numbered 16-byte blocks instead of PATTERN */
 };
 
 /* ------------------------------------------------------------------ small helpers */
@@ -646,6 +650,8 @@ params_apply(struct params *p, const char *k, const char *v)
 			return xasprintf("bad size=%s: want 0..%" PRIu64 "\n", v, MAX_SIZE);
 		p->has_size = true;
 		replace(&p->body, NULL);
+	} else if (strcmp(k, "numbered") == 0) {
+		p->numbered = strcmp(v, "1") == 0;
 	} else if (strcmp(k, "grow") == 0) {
 		if (!util_parse_u64(v, MAX_SIZE, &p->grow))
 			return xasprintf("bad grow=%s: want 0..%" PRIu64 "\n", v, MAX_SIZE);
@@ -750,6 +756,17 @@ body_read(void *cls, uint64_t pos, char *out, size_t max)
 		n = max;
 	if (b->data != NULL) {
 		memcpy(out, b->data + pos, (size_t)n);
+	} else if (b->numbered) {
+		for (uint64_t i = 0; i < n; i++) {
+			uint64_t at = pos + i, block = at / 16, digit = 14 - at % 16;
+			if (at % 16 == 15) {
+				out[i] = '\n';
+				continue;
+			}
+			while (digit-- > 0)
+				block /= 10;
+			out[i] = (char)('0' + block % 10);
+		}
 	} else {
 		for (uint64_t i = 0; i < n; i++)
 			out[i] = PATTERN[(pos + i) % PATTERN_LEN];
@@ -766,9 +783,9 @@ body_free(void *cls)
 	free(b);
 }
 
-/* A response for the body (takes data, may be NULL for the pattern). */
+/* A response for the body (takes data, may be NULL for the pattern or numbered blocks). */
 static struct MHD_Response *
-body_response(char *data, uint64_t len, bool truncate)
+body_response(char *data, uint64_t len, bool truncate, bool numbered)
 {
 	struct body *b;
 	struct MHD_Response *r;
@@ -782,6 +799,7 @@ body_response(char *data, uint64_t len, bool truncate)
 	b->data = data;
 	b->len = len;
 	b->limit = truncate ? len / 2 : len;
+	b->numbered = numbered;
 	r = MHD_create_response_from_callback(len, READER_BLOCK, body_read, b, body_free);
 	TC_ASSERT(r != NULL);
 	return r;
@@ -801,7 +819,7 @@ static enum MHD_Result
 reply_text(struct MHD_Connection *c, unsigned status, const char *text)
 {
 	size_t len = strlen(text);
-	struct MHD_Response *r = body_response(xstrndup(text, len), len, false);
+	struct MHD_Response *r = body_response(xstrndup(text, len), len, false, false);
 
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
 	return queue(c, status, r);
@@ -943,7 +961,7 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 		params_free(&p);
 		if (fail == 0)
 			return MHD_NO; /* libmicrohttpd closes the connection without an answer */
-		r = body_response(xstrdup("failing\n"), 8, false);
+		r = body_response(xstrdup("failing\n"), 8, false, false);
 		return queue(c, fail, r);
 	}
 
@@ -955,7 +973,7 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 		free(if_match);
 		snprintf(stateful_etag, sizeof(stateful_etag), "\"v%" PRIu64 "\"", v);
 		if (!ok) {
-			r = body_response(xstrdup("precondition failed"), 19, false);
+			r = body_response(xstrdup("precondition failed"), 19, false, false);
 			MHD_add_response_header(r, MHD_HTTP_HEADER_ETAG, stateful_etag);
 			MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain");
 			params_free(&p);
@@ -967,7 +985,7 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 		buf_printf(&b, "{\"version\":%" PRIu64 ",\"received\":%" PRIu64 "}", v,
 		           rq->received);
 		len = b.len;
-		r = body_response(buf_steal(&b, NULL), len, false);
+		r = body_response(buf_steal(&b, NULL), len, false, false);
 		etag = stateful_etag;
 		status = MHD_HTTP_OK;
 		if (p.ctype == NULL)
@@ -1016,7 +1034,7 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 			status = MHD_HTTP_NOT_MODIFIED;
 		if (is304 && p.etag304 != NULL)
 			etag = p.etag304;
-		r = body_response(data, len, p.truncate && !is304);
+		r = body_response(data, len, p.truncate && !is304, p.numbered);
 	}
 
 	err = NULL;
