@@ -3,7 +3,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "bodyfile.h"
 #include "entry.h"
 #include "util.h"
 
@@ -161,6 +163,59 @@ START_TEST(test_compact_layout)
 }
 END_TEST
 
+/* Bodies at or over the threshold go to sealed memory files, within the budget of files. */
+START_TEST(test_body_file)
+{
+	struct http_headers h = {0}, nm = {0};
+	struct entry *e, *r, *small, *over;
+	char *big = xmalloc(100000);
+
+	for (size_t i = 0; i < 100000; i++)
+		big[i] = (char)('a' + i % 23);
+	bodyfile_configure(32768, 2);
+	e = entry_new("k", NULL, 200, &(struct http_headers){0}, big, 100000, 1, 1, &settings);
+	ck_assert_int_ge(e->body_fd, 0);
+	ck_assert(!e->body_owned);
+	ck_assert_int_eq(e->body[0], 'a');
+	ck_assert_int_eq(e->body[99999], (char)('a' + 99999 % 23));
+	ck_assert_uint_eq(bodyfile_open_count(), 1);
+	/* sealed: the bytes handed to sockets can never change */
+	ck_assert_int_eq(pwrite(e->body_fd, "x", 1, 0), -1);
+	ck_assert_int_eq(ftruncate(e->body_fd, 10), -1);
+	char c;
+	ck_assert_int_eq(pread(e->body_fd, &c, 1, 99999), 1);
+	ck_assert_int_eq(c, e->body[99999]);
+
+	/* a 304 refresh gets a file of its own, the second and last of the budget */
+	http_headers_add(&nm, "ETag", "\"v2\"");
+	r = entry_refresh(e, &nm, 2, 2, &settings);
+	ck_assert_int_ge(r->body_fd, 0);
+	ck_assert_int_ne(r->body_fd, e->body_fd);
+	ck_assert(memcmp(r->body, e->body, 100000) == 0);
+	ck_assert_uint_eq(bodyfile_open_count(), 2);
+
+	/* over the budget: ordinary memory, counted; under the threshold: in the block */
+	over = entry_refresh(e, &nm, 3, 3, &settings);
+	ck_assert_int_eq(over->body_fd, -1);
+	ck_assert(over->body_owned);
+	ck_assert(memcmp(over->body, e->body, 100000) == 0);
+	ck_assert_uint_eq(bodyfile_refused(), 1);
+	small = entry_new("s", NULL, 200, &h, xstrdup("abc"), 3, 1, 1, &settings);
+	ck_assert_int_eq(small->body_fd, -1);
+	ck_assert_uint_eq(bodyfile_refused(), 1);
+
+	/* the last reference closes the file */
+	entry_unref(e);
+	ck_assert_uint_eq(bodyfile_open_count(), 1);
+	entry_unref(r);
+	entry_unref(over);
+	entry_unref(small);
+	ck_assert_uint_eq(bodyfile_open_count(), 0);
+	http_headers_clear(&nm);
+	bodyfile_configure(0, 0); /* off again (the suite may run without forking) */
+}
+END_TEST
+
 START_TEST(test_default_ttl)
 {
 	struct rfc9111_settings s = {.default_ttl = 30};
@@ -300,6 +355,7 @@ main(void)
 	tcase_add_test(tc, test_refcount);
 	tcase_add_test(tc, test_compact_layout);
 	tcase_add_test(tc, test_default_ttl);
+	tcase_add_test(tc, test_body_file);
 	tcase_add_test(tc, test_spec_add);
 	tcase_add_test(tc, test_stale_windows_keep);
 	tcase_add_test(tc, test_targeted_fields);
