@@ -37,7 +37,7 @@ function m(t, s, c, f) { return median(t SUBSEP s SUBSEP c, f) }
 function verdict(ok) { return ok ? "met" : "MISSED" }
 
 END {
-	ntargets = split("tiercache nginx varnish ceiling", targets, " ")
+	ntargets = split("tiercache nginx varnish ceiling baseline", targets, " ")
 	nsizes = split("1k 64k", sizes, " ")
 	nconns = split("50 200", conns, " ")
 	printf "Hit benchmark (medians of %d rounds)\n", rounds
@@ -74,6 +74,23 @@ END {
 			printf "%-5s %5s  %9.2fx %9.2fx %9.0f%% %12.2f %12.2f %12.2f %7.0f / %-6.0f\n",
 			       s, c, ratio_n[s, c], ratio_v[s, c], 100 * ratio_c[s, c], cpu[s, c],
 			       m("nginx", s, c, "cpu"), m("ceiling", s, c, "cpu"), p99[s, c], p99n[s, c]
+		}
+	nbase = 0
+	for (a = 1; a <= nsizes; a++)
+		for (b = 1; b <= nconns; b++) {
+			s = sizes[a]; c = conns[b]
+			if (!(("baseline" SUBSEP s SUBSEP c) in cnt) || m("tiercache", s, c, "rps") == 0)
+				continue
+			if (nbase++ == 0) {
+				print ""
+				print "tiercache against the baseline build (run.sh --baseline; same configuration, same rounds)"
+				printf "%-5s %5s  %12s %12s %14s %14s\n", "body", "conns", "/ baseline",
+				       "cpu us/req", "baseline cpu", "cpu ratio"
+			}
+			bc = m("baseline", s, c, "cpu")
+			printf "%-5s %5s  %11.2fx %12.2f %14.2f %13.2fx\n", s, c,
+			       m("tiercache", s, c, "rps") / m("baseline", s, c, "rps"),
+			       m("tiercache", s, c, "cpu"), bc, bc ? m("tiercache", s, c, "cpu") / bc : 0
 		}
 	print ""
 	print "Targets of issue 7"

@@ -12,6 +12,9 @@
 #   --keep        keep the work directory (configs, logs, raw results) instead of removing it
 #   --only LIST   run only these parts (comma-separated): hits (the side-by-side benchmark),
 #                 slow, collapse, shared, memory, reval (the scenarios); default: all
+#   --bodies LIST the body sizes of the hit benchmark (comma-separated: 1k, 64k; default both)
+#   --baseline DIR another build of tiercache (a configured build directory), run as one more
+#                 target, "baseline", beside the others: before/after figures from one run
 #
 # Everything listens on 127.0.0.1 only, on free ports picked at start. Every wrk run and every
 # request loop is bounded. Every process started here is stopped on exit (trap), by PID.
@@ -39,6 +42,8 @@ ROUNDS=""
 DURATION=""
 KEEP=0
 ONLY=" hits slow collapse shared memory reval "
+BODIES="1k 64k"
+BASELINE=""
 ARGS_GIVEN="$*"
 
 while [ $# -gt 0 ]; do
@@ -49,7 +54,9 @@ while [ $# -gt 0 ]; do
 	--duration) DURATION=$2; shift ;;
 	--keep) KEEP=1 ;;
 	--only) ONLY=" ${2//,/ } "; shift ;;
-	-h | --help) sed -n '2,30p' "$0"; exit 0 ;;
+	--bodies) BODIES="${2//,/ }"; shift ;;
+	--baseline) BASELINE=$2; shift ;;
+	-h | --help) sed -n '2,33p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -208,6 +215,10 @@ BUILD=$(cd "$BUILD" && pwd)
 TIERCACHE=$BUILD/src/tiercache
 TEST_ORIGIN=$BUILD/tests/origin/test-origin
 [ -x "$TIERCACHE" ] || die "$TIERCACHE not found: build tiercache first or drop --build"
+if [ -n "$BASELINE" ]; then
+	BASELINE_BIN=$(cd "$BASELINE" && pwd)/src/tiercache
+	[ -x "$BASELINE_BIN" ] || die "$BASELINE_BIN not found (--baseline)"
+fi
 if [ ! -x "$TEST_ORIGIN" ]; then
 	make -C "$BUILD" tests/origin/test-origin >"$WORK/build-origin.log" 2>&1 ||
 		die "cannot build the test origin: see $WORK/build-origin.log"
@@ -342,6 +353,16 @@ wait_http "$ORIGIN_PORT" /s/0
 start_tiercache tiercache "http://127.0.0.1:$ORIGIN_PORT"
 TIERCACHE_PORT=$TC_PORT
 TIERCACHE_PID=$TC_PID
+BASE_TARGET=""
+if [ -n "$BASELINE" ]; then # the same configuration, the other binary
+	TC_MAIN=$TIERCACHE
+	TIERCACHE=$BASELINE_BIN
+	start_tiercache baseline "http://127.0.0.1:$ORIGIN_PORT"
+	TIERCACHE=$TC_MAIN
+	BASELINE_PORT=$TC_PORT
+	BASELINE_PID=$TC_PID
+	BASE_TARGET=baseline
+fi
 
 # ---------------------------------------------------------------------------------------------
 # nginx proxy_cache, tuned as nginx's documentation recommends for a cache in front of an API:
@@ -450,17 +471,19 @@ CEILING_PID=$!
 PIDS+=($CEILING_PID)
 wait_http "$CEILING_PORT" /s/0
 
-TARGETS="tiercache nginx varnish ceiling"
+TARGETS="tiercache nginx varnish ceiling${BASE_TARGET:+ $BASE_TARGET}"
 port_of() {
 	case $1 in
 	tiercache) echo "$TIERCACHE_PORT" ;; nginx) echo "$NGINX_PORT" ;;
 	varnish) echo "$VARNISH_PORT" ;; ceiling) echo "$CEILING_PORT" ;;
+	baseline) echo "$BASELINE_PORT" ;;
 	esac
 }
 pid_of() {
 	case $1 in
 	tiercache) echo "$TIERCACHE_PID" ;; nginx) echo "$NGINX_PID" ;;
 	varnish) echo "$VARNISH_PID" ;; ceiling) echo "$CEILING_PID" ;;
+	baseline) echo "$BASELINE_PID" ;;
 	esac
 }
 
@@ -472,7 +495,7 @@ for i in $(seq 0 $((SMALL_N - 1))); do echo "/s/$i"; done >>"$WORK/paths.txt"
 for i in $(seq 0 $((LARGE_N - 1))); do echo "/l/$i"; done >>"$WORK/paths.txt"
 
 log "warming every cache (1,100 paths each, twice)"
-for t in tiercache nginx varnish; do
+for t in tiercache nginx varnish $BASE_TARGET; do
 	curl_all "$(port_of $t)" "$WORK/paths.txt" 8
 	curl_all "$(port_of $t)" "$WORK/paths.txt" 8
 done
@@ -481,12 +504,12 @@ hit_check() {
 	local t=$1 path=$2 h
 	h=$(curl -s -D - -o /dev/null "http://127.0.0.1:$(port_of $t)$path")
 	case $t in
-	tiercache) echo "$h" | grep -qi '^cache-status:.*; hit' ;;
+	tiercache | baseline) echo "$h" | grep -qi '^cache-status:.*; hit' ;;
 	nginx) echo "$h" | grep -qi '^x-cache-status: HIT' ;;
 	varnish) echo "$h" | grep -qi '^x-cache: HIT' ;;
 	esac || die "$t does not answer $path from its cache after the warm-up"
 }
-for t in tiercache nginx varnish; do
+for t in tiercache nginx varnish $BASE_TARGET; do
 	hit_check $t /s/0; hit_check $t /s/$((SMALL_N - 1)); hit_check $t /l/0
 	hit_check $t /l/$((LARGE_N - 1))
 done
@@ -517,14 +540,14 @@ measure() {
 
 log "short warm-up runs (1 s per target and size)"
 for t in $TARGETS; do
-	wrk_run "http://127.0.0.1:$(port_of $t)/" 50 1 random /s/ $SMALL_N >/dev/null
-	wrk_run "http://127.0.0.1:$(port_of $t)/" 50 1 random /l/ $LARGE_N >/dev/null
+	case " $BODIES " in *" 1k "*) wrk_run "http://127.0.0.1:$(port_of $t)/" 50 1 random /s/ $SMALL_N >/dev/null ;; esac
+	case " $BODIES " in *" 64k "*) wrk_run "http://127.0.0.1:$(port_of $t)/" 50 1 random /l/ $LARGE_N >/dev/null ;; esac
 done
 
-log "hit benchmark: $ROUNDS rounds x 4 targets x {1k,64k} x {50,200} connections, ${DURATION}s each"
+log "hit benchmark: $ROUNDS rounds x $(echo $TARGETS | wc -w) targets x {${BODIES// /,}} x {50,200} connections, ${DURATION}s each"
 order=($TARGETS)
 for round in $(seq 1 "$ROUNDS"); do
-	for size in 1k 64k; do
+	for size in $BODIES; do
 		for conns in 50 200; do
 			for t in "${order[@]}"; do measure "$round" "$t" "$size" "$conns"; done
 		done
@@ -536,7 +559,7 @@ TC_ORIGIN_AFTER_BENCH=$(stats_get "$TIERCACHE_PORT" .origin.requests)
 TC_HITS=$(stats_get "$TIERCACHE_PORT" .local.hits)
 
 # the proxies in front of the nginx origin are not needed any more: quiet machine
-for pid in $NGINX_PID $VARNISH_PID $CEILING_PID; do kill "$pid" 2>/dev/null || true; done
+for pid in $NGINX_PID $VARNISH_PID $CEILING_PID ${BASELINE_PID:-}; do kill "$pid" 2>/dev/null || true; done
 
 fi # hits
 
@@ -739,6 +762,7 @@ OUT=$HERE/results/$DATE.txt
 	echo "tiercache benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "command: bash contrib/bench/run.sh${ARGS_GIVEN:+ $ARGS_GIVEN}"
 	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
+	[ -z "$BASELINE" ] || echo "baseline: $BASELINE_BIN (binary built $(date -u -r "$BASELINE_BIN" '+%Y-%m-%d %H:%M UTC')), same configuration as tiercache"
 	echo "versions: $("$TIERCACHE" --version 2>&1 | head -n 1) (binary built $(date -u -r "$TIERCACHE" '+%Y-%m-%d %H:%M UTC'); repository HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')), $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), $("$VARNISHD" -V 2>&1 | head -n 1 | sed 's/ revision.*//; s/^varnishd (//'), libmicrohttpd $(pkg-config --modversion libmicrohttpd), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), memcached $(memcached -V | awk '{ print $2 }'), curl $(curl -V | awk 'NR == 1 { print $2 }')"
 	echo "method: wrk -t1, random paths over 1,000 x 1 KiB (/s/) or 100 x 64 KiB (/l/), ${DURATION}s per run, $ROUNDS interleaved rounds, medians; every cache warmed until each path is a hit; cpu = utime+stime of all the server's processes per request"
 	echo "tiercache origin requests: $TC_ORIGIN_AFTER_WARM after the warm-up, $TC_ORIGIN_AFTER_BENCH after the runs (equal: every measured request was a hit; local.hits $TC_HITS)"
@@ -750,7 +774,8 @@ OUT=$HERE/results/$DATE.txt
 } >"$OUT"
 cp "$RAW" "$HERE/results/$DATE.raw"
 # latest.txt (committed) is the last full run of everything
-if [ "$ONLY" = " hits slow collapse shared memory reval " ] && [ $QUICK -eq 0 ]; then
+if [ "$ONLY" = " hits slow collapse shared memory reval " ] && [ $QUICK -eq 0 ] &&
+	[ "$BODIES" = "1k 64k" ] && [ -z "$BASELINE" ]; then
 	cp "$OUT" "$HERE/results/latest.txt"
 fi
 echo
