@@ -29,9 +29,9 @@ struct entry {
 	int status;
 	char *key;      /* the primary cache key (stored after the struct, not freed alone) */
 	char *vary_key; /* the selecting request header values (key_vary), NULL without Vary */
-	struct http_headers headers; /* end-to-end response headers as received */
-	bool body_owned;             /* body is its own allocation (else in the entry's block) */
-	bool vary_spec;              /* a vary spec, never served (see below) */
+	/* end-to-end response headers as received, except a Content-Length that equals
+	 * body_len (framing the body stored here: regenerated when the entry is sent) */
+	struct http_headers headers;
 	char *body;
 	size_t body_len;
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock */
@@ -41,17 +41,20 @@ struct entry {
 	 * responses of the same second when shared records are replaced (set before publishing) */
 	int64_t response_ms;
 	int64_t date_value;
-	int64_t corrected_initial_age;
-	/* derived freshness */
-	int64_t lifetime;          /* freshness lifetime */
-	int64_t expires_at;        /* local time at which the entry becomes stale */
-	int64_t keep_until;        /* local time after which the entry is useless */
-	struct cache_control cc;   /* the directives for this cache (rfc9111_response_cc) */
+	int64_t expires_at; /* local time at which the entry becomes stale */
+	int64_t keep_until; /* local time after which the entry is useless */
+	/* derived freshness, saturated at INT32_MAX (RFC 9111 section 1.2.2) */
+	int32_t corrected_initial_age;
+	int32_t lifetime;        /* freshness lifetime */
+	struct cache_control cc; /* the directives for this cache (rfc9111_response_cc) */
+	uint32_t size;           /* bytes of the entry's own block (struct, keys, headers, body) */
+	/* targeted fields never sent to clients: 1 + their index in headers, 0 = none */
+	uint16_t hidden[2];
+	bool body_owned;           /* body is its own allocation (else in the entry's block) */
+	bool vary_spec;            /* a vary spec, never served (see below) */
 	const char *targeted;      /* the targeted field cc came from (into headers), or NULL */
-	const char *hidden[2];     /* targeted fields never sent to clients (into headers) */
 	const char *etag;          /* points into headers, NULL when absent */
 	const char *last_modified; /* points into headers, NULL when absent */
-	size_t charge;             /* bytes accounted for this entry by a cache */
 };
 
 /*

@@ -70,7 +70,14 @@ void http_headers_clear(struct http_headers *h);
  */
 void http_headers_pack(struct http_headers *h);
 
-/* Bytes http_headers_pack_into needs for h (a multiple of 16). */
+/*
+ * The static spelling of name when it is one of the field names nearly every response
+ * carries (exact match, case included), else NULL: packed lists point at it instead of
+ * holding a copy.
+ */
+const char *http_common_name(const char *name);
+
+/* Bytes http_headers_pack_into needs for h (a multiple of 8). */
 size_t http_headers_packed_size(const struct http_headers *h);
 
 /*

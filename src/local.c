@@ -42,11 +42,11 @@ local_hash(const void *key, size_t len)
 #include "policy.h"
 
 /*
- * Bookkeeping bytes per entry beyond its strings, header slots and body: the entry and node
- * structs (the node embeds uthash's 56-byte handle) and about 16 bytes for the node's share of
+ * Bookkeeping bytes per entry beyond its own block (entry->size) and a body kept apart: the
+ * node (it embeds uthash's 56-byte handle) and about 16 bytes for the node's share of
  * uthash's bucket array and the allocator's headers.
  */
-#define LOCAL_FIXED_CHARGE (sizeof(struct entry) + sizeof(struct local_node) + 16)
+#define LOCAL_FIXED_CHARGE (sizeof(struct local_node) + 16)
 
 struct local {
 	pthread_mutex_t mutex;
@@ -279,16 +279,9 @@ local_info(struct local *l, struct local_info *out)
 	local_unlock(l);
 }
 
-/* Bytes charged for storing e (key, headers, body and bookkeeping). */
+/* Bytes charged for storing e (its block, a body kept apart, and bookkeeping). */
 size_t
 local_charge(const struct entry *e)
 {
-	size_t charge = LOCAL_FIXED_CHARGE;
-
-	charge += strlen(e->key) + 1;
-	if (e->vary_key != NULL)
-		charge += strlen(e->vary_key) + 1;
-	charge += http_headers_size(&e->headers) + e->headers.n * sizeof(struct http_header);
-	charge += e->body_len;
-	return charge;
+	return LOCAL_FIXED_CHARGE + e->size + (e->body_owned ? e->body_len : 0);
 }
