@@ -218,8 +218,8 @@ http_headers_clear(struct http_headers *h)
  * name received.
  */
 static const char *const http_common_names[] = {
-        "Date",          "Content-Type",  "Content-Length", "Cache-Control", "ETag",
-        "Last-Modified", "Expires",       "Vary",           "Age",           "Server",
+        "Date",          "Content-Type",     "Content-Length", "Cache-Control", "ETag",
+        "Last-Modified", "Expires",          "Vary",           "Age",           "Server",
         "Accept-Ranges", "Content-Encoding", "Set-Cookie",
 };
 

@@ -174,11 +174,13 @@ START_TEST(test_headers_common_names)
 		const char *name;
 		bool common;
 	} cases[] = {
-	        {"Date", true},           {"Content-Type", true},  {"Cache-Control", true},
-	        {"Content-Length", true}, {"ETag", true},          {"Last-Modified", true},
-	        {"date", false},          {"DATE", false},         {"Etag", false},
-	        {"X-Date", false},        {"Dat", false},          {"", false},
-	        {"Connection", false},    {"Cache-Control ", false},
+	        {"Date", true},          {"Content-Type", true},
+	        {"Cache-Control", true}, {"Content-Length", true},
+	        {"ETag", true},          {"Last-Modified", true},
+	        {"date", false},         {"DATE", false},
+	        {"Etag", false},         {"X-Date", false},
+	        {"Dat", false},          {"", false},
+	        {"Connection", false},   {"Cache-Control ", false},
 	};
 	struct http_headers common = {0}, other = {0};
 
