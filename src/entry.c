@@ -25,32 +25,57 @@ entry_sat32(int64_t v)
 	return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
 }
 
+/*
+ * 1 + the index of the first field of e called name (0 when there is none; a field past
+ * 65,534 fields, which no origin's header limits allow, counts as absent).
+ */
+static uint16_t
+entry_field_index(const struct entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->headers.n && i < UINT16_MAX - 1; i++)
+		if (strcasecmp(e->headers.v[i].name, name) == 0)
+			return (uint16_t)(i + 1);
+	return 0;
+}
+
+/* The Date of e: its Date field, else the time it was received. */
+int64_t
+entry_date_value(const struct entry *e)
+{
+	const char *date = http_headers_get(&e->headers, "Date");
+	int64_t t;
+
+	return date != NULL && http_date_parse(date, &t) ? t : e->response_time;
+}
+
 /* Computes the derived fields of e from its headers and times. */
 static void
 entry_derive(struct entry *e, const struct rfc9111_settings *settings)
 {
-	const char *date = http_headers_get(&e->headers, "Date");
+	const char *targeted = rfc9111_response_cc(&e->headers, settings, &e->cc);
+	int64_t date_value = entry_date_value(e);
 	size_t nh = 0;
 
-	e->targeted = rfc9111_response_cc(&e->headers, settings, &e->cc);
-	for (size_t i = 0; i < e->headers.n && i < UINT16_MAX && nh < 2; i++) {
+	for (size_t i = 0; i < e->headers.n && i < UINT16_MAX - 1; i++) {
 		const char *name = e->headers.v[i].name;
 		bool seen = nh == 1 && strcasecmp(e->headers.v[e->hidden[0] - 1].name, name) == 0;
-		if (!seen && (strcasecmp(name, RFC9111_CDN_CACHE_CONTROL) == 0 ||
-		              (settings != NULL && settings->targeted != NULL &&
-		               strcasecmp(name, settings->targeted) == 0)))
+		if (name == targeted)
+			e->targeted_field = (uint16_t)(i + 1);
+		if (nh < 2 && !seen &&
+		    (strcasecmp(name, RFC9111_CDN_CACHE_CONTROL) == 0 ||
+		     (settings != NULL && settings->targeted != NULL &&
+		      strcasecmp(name, settings->targeted) == 0)))
 			e->hidden[nh++] = (uint16_t)(i + 1);
 	}
-	if (date == NULL || !http_date_parse(date, &e->date_value))
-		e->date_value = e->response_time;
+	TC_ASSERT(targeted == NULL || e->targeted_field != 0 || e->headers.n >= UINT16_MAX - 1);
 	e->corrected_initial_age = entry_sat32(
-	        rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), e->date_value,
+	        rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), date_value,
 	                                      e->request_time, e->response_time));
 	e->lifetime = entry_sat32(rfc9111_freshness_lifetime(
-	        e->status, &e->headers, &e->cc, e->targeted != NULL, e->date_value, settings));
+	        e->status, &e->headers, &e->cc, targeted != NULL, date_value, settings));
 	e->expires_at = e->response_time - e->corrected_initial_age + e->lifetime;
-	e->etag = http_headers_get(&e->headers, "ETag");
-	e->last_modified = http_headers_get(&e->headers, "Last-Modified");
+	e->etag_field = entry_field_index(e, "ETag");
+	e->last_modified_field = entry_field_index(e, "Last-Modified");
 	e->keep_until = entry_has_validator(e)
 	                        ? ENTRY_KEEP_FOREVER
 	                        : e->expires_at + rfc9111_stale_window(&e->cc, settings);
@@ -231,7 +256,7 @@ entry_is_fresh(const struct entry *e, int64_t now)
 bool
 entry_has_validator(const struct entry *e)
 {
-	return e->etag != NULL || e->last_modified != NULL;
+	return e->etag_field != 0 || e->last_modified_field != 0;
 }
 
 /* True when a's response arrived after b's (response_time, then response_ms). */

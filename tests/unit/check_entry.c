@@ -27,7 +27,7 @@ START_TEST(test_max_age_freshness)
 	                   NULL};
 	struct entry *e = make(h, "body");
 
-	ck_assert_int_eq(e->date_value, 1000);
+	ck_assert_int_eq(entry_date_value(e), 1000);
 	ck_assert_int_eq(e->lifetime, 60);
 	/* apparent age 0, response delay 2: corrected initial age 2 */
 	ck_assert_int_eq(e->corrected_initial_age, 2);
@@ -58,8 +58,8 @@ START_TEST(test_validators_keep_forever)
 	const char *h[] = {"ETag", "\"x\"", "Last-Modified", "Thu, 01 Jan 1970 00:00:01 GMT", NULL};
 	struct entry *e = make(h, "b");
 
-	ck_assert_str_eq(e->etag, "\"x\"");
-	ck_assert_str_eq(e->last_modified, "Thu, 01 Jan 1970 00:00:01 GMT");
+	ck_assert_str_eq(entry_etag(e), "\"x\"");
+	ck_assert_str_eq(entry_last_modified(e), "Thu, 01 Jan 1970 00:00:01 GMT");
 	ck_assert(entry_has_validator(e));
 	ck_assert_int_eq(e->lifetime, 0);
 	ck_assert(e->keep_until == ENTRY_KEEP_FOREVER);
@@ -136,9 +136,9 @@ START_TEST(test_compact_layout)
 	ck_assert_str_eq(e->key, "GET host /p");
 	ck_assert_ptr_eq(e->key, (char *)(e + 1));
 	ck_assert_str_eq(e->vary_key, "accept=x");
-	ck_assert_str_eq(e->etag, "\"v1\"");
-	ck_assert_ptr_eq(e->etag, e->headers.v[0].value);
-	ck_assert_str_eq(e->last_modified, "Sun, 22 Nov 2026 00:00:00 GMT");
+	ck_assert_str_eq(entry_etag(e), "\"v1\"");
+	ck_assert_ptr_eq(entry_etag(e), e->headers.v[0].value);
+	ck_assert_str_eq(entry_last_modified(e), "Sun, 22 Nov 2026 00:00:00 GMT");
 	ck_assert_int_eq(e->lifetime, 60);
 	entry_unref(e);
 
@@ -154,7 +154,7 @@ START_TEST(test_compact_layout)
 	ck_assert(r->body_owned);
 	ck_assert_ptr_ne(r->body, big);
 	ck_assert_int_eq(r->body[99999], 'z');
-	ck_assert_str_eq(r->etag, "\"v2\"");
+	ck_assert_str_eq(entry_etag(r), "\"v2\"");
 	entry_unref(e);
 	entry_unref(r);
 	http_headers_clear(&nm);
@@ -266,7 +266,7 @@ START_TEST(test_targeted_fields)
 	http_headers_add(&h, "tc-cc", "max-age=70");
 	http_headers_add(&h, "X-Other", "1");
 	struct entry *e = entry_new("k", NULL, 200, &h, NULL, 0, 1000, 1000, &s);
-	ck_assert_str_eq(e->targeted, "tc-cc"); /* as the response spells it */
+	ck_assert_str_eq(entry_targeted(e), "tc-cc"); /* as the response spells it */
 	ck_assert_int_eq(e->lifetime, 70);
 	ck_assert(!e->cc.no_store);
 	ck_assert(entry_hides(e, "CDN-Cache-Control"));
@@ -370,6 +370,58 @@ START_TEST(test_block_size)
 }
 END_TEST
 
+/* The validators and the targeted field are found by index: as http_headers_get finds them. */
+START_TEST(test_field_indices)
+{
+	static const char *const cases[][9] = {
+	        /* fields (name, value, ...), NULL-terminated */
+	        {"etag", "\"a\"", "ETag", "\"b\"", NULL},
+	        {"X-1", "1", "Last-Modified", "Thu, 01 Jan 1970 00:00:01 GMT", "ETag", "\"c\"",
+	         NULL},
+	        {"X-1", "1", "X-2", "2", NULL},
+	        {"CDN-Cache-Control", "max-age=5", "cdn-cache-control", "max-age=6", "etag",
+	         "\"d\"", NULL},
+	};
+	static const struct rfc9111_settings s = {.heuristic_max = 86400};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_headers h = {0}, copy = {0};
+		struct entry *e, *w;
+
+		for (size_t j = 0; cases[i][j] != NULL; j += 2)
+			http_headers_add(&h, cases[i][j], cases[i][j + 1]);
+		http_headers_copy(&copy, &h);
+		e = entry_new("k", NULL, 200, &h, xstrdup("b"), 1, 998, 1000, &s);
+		ck_assert_ptr_eq(entry_etag(e), http_headers_get(&copy, "ETag")
+		                                        ? http_headers_get(&e->headers, "ETag")
+		                                        : NULL);
+		ck_assert_ptr_eq(entry_last_modified(e),
+		                 http_headers_get(&e->headers, "Last-Modified"));
+		if (http_headers_get(&copy, "ETag") != NULL)
+			ck_assert_str_eq(entry_etag(e), http_headers_get(&copy, "ETag"));
+		ck_assert(entry_has_validator(e) ==
+		          (http_headers_get(&copy, "ETag") != NULL ||
+		           http_headers_get(&copy, "Last-Modified") != NULL));
+		/* a copy without the first field finds them at their new places */
+		w = entry_without(e, (const char *const[]){e->headers.v[0].name}, 1, &s);
+		ck_assert_ptr_eq(entry_etag(w), http_headers_get(&w->headers, "ETag"));
+		ck_assert_ptr_eq(entry_last_modified(w),
+		                 http_headers_get(&w->headers, "Last-Modified"));
+		if (i == 3) {
+			ck_assert_str_eq(entry_targeted(e),
+			                 "CDN-Cache-Control"); /* the first one */
+			ck_assert_int_ge(e->lifetime, 5);      /* from the targeted fields */
+			ck_assert_ptr_null(entry_targeted(w)); /* both CDN fields were removed */
+		} else {
+			ck_assert_ptr_null(entry_targeted(e));
+		}
+		http_headers_clear(&copy);
+		entry_unref(e);
+		entry_unref(w);
+	}
+}
+END_TEST
+
 int
 main(void)
 {
@@ -391,6 +443,7 @@ main(void)
 	tcase_add_test(tc, test_framing_dropped);
 	tcase_add_test(tc, test_saturated_times);
 	tcase_add_test(tc, test_block_size);
+	tcase_add_test(tc, test_field_indices);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);
