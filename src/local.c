@@ -248,12 +248,12 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 
 	(void)now;
 	TC_ASSERT(e->key != NULL);
-	if (charge > l->max_bytes || l->max_entries == 0)
+	if (charge > l->max_bytes || charge > UINT32_MAX || l->max_entries == 0)
 		return false;
 	n = xcalloc(1, sizeof(*n));
 	n->entry = entry_ref(e);
 	n->key = e->key;
-	n->charge = charge;
+	n->charge = (uint32_t)charge;
 	n->expires_at = e->expires_at;
 	n->hashv = local_hash(n->key);
 

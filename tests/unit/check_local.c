@@ -697,6 +697,26 @@ START_TEST(test_charge_is_block)
 }
 END_TEST
 
+/* An entry charged 4 GiB or more is refused even when max_bytes would take it. */
+START_TEST(test_charge_over_32_bits)
+{
+	struct entry *e = mk("huge", 20000, 60), *small = mk("small", 10, 60);
+	struct local *l = local_create("lru", UINT64_C(16) << 30, 10);
+	size_t real = e->body_len;
+
+	ck_assert(e->body_owned);
+	e->body_len = (size_t)(UINT64_C(5) << 30); /* as if 5 GiB: only the charge reads it */
+	ck_assert(!local_insert(l, e, T0));
+	e->body_len = real;
+	ck_assert(local_insert(l, e, T0));
+	ck_assert(local_insert(l, small, T0));
+	ck_assert_uint_eq(info(l).bytes, local_charge(e) + local_charge(small));
+	local_destroy(l);
+	entry_unref(e);
+	entry_unref(small);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ policies vs a model */
 
 struct model_node {
@@ -966,6 +986,7 @@ local_suite(void)
 	tcase_add_loop_test(tc, test_many_keys, 0, 3);
 	tcase_add_test(tc, test_table_model);
 	tcase_add_test(tc, test_charge_is_block);
+	tcase_add_test(tc, test_charge_over_32_bits);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(tp, 60);
