@@ -19,8 +19,9 @@ struct http_header {
 /* An ordered list of header fields; owns its strings. Zero-initialised is an empty list. */
 struct http_headers {
 	struct http_header *v;
-	size_t n;
-	size_t cap;
+	/* 32 bits each (a stored response keeps one list): far beyond any header size limit */
+	uint32_t n;
+	uint32_t cap;
 	/* the strings are not the list's own: they live in v's block (http_headers_pack) or
 	 * with someone else (http_headers_add_borrowed); a change first copies them */
 	bool packed;

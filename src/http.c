@@ -56,6 +56,8 @@ http_headers_grow(struct http_headers *h)
 	http_headers_unpack(h);
 	if (h->n < h->cap)
 		return;
+	/* 2^31 fields never come: requests and responses are bounded far below */
+	TC_ASSERT(h->cap <= UINT32_MAX / 2);
 	h->cap = h->cap ? h->cap * 2 : 8;
 	h->v = xrealloc(h->v, h->cap * sizeof(h->v[0]));
 }
@@ -73,6 +75,7 @@ http_headers_add_borrowed(struct http_headers *h, const char *name, const char *
 {
 	TC_ASSERT((h->n == 0 || h->packed) && !h->borrowed);
 	if (h->n == h->cap) {
+		TC_ASSERT(h->cap <= UINT32_MAX / 2);
 		h->cap = h->cap ? h->cap * 2 : 8;
 		h->v = xrealloc(h->v, h->cap * sizeof(h->v[0]));
 	}
@@ -270,7 +273,7 @@ http_headers_pack_into(struct http_headers *h, void *mem)
 	}
 	http_headers_clear(h);
 	h->v = v;
-	h->n = h->cap = n;
+	h->n = h->cap = (uint32_t)n;
 	h->packed = h->borrowed = true;
 }
 
