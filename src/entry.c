@@ -8,7 +8,11 @@
  * http_headers_pack_into) and a body of up to 16 KiB; a larger body keeps its own buffer.
  * Stored responses are what fills memory, so this is where the bytes per entry are decided
  * (malloc's per-allocation overhead and the holes left between small allocations were a
- * third of the payload for 1 KiB responses).
+ * third of the payload for 1 KiB responses). What else keeps an entry small: fields that
+ * point into the headers are 16-bit indices (entry_etag and friends), derived times that
+ * fit are 32 bits, RFC 9111's date_value is recomputed when asked (entry_date_value), a
+ * Content-Length equal to the stored body is not kept (the server frames the body itself),
+ * and the packed header list shares the spelling of common field names (http.h).
  */
 #include <stdlib.h>
 #include <stdio.h>
