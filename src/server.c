@@ -207,7 +207,7 @@ server_sent_with_304(const struct entry *e, const char *name)
 	for (size_t i = 0; i < TC_ARRAY_LEN(fields); i++)
 		if (strcasecmp(name, fields[i]) == 0)
 			return true;
-	return strcasecmp(name, "Last-Modified") == 0 && e->etag == NULL;
+	return strcasecmp(name, "Last-Modified") == 0 && entry_etag(e) == NULL;
 }
 
 /* Writes the access log line of a request whose reply was just queued. */
@@ -274,7 +274,7 @@ server_hit_slot(struct server_hits *h, const struct entry *e)
 static struct MHD_Response *
 server_file_response(const struct proxy_reply *rep, const struct entry *e)
 {
-	int fd = fcntl(e->body_fd, F_DUPFD_CLOEXEC, 0);
+	int fd = fcntl(entry_body_fd(e), F_DUPFD_CLOEXEC, 0);
 	struct MHD_Response *resp;
 
 	if (fd < 0)
@@ -321,7 +321,7 @@ server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
 		 */
 		resp = MHD_create_response_from_callback(announced, 4096, server_no_body, e,
 		                                         server_entry_release);
-	} else if (e->body_fd >= 0 && !head && rep->status != 304 &&
+	} else if (entry_body_fd(e) >= 0 && !head && rep->status != 304 &&
 	           (resp = server_file_response(rep, e)) != NULL) {
 		*held = e; /* the response has its own descriptor */
 	} else {
