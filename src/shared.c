@@ -17,6 +17,9 @@
  * loses its data (restart, flush_all) the generation jumps forward, never back to a value whose
  * keys might still exist on another server.
  *
+ * Reads: a lookup is one plain get (binary GETK: one packet each way); only a write reads with
+ * the CAS value (mget, then fetch_result, then cas).
+ *
  * Locks: none besides the pools' own and the watch thread's mutex (guards only its stop flag).
  * Nothing here blocks longer than the memcached timeouts allow.
  */
