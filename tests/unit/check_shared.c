@@ -620,7 +620,7 @@ START_TEST(test_store_lookup)
 	ck_assert_uint_eq(d->body_len, 6);
 	ck_assert(memcmp(d->body, "body-1", 6) == 0);
 	ck_assert_int_eq(d->response_time, e->response_time);
-	ck_assert_str_eq(d->etag, "\"1\"");
+	ck_assert_str_eq(entry_etag(d), "\"1\"");
 	entry_unref(d);
 	ck_assert_uint_eq(stat_of(s, "hits"), 1);
 	ck_assert_uint_eq(stat_of(s, "misses"), 1);
@@ -688,27 +688,27 @@ START_TEST(test_never_older)
 	ck_assert_int_eq(shared_store(s, old, false, now), SHARED_NOT_NEWER);
 	ck_assert_int_eq(shared_store(s, same, true, now), SHARED_NOT_NEWER);
 	struct entry *d = shared_lookup(s, "GET h /cas", &from);
-	ck_assert_str_eq(d->etag, "\"m\"");
+	ck_assert_str_eq(entry_etag(d), "\"m\"");
 	entry_unref(d);
 	ck_assert_uint_eq(stat_of(s, "cas_conflicts"), 3);
 	/* the same second, but a later millisecond: newer */
 	same->response_ms = 5;
 	ck_assert_int_eq(shared_store(s, same, true, now), SHARED_STORED);
 	d = shared_lookup(s, "GET h /cas", &from);
-	ck_assert_str_eq(d->etag, "\"s\"");
+	ck_assert_str_eq(entry_etag(d), "\"s\"");
 	ck_assert_int_eq(d->response_ms, 5);
 	entry_unref(d);
 	/* a newer one does */
 	ck_assert_int_eq(shared_store(s, late, true, now), SHARED_STORED);
 	d = shared_lookup(s, "GET h /cas", &from);
-	ck_assert_str_eq(d->etag, "\"l\"");
+	ck_assert_str_eq(entry_etag(d), "\"l\"");
 	ck_assert_int_eq(d->response_time, now + 5);
 	entry_unref(d);
 	/* a new store (add) that finds an older record replaces it through cas */
 	struct entry *later = mk_entry("GET h /cas", now + 9, "max-age=600", "\"z\"", "z");
 	ck_assert_int_eq(shared_store(s, later, false, now), SHARED_STORED);
 	d = shared_lookup(s, "GET h /cas", &from);
-	ck_assert_str_eq(d->etag, "\"z\"");
+	ck_assert_str_eq(entry_etag(d), "\"z\"");
 	entry_unref(d);
 	ck_assert_uint_eq(stat_of(s, "stores"), 4);
 	entry_unref(later);
@@ -769,7 +769,7 @@ START_TEST(test_lost_race)
 	ck_assert_uint_eq(stat_of(s, "cas_retries"), 1);
 	ck_assert_uint_eq(stat_of(s, "cas_conflicts"), 0);
 	struct entry *d = shared_lookup(s, "GET h /race", &from);
-	ck_assert_str_eq(d->etag, "\"2\"");
+	ck_assert_str_eq(entry_etag(d), "\"2\"");
 	entry_unref(d);
 	/* lost every time: given up after SHARED_CAS_ATTEMPTS, both counted */
 	in.times = 100;
@@ -779,7 +779,7 @@ START_TEST(test_lost_race)
 	ck_assert_uint_eq(stat_of(s, "cas_retries"), 1 + SHARED_CAS_ATTEMPTS - 1);
 	ck_assert_uint_eq(stat_of(s, "cas_conflicts"), 1);
 	d = shared_lookup(s, "GET h /race", &from);
-	ck_assert_str_eq(d->etag, "\"2\"");
+	ck_assert_str_eq(entry_etag(d), "\"2\"");
 	entry_unref(d);
 	memcached_free(in.raw);
 	entry_unref(v1);
