@@ -15,20 +15,20 @@
  * ends, the response's free callback tells the pipe that the client went away. The request
  * itself is freed by the last of two holds (r->holds): the server's, dropped when the
  * request completes, and the proxy's, while an origin transfer streams into it.
- * Hits reuse responses: each MHD thread keeps a small direct-mapped table (struct
+ * Hits reuse responses: each MHD thread keeps a small 4-way set-associative table (struct
  * server_hits, thread-local, never shared) of the responses it built for plain hits, keyed by
- * entry and second (a plain hit's headers depend on nothing else, proxy.h). A slot owns one
- * MHD reference to its response, which owns one entry reference; replacing the slot drops
- * them (MHD frees the response once the connections sending it are done). At most
- * SERVER_HIT_SLOTS responses per thread, of bodies up to SERVER_HIT_MAX_BODY and
- * SERVER_HIT_MAX_BYTES in all, are kept alive this way; server_destroy releases them after the
- * daemon has stopped. Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505,
- * 400 for a bad length or chunk, 413 for a length beyond 64 bits); before a request goes further
- * its target and fields are vetted here (server_request_problem), and one whose framing or fields
- * cannot be trusted gets 400 and its connection closed.
- * Every reply queued is written to the access log (accesslog.h: formatted here, written by
- * its own thread). Stopping: server_quiesce closes the listening socket and marks every later
- * reply Connection: close; server_inflight counts the requests between their first callback
+ * entry and second (a plain hit's headers depend on nothing else, proxy.h); a new response
+ * takes its entry's old slot, else a free one, else the one of the set kept longest. A slot owns
+ * one MHD reference to its response, which owns one entry reference; replacing the slot drops them
+ * (MHD frees the response once the connections sending it are done). At most SERVER_HIT_SLOTS
+ * responses per thread, of bodies up to SERVER_HIT_MAX_BODY and SERVER_HIT_MAX_BYTES in all, are
+ * kept alive this way; server_destroy releases them after the daemon has stopped. Hostile input:
+ * libmicrohttpd answers what it detects itself (414, 431, 505, 400 for a bad length or chunk, 413
+ * for a length beyond 64 bits); before a request goes further its target and fields are vetted here
+ * (server_request_problem), and one whose framing or fields cannot be trusted gets 400 and its
+ * connection closed. Every reply queued is written to the access log (accesslog.h: formatted here,
+ * written by its own thread). Stopping: server_quiesce closes the listening socket and marks every
+ * later reply Connection: close; server_inflight counts the requests between their first callback
  * and their completion, so that main can wait for them before server_destroy.
  */
 #include <pthread.h>
@@ -58,14 +58,17 @@
 #define SERVER_DISCARD_MAX (UINT64_C(8) << 20)
 
 /*
- * Responses of plain hits kept per MHD thread, the largest body kept that way, and the body
- * bytes one thread's kept responses may hold (entries evicted or replaced since stay alive
- * until their slot is reused: this bounds that memory).
+ * Responses of plain hits kept per MHD thread (sets of SERVER_HIT_WAYS slots: with one slot
+ * per address, two hot entries that met in a slot evicted each other on every hit, and about
+ * one entry in five of a thousand did), the largest body kept that way, and the body bytes
+ * one thread's kept responses may hold (entries evicted or replaced since stay alive until
+ * their slot is reused: this bounds that memory).
  */
-#define SERVER_HIT_SLOTS_LOG2 12
-#define SERVER_HIT_SLOTS      (1u << SERVER_HIT_SLOTS_LOG2)
-#define SERVER_HIT_MAX_BODY   (64 * 1024)
-#define SERVER_HIT_MAX_BYTES  (8 * 1024 * 1024)
+#define SERVER_HIT_SETS_LOG2 10
+#define SERVER_HIT_WAYS      4
+#define SERVER_HIT_SLOTS     ((1u << SERVER_HIT_SETS_LOG2) * SERVER_HIT_WAYS)
+#define SERVER_HIT_MAX_BODY  (64 * 1024)
+#define SERVER_HIT_MAX_BYTES (8 * 1024 * 1024)
 
 /* One thread's reusable hit responses (only that thread reads or writes it). */
 struct server_hits {
@@ -76,8 +79,10 @@ struct server_hits {
 		const struct entry *entry; /* identity only: the response holds the reference */
 		size_t body_len;
 		int64_t second;
+		uint64_t used;             /* h->clock when last built or sent: the oldest goes */
 		struct MHD_Response *resp; /* one reference owned by the slot */
 	} slot[SERVER_HIT_SLOTS];
+	uint64_t clock; /* counts the lookups */
 };
 
 struct server {
@@ -247,14 +252,41 @@ server_hits_of_thread(struct server *srv)
 	return h;
 }
 
-/* The slot of e in h (direct-mapped by the entry's address). */
+/* The first slot of e's set in h (SERVER_HIT_WAYS slots from there). */
 static struct server_hit *
-server_hit_slot(struct server_hits *h, const struct entry *e)
+server_hit_set(struct server_hits *h, const struct entry *e)
 {
 	uint64_t a = (uint64_t)(uintptr_t)e;
 
 	/* Fibonacci hashing: the top bits of the product mix every bit of the address */
-	return &h->slot[(a * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - SERVER_HIT_SLOTS_LOG2)];
+	return &h->slot[((a * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - SERVER_HIT_SETS_LOG2)) *
+	                SERVER_HIT_WAYS];
+}
+
+/*
+ * The slot of e in h (*found: its response is the one for second at), or where a response
+ * built now goes: e's slot from an earlier second, else a free one, else the least recently
+ * used of the set.
+ */
+static struct server_hit *
+server_hit_find(struct server_hits *h, const struct entry *e, int64_t at, bool *found)
+{
+	struct server_hit *set = server_hit_set(h, e), *victim = NULL;
+
+	h->clock++;
+	*found = false;
+	for (unsigned i = 0; i < SERVER_HIT_WAYS; i++) {
+		struct server_hit *s = &set[i];
+		if (s->resp != NULL && s->entry == e) {
+			*found = s->second == at;
+			s->used = h->clock;
+			return s;
+		}
+		if (victim == NULL ||
+		    (victim->resp != NULL && (s->resp == NULL || s->used < victim->used)))
+			victim = s;
+	}
+	return victim;
 }
 
 /*
@@ -331,8 +363,9 @@ server_queue_reply(struct server_conn *c)
 
 	if (rep->plain_hit && !head && !draining && rep->entry->body_len <= SERVER_HIT_MAX_BODY) {
 		hits = server_hits_of_thread(c->srv);
-		slot = server_hit_slot(hits, rep->entry);
-		if (slot->resp != NULL && slot->entry == rep->entry && slot->second == rep->at) {
+		bool found;
+		slot = server_hit_find(hits, rep->entry, rep->at, &found);
+		if (found) {
 			/* the same answer as a moment ago: send that response again */
 			stats_inc(STAT_hit_responses_reused);
 			sent = rep->status == 304 ? 0 : rep->entry->body_len;
@@ -380,6 +413,7 @@ server_queue_reply(struct server_conn *c)
 		slot->entry = hit;
 		slot->body_len = hit->body_len;
 		slot->second = rep->at;
+		slot->used = hits->clock;
 		slot->resp = resp;
 	} else {
 		MHD_destroy_response(resp);
