@@ -29,9 +29,9 @@ struct entry {
 	int status;
 	char *key;      /* the primary cache key (stored after the struct, not freed alone) */
 	char *vary_key; /* the selecting request header values (key_vary), NULL without Vary */
-	struct http_headers headers; /* end-to-end response headers as received */
-	bool body_owned;             /* body is its own allocation (else in the entry's block) */
-	bool vary_spec;              /* a vary spec, never served (see below) */
+	/* end-to-end response headers as received, except a Content-Length that equals
+	 * body_len (framing the body stored here: regenerated when the entry is sent) */
+	struct http_headers headers;
 	char *body;
 	size_t body_len;
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock */
@@ -40,19 +40,51 @@ struct entry {
 	/* wall-clock milliseconds at which the response arrived (0 = unknown): orders two
 	 * responses of the same second when shared records are replaced (set before publishing) */
 	int64_t response_ms;
-	int64_t date_value;
-	int64_t corrected_initial_age;
-	/* derived freshness */
-	int64_t lifetime;          /* freshness lifetime */
-	int64_t expires_at;        /* local time at which the entry becomes stale */
-	int64_t keep_until;        /* local time after which the entry is useless */
-	struct cache_control cc;   /* the directives for this cache (rfc9111_response_cc) */
-	const char *targeted;      /* the targeted field cc came from (into headers), or NULL */
-	const char *hidden[2];     /* targeted fields never sent to clients (into headers) */
-	const char *etag;          /* points into headers, NULL when absent */
-	const char *last_modified; /* points into headers, NULL when absent */
-	size_t charge;             /* bytes accounted for this entry by a cache */
+	int64_t expires_at; /* local time at which the entry becomes stale */
+	int64_t keep_until; /* local time after which the entry is useless */
+	/* derived freshness, saturated at INT32_MAX (RFC 9111 section 1.2.2) */
+	int32_t corrected_initial_age;
+	int32_t lifetime;        /* freshness lifetime */
+	struct cache_control cc; /* the directives for this cache (rfc9111_response_cc) */
+	uint32_t size;           /* bytes of the entry's own block (struct, keys, headers, body) */
+	/* fields of headers by 1 + their index (0 = none; entry_etag() and friends read them):
+	 * the targeted fields never sent to clients, the targeted field cc came from, the
+	 * validators */
+	uint16_t hidden[2];
+	uint16_t targeted_field;
+	uint16_t etag_field;
+	uint16_t last_modified_field;
+	bool body_owned; /* body is its own allocation (else in the entry's block) */
+	bool vary_spec;  /* a vary spec, never served (see below) */
 };
+
+/* The value of e's field at 1 + index i (0: NULL). */
+static inline const char *
+entry_field_value(const struct entry *e, uint16_t i)
+{
+	return i != 0 ? e->headers.v[i - 1].value : NULL;
+}
+
+/* The ETag of e (in its headers), or NULL. */
+static inline const char *
+entry_etag(const struct entry *e)
+{
+	return entry_field_value(e, e->etag_field);
+}
+
+/* The Last-Modified of e (in its headers), or NULL. */
+static inline const char *
+entry_last_modified(const struct entry *e)
+{
+	return entry_field_value(e, e->last_modified_field);
+}
+
+/* The name of the targeted field (RFC 9213) e's directives came from, as spelled, or NULL. */
+static inline const char *
+entry_targeted(const struct entry *e)
+{
+	return e->targeted_field != 0 ? e->headers.v[e->targeted_field - 1].name : NULL;
+}
 
 /*
  * A vary spec: what the primary key of a URL whose responses carry Vary holds, in both tiers.
@@ -112,6 +144,9 @@ struct entry *entry_ref(struct entry *e);
 
 /* Drops a reference (NULL is ignored); frees the entry when it was the last. */
 void entry_unref(struct entry *e);
+
+/* The Date of e (RFC 9111's date_value): its Date field, else the time it was received. */
+int64_t entry_date_value(const struct entry *e);
 
 /* Current age at now, in seconds. */
 int64_t entry_age(const struct entry *e, int64_t now);

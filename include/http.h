@@ -19,8 +19,9 @@ struct http_header {
 /* An ordered list of header fields; owns its strings. Zero-initialised is an empty list. */
 struct http_headers {
 	struct http_header *v;
-	size_t n;
-	size_t cap;
+	/* 32 bits each (a stored response keeps one list): far beyond any header size limit */
+	uint32_t n;
+	uint32_t cap;
 	/* the strings are not the list's own: they live in v's block (http_headers_pack) or
 	 * with someone else (http_headers_add_borrowed); a change first copies them */
 	bool packed;
@@ -70,7 +71,14 @@ void http_headers_clear(struct http_headers *h);
  */
 void http_headers_pack(struct http_headers *h);
 
-/* Bytes http_headers_pack_into needs for h (a multiple of 16). */
+/*
+ * The static spelling of name when it is one of the field names nearly every response
+ * carries (exact match, case included), else NULL: packed lists point at it instead of
+ * holding a copy.
+ */
+const char *http_common_name(const char *name);
+
+/* Bytes http_headers_pack_into needs for h (a multiple of 8). */
 size_t http_headers_packed_size(const struct http_headers *h);
 
 /*

@@ -1,5 +1,5 @@
 /*
- * local: tier 1, the in-process cache. A uthash table (keyed with a per-process secret seed)
+ * local: tier 1, the in-process cache. A hash table (keyed with a per-process secret seed)
  * from primary key to node; each node holds one reference to its entry. Bounded in bytes and
  * in entries; when an insert would exceed either bound the policy (policy.h) names victims.
  * One mutex guards the table and the policy state. Nothing is freed under it: removed entries
@@ -63,7 +63,7 @@ struct entry *local_lookup(struct local *l, const char *key, int64_t now);
 /*
  * Stores e under e->key, replacing any entry with that key, evicting others as needed.
  * The tier takes its own reference (the caller keeps its). False when e can never fit
- * (its charge exceeds max_bytes).
+ * (its charge exceeds max_bytes, or is 4 GiB or more: a node counts it in 32 bits).
  */
 bool local_insert(struct local *l, struct entry *e, int64_t now);
 

@@ -10,18 +10,15 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uthash.h>
-
 #include "entry.h"
 #include "local.h"
 
 /* One stored entry in the local tier. Owned by local.c; policies only link it. */
 struct local_node {
-	UT_hash_handle hh;
-	struct entry *entry; /* one reference owned by the node */
-	const char *key;     /* entry->key */
-	size_t charge;
-	int64_t expires_at; /* entry->expires_at, for the ttl policy */
+	struct local_node *chain; /* local.c: the next node of the same hash bucket */
+	struct entry *entry;      /* one reference owned by the node */
+	const char *key;          /* entry->key */
+	int64_t expires_at;       /* entry->expires_at, for the ttl policy */
 	/* policy links */
 	struct local_node *prev;
 	struct local_node *next;
@@ -30,6 +27,8 @@ struct local_node {
 		size_t heap_index; /* ttl: position in the heap */
 		uint64_t hash;     /* tinylfu: the key's hash for the frequency sketch */
 	};
+	uint32_t charge; /* local_charge(entry): an entry of 4 GiB or more is never stored */
+	uint32_t hashv;  /* local.c: the table's keyed hash of key */
 };
 
 struct policy_ops {

@@ -43,20 +43,29 @@
 /*
  * The health of one server, shared by every handle (a circuit breaker). While down, operations
  * are refused until retry_at_ms; then exactly one operation may try (a probe): success makes
- * the server up again, failure doubles the wait (capped).
+ * the server up again, failure doubles the wait (capped). An answer counts only when no failure
+ * was recorded since its operation began (its epoch): a reply that was already on its way when
+ * another operation timed out says nothing about the server now.
  */
 struct shared_health {
 	atomic_bool down;
 	atomic_bool probing;
 	atomic_uint failures;             /* consecutive failures */
+	atomic_uint epoch;                /* failures ever recorded (wraps) */
 	atomic_int_least64_t retry_at_ms; /* monotonic ms: no attempt before, while down */
 };
 
 /* May an operation go to the server at now_ms? (true for one probe once a backoff ends) */
 bool shared_health_admit(struct shared_health *h, int64_t now_ms);
 
-/* The server answered: it is up. Returns true when it was down. */
-bool shared_health_ok(struct shared_health *h);
+/* The epoch to pass to shared_health_ok: read when an operation begins. */
+unsigned shared_health_epoch(struct shared_health *h);
+
+/*
+ * The server answered an operation begun at epoch: it is up, unless a failure was recorded
+ * since (then nothing changes). Returns true when it was down and is up now.
+ */
+bool shared_health_ok(struct shared_health *h, unsigned epoch);
 
 /* The server failed (error or timeout) at now_ms; returns the backoff in ms before a retry. */
 int64_t shared_health_failed(struct shared_health *h, int64_t now_ms);

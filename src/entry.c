@@ -8,7 +8,11 @@
  * http_headers_pack_into) and a body of up to 16 KiB; a larger body keeps its own buffer.
  * Stored responses are what fills memory, so this is where the bytes per entry are decided
  * (malloc's per-allocation overhead and the holes left between small allocations were a
- * third of the payload for 1 KiB responses).
+ * third of the payload for 1 KiB responses). What else keeps an entry small: fields that
+ * point into the headers are 16-bit indices (entry_etag and friends), derived times that
+ * fit are 32 bits, RFC 9111's date_value is recomputed when asked (entry_date_value), a
+ * Content-Length equal to the stored body is not kept (the server frames the body itself),
+ * and the packed header list shares the spelling of common field names (http.h).
  */
 #include <stdlib.h>
 #include <stdio.h>
@@ -18,35 +22,86 @@
 #include "entry.h"
 #include "util.h"
 
+/* v saturated to the int32_t range (RFC 9111 section 1.2.2: 2^31 or the greatest value). */
+static int32_t
+entry_sat32(int64_t v)
+{
+	return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
+}
+
+/*
+ * 1 + the index of the first field of e called name (0 when there is none; a field past
+ * 65,534 fields, which no origin's header limits allow, counts as absent).
+ */
+static uint16_t
+entry_field_index(const struct entry *e, const char *name)
+{
+	for (size_t i = 0; i < e->headers.n && i < UINT16_MAX - 1; i++)
+		if (strcasecmp(e->headers.v[i].name, name) == 0)
+			return (uint16_t)(i + 1);
+	return 0;
+}
+
+/* The Date of e: its Date field, else the time it was received. */
+int64_t
+entry_date_value(const struct entry *e)
+{
+	const char *date = http_headers_get(&e->headers, "Date");
+	int64_t t;
+
+	return date != NULL && http_date_parse(date, &t) ? t : e->response_time;
+}
+
 /* Computes the derived fields of e from its headers and times. */
 static void
 entry_derive(struct entry *e, const struct rfc9111_settings *settings)
 {
-	const char *date = http_headers_get(&e->headers, "Date");
+	const char *targeted = rfc9111_response_cc(&e->headers, settings, &e->cc);
+	int64_t date_value = entry_date_value(e);
 	size_t nh = 0;
 
-	e->targeted = rfc9111_response_cc(&e->headers, settings, &e->cc);
-	for (size_t i = 0; i < e->headers.n && nh < 2; i++) {
+	for (size_t i = 0; i < e->headers.n && i < UINT16_MAX - 1; i++) {
 		const char *name = e->headers.v[i].name;
-		bool seen = nh == 1 && strcasecmp(e->hidden[0], name) == 0;
-		if (!seen && (strcasecmp(name, RFC9111_CDN_CACHE_CONTROL) == 0 ||
-		              (settings != NULL && settings->targeted != NULL &&
-		               strcasecmp(name, settings->targeted) == 0)))
-			e->hidden[nh++] = name;
+		bool seen = nh == 1 && strcasecmp(e->headers.v[e->hidden[0] - 1].name, name) == 0;
+		if (name == targeted)
+			e->targeted_field = (uint16_t)(i + 1);
+		if (nh < 2 && !seen &&
+		    (strcasecmp(name, RFC9111_CDN_CACHE_CONTROL) == 0 ||
+		     (settings != NULL && settings->targeted != NULL &&
+		      strcasecmp(name, settings->targeted) == 0)))
+			e->hidden[nh++] = (uint16_t)(i + 1);
 	}
-	if (date == NULL || !http_date_parse(date, &e->date_value))
-		e->date_value = e->response_time;
-	e->corrected_initial_age =
-	        rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), e->date_value,
-	                                      e->request_time, e->response_time);
-	e->lifetime = rfc9111_freshness_lifetime(e->status, &e->headers, &e->cc,
-	                                         e->targeted != NULL, e->date_value, settings);
+	TC_ASSERT(targeted == NULL || e->targeted_field != 0 || e->headers.n >= UINT16_MAX - 1);
+	e->corrected_initial_age = entry_sat32(
+	        rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), date_value,
+	                                      e->request_time, e->response_time));
+	e->lifetime = entry_sat32(rfc9111_freshness_lifetime(
+	        e->status, &e->headers, &e->cc, targeted != NULL, date_value, settings));
 	e->expires_at = e->response_time - e->corrected_initial_age + e->lifetime;
-	e->etag = http_headers_get(&e->headers, "ETag");
-	e->last_modified = http_headers_get(&e->headers, "Last-Modified");
+	e->etag_field = entry_field_index(e, "ETag");
+	e->last_modified_field = entry_field_index(e, "Last-Modified");
 	e->keep_until = entry_has_validator(e)
 	                        ? ENTRY_KEEP_FOREVER
 	                        : e->expires_at + rfc9111_stale_window(&e->cc, settings);
+}
+
+/*
+ * Removes the one Content-Length of headers when it is exactly body_len in decimal: it only
+ * frames the body stored with it, and the server frames what it sends itself. Any other
+ * Content-Length (a HEAD's or a streamed response's, which has no body here, or a list of
+ * values) stays, as it tells something the body does not.
+ */
+static void
+entry_drop_framing(struct http_headers *headers, size_t body_len)
+{
+	const char *cl = http_headers_get(headers, "Content-Length");
+	char digits[24];
+
+	if (cl == NULL || body_len == 0 || http_headers_count(headers, "Content-Length") != 1)
+		return;
+	snprintf(digits, sizeof(digits), "%zu", body_len);
+	if (strcmp(cl, digits) == 0)
+		http_headers_remove(headers, "Content-Length");
 }
 
 /*
@@ -67,14 +122,20 @@ entry_create(const char *key, const char *vary_key, int status, struct http_head
              int64_t response_time, const struct rfc9111_settings *settings)
 {
 	size_t klen = strlen(key) + 1, vlen = vary_key ? strlen(vary_key) + 1 : 0;
-	size_t hoff = (sizeof(struct entry) + klen + vlen + 15) & ~(size_t)15;
-	size_t hlen = http_headers_packed_size(headers);
+	size_t hoff = (sizeof(struct entry) + klen + vlen + 7) & ~(size_t)7;
+	size_t hlen;
 	bool inline_body = body_len <= ENTRY_INLINE_BODY_MAX;
-	char *block = xmalloc(hoff + hlen + (inline_body ? body_len : 0));
-	struct entry *e = (struct entry *)(void *)block;
+	char *block;
+	struct entry *e;
 
+	entry_drop_framing(headers, body_len);
+	hlen = http_headers_packed_size(headers);
+	TC_ASSERT(hoff + hlen + ENTRY_INLINE_BODY_MAX < UINT32_MAX);
+	block = xmalloc(hoff + hlen + (inline_body ? body_len : 0));
+	e = (struct entry *)(void *)block;
 	memset(e, 0, sizeof(*e));
 	atomic_init(&e->refs, 1);
+	e->size = (uint32_t)(hoff + hlen + (inline_body ? body_len : 0));
 	e->key = memcpy(block + sizeof(*e), key, klen);
 	e->vary_key = vary_key ? memcpy(e->key + klen, vary_key, vlen) : NULL;
 	e->status = status;
@@ -199,7 +260,7 @@ entry_is_fresh(const struct entry *e, int64_t now)
 bool
 entry_has_validator(const struct entry *e)
 {
-	return e->etag != NULL || e->last_modified != NULL;
+	return e->etag_field != 0 || e->last_modified_field != 0;
 }
 
 /* True when a's response arrived after b's (response_time, then response_ms). */
@@ -286,6 +347,8 @@ entry_spec_id(const struct entry *spec)
 bool
 entry_hides(const struct entry *e, const char *name)
 {
-	return (e->hidden[0] != NULL && strcasecmp(e->hidden[0], name) == 0) ||
-	       (e->hidden[1] != NULL && strcasecmp(e->hidden[1], name) == 0);
+	for (size_t i = 0; i < 2 && e->hidden[i] != 0; i++)
+		if (strcasecmp(e->headers.v[e->hidden[i] - 1].name, name) == 0)
+			return true;
+	return false;
 }

@@ -68,6 +68,8 @@ http_headers_grow(struct http_headers *h)
 	http_headers_unpack(h);
 	if (h->n < h->cap)
 		return;
+	/* 2^31 fields never come: requests and responses are bounded far below */
+	TC_ASSERT(h->cap <= UINT32_MAX / 2);
 	h->cap = h->cap ? h->cap * 2 : 8;
 	h->v = xrealloc(h->v, h->cap * sizeof(h->v[0]));
 }
@@ -85,6 +87,7 @@ http_headers_add_borrowed(struct http_headers *h, const char *name, const char *
 {
 	TC_ASSERT((h->n == 0 || h->packed) && !h->borrowed);
 	if (h->n == h->cap) {
+		TC_ASSERT(h->cap <= UINT32_MAX / 2);
 		h->cap = h->cap ? h->cap * 2 : 8;
 		h->v = xrealloc(h->v, h->cap * sizeof(h->v[0]));
 	}
@@ -223,15 +226,38 @@ http_headers_clear(struct http_headers *h)
 	h->packed = h->borrowed = false;
 }
 
-/* Bytes http_headers_pack_into needs for h (a multiple of 16). */
+/*
+ * Field names that nearly every stored response carries, spelled as origins send them. A
+ * packed list points its names at these constants instead of copying them (a stored entry
+ * saves the bytes of its common names). The match is exact, so the name read back is the
+ * name received.
+ */
+static const char *const http_common_names[] = {
+        "Date",          "Content-Type",     "Content-Length", "Cache-Control", "ETag",
+        "Last-Modified", "Expires",          "Vary",           "Age",           "Server",
+        "Accept-Ranges", "Content-Encoding", "Set-Cookie",
+};
+
+/* The constant spelling of name when it is a common one, else NULL. */
+const char *
+http_common_name(const char *name)
+{
+	for (size_t i = 0; i < sizeof(http_common_names) / sizeof(http_common_names[0]); i++)
+		if (strcmp(name, http_common_names[i]) == 0)
+			return http_common_names[i];
+	return NULL;
+}
+
+/* Bytes http_headers_pack_into needs for h (a multiple of 8). */
 size_t
 http_headers_packed_size(const struct http_headers *h)
 {
 	size_t bytes = h->n * sizeof(h->v[0]);
 
 	for (size_t i = 0; i < h->n; i++)
-		bytes += strlen(h->v[i].name) + strlen(h->v[i].value) + 2;
-	return (bytes + 15) & ~(size_t)15;
+		bytes += (http_common_name(h->v[i].name) ? 0 : strlen(h->v[i].name) + 1) +
+		         strlen(h->v[i].value) + 1;
+	return (bytes + 7) & ~(size_t)7;
 }
 
 /* Packs h into mem, which the caller owns (http_headers_packed_size(h) bytes). */
@@ -245,15 +271,21 @@ http_headers_pack_into(struct http_headers *h, void *mem)
 	TC_ASSERT(!h->packed || h->v != mem);
 	for (size_t i = 0; i < n; i++) {
 		size_t nl = strlen(h->v[i].name) + 1, vl = strlen(h->v[i].value) + 1;
+		const char *common = http_common_name(h->v[i].name);
 
-		v[i].name = memcpy(p, h->v[i].name, nl);
-		p += nl;
+		if (common != NULL) {
+			/* never written through: a change copies the list first */
+			v[i].name = (char *)(uintptr_t)common;
+		} else {
+			v[i].name = memcpy(p, h->v[i].name, nl);
+			p += nl;
+		}
 		v[i].value = memcpy(p, h->v[i].value, vl);
 		p += vl;
 	}
 	http_headers_clear(h);
 	h->v = v;
-	h->n = h->cap = n;
+	h->n = h->cap = (uint32_t)n;
 	h->packed = h->borrowed = true;
 }
 

@@ -725,11 +725,11 @@ proxy_not_modified(const struct proxy_request *r, const struct entry *e)
 {
 	/* without Last-Modified, If-Modified-Since is compared with the stored Date (RFC 9111
 	 * section 4.3.2) */
-	const char *lm =
-	        e->last_modified != NULL ? e->last_modified : http_headers_get(&e->headers, "Date");
+	const char *lm = entry_last_modified(e) != NULL ? entry_last_modified(e)
+	                                                : http_headers_get(&e->headers, "Date");
 
 	return e->status >= 200 && e->status < 300 &&
-	       rfc9111_client_not_modified(&r->headers, e->etag, lm);
+	       rfc9111_client_not_modified(&r->headers, entry_etag(e), lm);
 }
 
 /* True when r has a field that can change the answer from a stored response: If-*, Range. */
@@ -763,7 +763,8 @@ proxy_answer(struct proxy_request *r, struct entry *e, enum proxy_fwd fwd, int f
 		proxy_reply_entry(r, e, e->status, fwd, fwd_status, stored, detail);
 		return;
 	}
-	if (rfc9111_precondition_failed(&r->headers, e->status, e->etag, e->last_modified)) {
+	if (rfc9111_precondition_failed(&r->headers, e->status, entry_etag(e),
+	                                entry_last_modified(e))) {
 		proxy_reply_entry(r, e, 412, fwd, fwd_status, stored, detail);
 		entry_unref(r->reply.entry);
 		r->reply.entry = NULL;
@@ -771,8 +772,8 @@ proxy_answer(struct proxy_request *r, struct entry *e, enum proxy_fwd fwd, int f
 		proxy_reply_text(r, 412,
 		                 "412 Precondition Failed: the stored response does not "
 		                 "match If-Match / If-Unmodified-Since");
-		if (e->etag != NULL)
-			http_headers_set(&r->reply.headers, "ETag", e->etag);
+		if (entry_etag(e) != NULL)
+			http_headers_set(&r->reply.headers, "ETag", entry_etag(e));
 		return;
 	}
 	if (may_304 && proxy_not_modified(r, e)) {
@@ -781,7 +782,7 @@ proxy_answer(struct proxy_request *r, struct entry *e, enum proxy_fwd fwd, int f
 		return;
 	}
 	if (e->status == 200 && proxy_is_method(r, "GET") &&
-	    rfc9111_if_range_ok(&r->headers, e->etag, e->last_modified))
+	    rfc9111_if_range_ok(&r->headers, entry_etag(e), entry_last_modified(e)))
 		range = rfc9111_range_parse(http_headers_get(&r->headers, "Range"),
 		                            (int64_t)e->body_len, &first, &last);
 	if (range == RFC9111_RANGE_ONE) {
@@ -1261,7 +1262,7 @@ static void
 proxy_add_validators(struct proxy_request *r, struct http_headers *h, bool all_variants)
 {
 	struct buf inm = {0};
-	const char *own = r->stale != NULL ? r->stale->etag : NULL;
+	const char *own = r->stale != NULL ? entry_etag(r->stale) : NULL;
 
 	if (own != NULL)
 		buf_puts(&inm, own);
@@ -1287,8 +1288,8 @@ proxy_add_validators(struct proxy_request *r, struct http_headers *h, bool all_v
 		r->conditional = true;
 	}
 	buf_free(&inm);
-	if (r->stale != NULL && r->stale->last_modified != NULL) {
-		http_headers_add(h, "If-Modified-Since", r->stale->last_modified);
+	if (r->stale != NULL && entry_last_modified(r->stale) != NULL) {
+		http_headers_add(h, "If-Modified-Since", entry_last_modified(r->stale));
 		r->conditional = true;
 	}
 }
@@ -1439,7 +1440,7 @@ proxy_storable_copy(struct proxy *p, struct entry *e)
 
 	if (http_headers_get(&e->headers, "Set-Cookie") != NULL)
 		o.names[o.n++] = xstrdup("Set-Cookie");
-	if (e->targeted == NULL && (e->cc.no_cache_fields || e->cc.private_fields)) {
+	if (entry_targeted(e) == NULL && (e->cc.no_cache_fields || e->cc.private_fields)) {
 		char *cc = http_headers_join(&e->headers, "Cache-Control");
 		cachecontrol_listed_fields(cc, proxy_omit_add, &o);
 		free(cc);
@@ -1584,14 +1585,14 @@ proxy_select_304(struct proxy *p, struct proxy_request *r, const struct origin_f
 	bool found = false;
 
 	if (etag == NULL)
-		return r->stale != NULL && (lm == NULL || r->stale->last_modified == NULL ||
-		                            strcmp(lm, r->stale->last_modified) == 0);
-	if (r->stale != NULL && proxy_same_etag(etag, r->stale->etag))
+		return r->stale != NULL && (lm == NULL || entry_last_modified(r->stale) == NULL ||
+		                            strcmp(lm, entry_last_modified(r->stale)) == 0);
+	if (r->stale != NULL && proxy_same_etag(etag, entry_etag(r->stale)))
 		return true;
 	keys = proxy_spec_keys(r->spec, r->key, &n);
 	for (size_t i = 0; i < n && !found; i++) {
 		struct entry *e = local_lookup(p->local, keys[i], util_now());
-		if (e != NULL && !e->vary_spec && proxy_same_etag(etag, e->etag)) {
+		if (e != NULL && !e->vary_spec && proxy_same_etag(etag, entry_etag(e))) {
 			entry_unref(r->stale);
 			r->stale = e;
 			found = true;
@@ -1621,11 +1622,11 @@ proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *
 	if (head->status != 200 || (stored = proxy_local_find(p, r, now)) == NULL)
 		return NULL;
 	same = stored->status == 200 &&
-	       (head->etag == NULL ||
-	        (stored->etag != NULL && strcmp(head->etag, stored->etag) == 0)) &&
-	       (head->last_modified == NULL ||
-	        (stored->last_modified != NULL &&
-	         strcmp(head->last_modified, stored->last_modified) == 0)) &&
+	       (entry_etag(head) == NULL || (entry_etag(stored) != NULL &&
+	                                     strcmp(entry_etag(head), entry_etag(stored)) == 0)) &&
+	       (entry_last_modified(head) == NULL ||
+	        (entry_last_modified(stored) != NULL &&
+	         strcmp(entry_last_modified(head), entry_last_modified(stored)) == 0)) &&
 	       (cl == NULL || (util_parse_u64(cl, UINT64_MAX, &len) && len == stored->body_len));
 	if (!same) {
 		local_remove(p->local, stored->key);
@@ -1716,7 +1717,7 @@ proxy_store_spec(struct proxy *p, struct proxy_request *r, const struct entry *b
 {
 	int64_t now = util_now();
 	struct entry *spec =
-	        entry_spec_add(base, r->key, names, id, hash, e->etag, now, &p->settings);
+	        entry_spec_add(base, r->key, names, id, hash, entry_etag(e), now, &p->settings);
 	struct proxy_write *w = NULL;
 
 	spec->response_ms = proxy_wall_ms(); /* not published yet */

@@ -203,7 +203,7 @@ server_sent_with_304(const struct entry *e, const char *name)
 	for (size_t i = 0; i < TC_ARRAY_LEN(fields); i++)
 		if (strcasecmp(name, fields[i]) == 0)
 			return true;
-	return strcasecmp(name, "Last-Modified") == 0 && e->etag == NULL;
+	return strcasecmp(name, "Last-Modified") == 0 && entry_etag(e) == NULL;
 }
 
 /* Writes the access log line of a request whose reply was just queued. */

@@ -119,10 +119,19 @@ shared_health_admit(struct shared_health *h, int64_t now_ms)
 	return atomic_compare_exchange_strong(&h->probing, &expected, true);
 }
 
-/* The server answered: it is up. Returns true when it was down. */
-bool
-shared_health_ok(struct shared_health *h)
+/* The epoch to pass to shared_health_ok: read when an operation begins. */
+unsigned
+shared_health_epoch(struct shared_health *h)
 {
+	return atomic_load(&h->epoch);
+}
+
+/* The server answered an operation begun at epoch: up unless a failure came since. */
+bool
+shared_health_ok(struct shared_health *h, unsigned epoch)
+{
+	if (atomic_load(&h->epoch) != epoch)
+		return false; /* stale news: a later operation failed */
 	atomic_store(&h->failures, 0);
 	bool was_down = atomic_exchange(&h->down, false);
 	atomic_store(&h->probing, false);
@@ -141,6 +150,7 @@ shared_health_failed(struct shared_health *h, int64_t now_ms)
 	if (backoff > SHARED_BACKOFF_MAX_MS)
 		backoff = SHARED_BACKOFF_MAX_MS;
 	atomic_store(&h->retry_at_ms, now_ms + backoff);
+	atomic_fetch_add(&h->epoch, 1);
 	atomic_store(&h->down, true);
 	atomic_store(&h->probing, false);
 	return backoff;
@@ -355,6 +365,7 @@ struct shared_op {
 	const char *key;
 	size_t klen;
 	struct shared_server *srv;
+	unsigned epoch; /* of the server's health when the operation began */
 };
 
 /* A handle of c's pool (waiting at most timeout_ms); NULL when none came. */
@@ -397,6 +408,7 @@ shared_op_begin(struct shared_op *op, struct shared *s, struct shared_cluster *c
 		op->m = NULL;
 		return false;
 	}
+	op->epoch = shared_health_epoch(&op->srv->health);
 	return true;
 }
 
@@ -407,7 +419,7 @@ shared_op_result(struct shared_op *op, memcached_return_t rc, const char *what)
 	enum shared_outcome out = shared_classify(rc);
 
 	if (out == OUT_ANSWERED) {
-		if (shared_health_ok(&op->srv->health))
+		if (shared_health_ok(&op->srv->health, op->epoch))
 			log_info("memcached: %s %s is up again", op->c->name, op->srv->address);
 		if (rc == MEMCACHED_E2BIG || rc == MEMCACHED_SERVER_MEMORY_ALLOCATION_FAILURE) {
 			shared_count(&op->s->errors);
@@ -790,6 +802,21 @@ shared_set_generation(struct shared_cluster *c, uint64_t gen)
 	return false;
 }
 
+/*
+ * The generation to start from when c's generation key is missing (new cluster, restart,
+ * flush_all): the wall clock in ms, or one past the generation known here when purges ran it
+ * ahead of the clock, so a lost key never brings back an old namespace.
+ */
+static uint64_t
+shared_fresh_generation(struct shared_cluster *c)
+{
+	uint64_t gen = shared_wall_ms();
+
+	if (atomic_load(&c->gen_known) && atomic_load(&c->generation) >= gen)
+		gen = atomic_load(&c->generation) + 1;
+	return gen;
+}
+
 /* Reads (or creates) c's generation; true when a known generation changed. */
 static bool
 shared_refresh_cluster(struct shared *s, struct shared_cluster *c)
@@ -820,7 +847,7 @@ shared_refresh_cluster(struct shared *s, struct shared_cluster *c)
 		}
 		/* missing (new cluster, restart, flush_all): start from the clock */
 		char num[24];
-		int n = snprintf(num, sizeof(num), "%" PRIu64, shared_wall_ms());
+		int n = snprintf(num, sizeof(num), "%" PRIu64, shared_fresh_generation(c));
 		memcached_return_t rc = memcached_add(op.m, gkey, op.klen, num, (size_t)n, 0, 0);
 		if (shared_op_result(&op, rc, "add") != OUT_ANSWERED)
 			break;
@@ -868,7 +895,7 @@ shared_purge_all(struct shared *s)
 		if (c->n == 0 || !shared_op_begin(&op, s, c, gkey))
 			continue;
 		memcached_return_t rc = memcached_increment_with_initial(
-		        op.m, gkey, op.klen, 1, shared_wall_ms(), 0, &value);
+		        op.m, gkey, op.klen, 1, shared_fresh_generation(c), 0, &value);
 		if (shared_op_result(&op, rc, "incr") == OUT_ANSWERED && rc == MEMCACHED_SUCCESS) {
 			shared_set_generation(c, value);
 			log_info("memcached: %s: everything purged, namespace generation %" PRIu64,

@@ -27,7 +27,7 @@ START_TEST(test_max_age_freshness)
 	                   NULL};
 	struct entry *e = make(h, "body");
 
-	ck_assert_int_eq(e->date_value, 1000);
+	ck_assert_int_eq(entry_date_value(e), 1000);
 	ck_assert_int_eq(e->lifetime, 60);
 	/* apparent age 0, response delay 2: corrected initial age 2 */
 	ck_assert_int_eq(e->corrected_initial_age, 2);
@@ -58,8 +58,8 @@ START_TEST(test_validators_keep_forever)
 	const char *h[] = {"ETag", "\"x\"", "Last-Modified", "Thu, 01 Jan 1970 00:00:01 GMT", NULL};
 	struct entry *e = make(h, "b");
 
-	ck_assert_str_eq(e->etag, "\"x\"");
-	ck_assert_str_eq(e->last_modified, "Thu, 01 Jan 1970 00:00:01 GMT");
+	ck_assert_str_eq(entry_etag(e), "\"x\"");
+	ck_assert_str_eq(entry_last_modified(e), "Thu, 01 Jan 1970 00:00:01 GMT");
 	ck_assert(entry_has_validator(e));
 	ck_assert_int_eq(e->lifetime, 0);
 	ck_assert(e->keep_until == ENTRY_KEEP_FOREVER);
@@ -136,9 +136,9 @@ START_TEST(test_compact_layout)
 	ck_assert_str_eq(e->key, "GET host /p");
 	ck_assert_ptr_eq(e->key, (char *)(e + 1));
 	ck_assert_str_eq(e->vary_key, "accept=x");
-	ck_assert_str_eq(e->etag, "\"v1\"");
-	ck_assert_ptr_eq(e->etag, e->headers.v[0].value);
-	ck_assert_str_eq(e->last_modified, "Sun, 22 Nov 2026 00:00:00 GMT");
+	ck_assert_str_eq(entry_etag(e), "\"v1\"");
+	ck_assert_ptr_eq(entry_etag(e), e->headers.v[0].value);
+	ck_assert_str_eq(entry_last_modified(e), "Sun, 22 Nov 2026 00:00:00 GMT");
 	ck_assert_int_eq(e->lifetime, 60);
 	entry_unref(e);
 
@@ -154,7 +154,7 @@ START_TEST(test_compact_layout)
 	ck_assert(r->body_owned);
 	ck_assert_ptr_ne(r->body, big);
 	ck_assert_int_eq(r->body[99999], 'z');
-	ck_assert_str_eq(r->etag, "\"v2\"");
+	ck_assert_str_eq(entry_etag(r), "\"v2\"");
 	entry_unref(e);
 	entry_unref(r);
 	http_headers_clear(&nm);
@@ -266,7 +266,7 @@ START_TEST(test_targeted_fields)
 	http_headers_add(&h, "tc-cc", "max-age=70");
 	http_headers_add(&h, "X-Other", "1");
 	struct entry *e = entry_new("k", NULL, 200, &h, NULL, 0, 1000, 1000, &s);
-	ck_assert_str_eq(e->targeted, "tc-cc"); /* as the response spells it */
+	ck_assert_str_eq(entry_targeted(e), "tc-cc"); /* as the response spells it */
 	ck_assert_int_eq(e->lifetime, 70);
 	ck_assert(!e->cc.no_store);
 	ck_assert(entry_hides(e, "CDN-Cache-Control"));
@@ -282,6 +282,143 @@ START_TEST(test_targeted_fields)
 	ck_assert_int_eq(e->lifetime, 100);
 	ck_assert(!entry_hides(e, "CDN-Cache-Control"));
 	entry_unref(e);
+}
+END_TEST
+
+/* Which Content-Length fields a stored entry keeps: only those that tell more than its body. */
+START_TEST(test_framing_dropped)
+{
+	static const struct {
+		const char *cl[2]; /* Content-Length values (NULL: fewer) */
+		const char *body;  /* NULL: none stored (a HEAD's or a streamed response's) */
+		bool kept;
+	} cases[] = {
+	        {{"4", NULL}, "body", false},  /* equals the body: regenerated when sent */
+	        {{"5", NULL}, "body", true},   /* says something else: kept */
+	        {{"04", NULL}, "body", true},  /* not the canonical spelling: kept as received */
+	        {{"4 ", NULL}, "body", true},  /* idem */
+	        {{"4", "4"}, "body", true},    /* a list of values: kept */
+	        {{"1024", NULL}, NULL, true},  /* no body here (HEAD, streamed): kept */
+	        {{"0", NULL}, NULL, true},     /* no body stored: kept */
+	        {{NULL, NULL}, "body", false}, /* none: nothing to keep */
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_headers h = {0};
+		struct entry *e, *r, *w;
+
+		http_headers_add(&h, "Date", "Thu, 01 Jan 1970 00:16:40 GMT");
+		for (size_t j = 0; j < 2 && cases[i].cl[j] != NULL; j++)
+			http_headers_add(&h, "Content-Length", cases[i].cl[j]);
+		http_headers_add(&h, "Cache-Control", "max-age=60");
+		e = entry_new("k", NULL, 200, &h, cases[i].body ? xstrdup(cases[i].body) : NULL,
+		              cases[i].body ? strlen(cases[i].body) : 0, 998, 1000, &settings);
+		ck_assert_msg((http_headers_get(&e->headers, "Content-Length") != NULL) ==
+		                      cases[i].kept,
+		              "case %zu", i);
+		/* the other fields stay, in order, and the freshness is the same */
+		ck_assert_str_eq(e->headers.v[0].name, "Date");
+		ck_assert_str_eq(e->headers.v[e->headers.n - 1].value, "max-age=60");
+		ck_assert_int_eq(e->lifetime, 60);
+		/* a 304 refresh and a copy without a field keep what the entry kept */
+		r = entry_refresh(e, &h, 1000, 1001, &settings);
+		w = entry_without(e, (const char *const[]){"X-None"}, 1, &settings);
+		ck_assert_uint_eq(r->headers.n, e->headers.n);
+		ck_assert_uint_eq(w->headers.n, e->headers.n);
+		entry_unref(e);
+		entry_unref(r);
+		entry_unref(w);
+	}
+}
+END_TEST
+
+/* Ages and lifetimes beyond 2^31 seconds saturate (RFC 9111 section 1.2.2). */
+START_TEST(test_saturated_times)
+{
+	const char *h[] = {"Cache-Control", "max-age=99999999999", "Age", "99999999999", NULL};
+	const char *g[] = {"Cache-Control", "max-age=2147483647", NULL};
+	struct entry *e = make(h, "x"), *f = make(g, "x");
+
+	ck_assert_int_eq(e->lifetime, INT32_MAX);
+	ck_assert_int_eq(e->corrected_initial_age, INT32_MAX);
+	ck_assert(!entry_is_fresh(e, 1000)); /* as old as it may be fresh */
+	ck_assert_int_eq(f->lifetime, INT32_MAX);
+	ck_assert(entry_is_fresh(f, 1000 + 86400 * 365));
+	ck_assert_int_eq(f->expires_at, (int64_t)998 + INT32_MAX); /* 2 s corrected age */
+	entry_unref(e);
+	entry_unref(f);
+}
+END_TEST
+
+/* The block's size: the struct, the keys, the packed headers and a small body, no more. */
+START_TEST(test_block_size)
+{
+	const char *h[] = {"Cache-Control", "max-age=60", "Content-Length", "4", NULL};
+	struct entry *e = make(h, "body"), *big;
+	struct http_headers none = {0};
+	char *body = xcalloc(1, 100000);
+
+	ck_assert_uint_eq(e->headers.n, 1);
+	ck_assert_uint_eq(e->size, (size_t)(e->body + 4 - (char *)e));
+	ck_assert_uint_le(e->size, sizeof(struct entry) + strlen("GET host /p") + 1 + 7 +
+	                                   sizeof(struct http_header) + 11 + 7 + 4);
+	big = entry_new("k", NULL, 200, &none, body, 100000, 1, 1, &settings);
+	ck_assert(big->body_owned);
+	ck_assert_uint_lt(big->size, 1000); /* the body is not in the block */
+	entry_unref(e);
+	entry_unref(big);
+}
+END_TEST
+
+/* The validators and the targeted field are found by index: as http_headers_get finds them. */
+START_TEST(test_field_indices)
+{
+	static const char *const cases[][9] = {
+	        /* fields (name, value, ...), NULL-terminated */
+	        {"etag", "\"a\"", "ETag", "\"b\"", NULL},
+	        {"X-1", "1", "Last-Modified", "Thu, 01 Jan 1970 00:00:01 GMT", "ETag", "\"c\"",
+	         NULL},
+	        {"X-1", "1", "X-2", "2", NULL},
+	        {"CDN-Cache-Control", "max-age=5", "cdn-cache-control", "max-age=6", "etag",
+	         "\"d\"", NULL},
+	};
+	static const struct rfc9111_settings s = {.heuristic_max = 86400};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_headers h = {0}, copy = {0};
+		struct entry *e, *w;
+
+		for (size_t j = 0; cases[i][j] != NULL; j += 2)
+			http_headers_add(&h, cases[i][j], cases[i][j + 1]);
+		http_headers_copy(&copy, &h);
+		e = entry_new("k", NULL, 200, &h, xstrdup("b"), 1, 998, 1000, &s);
+		ck_assert_ptr_eq(entry_etag(e), http_headers_get(&copy, "ETag")
+		                                        ? http_headers_get(&e->headers, "ETag")
+		                                        : NULL);
+		ck_assert_ptr_eq(entry_last_modified(e),
+		                 http_headers_get(&e->headers, "Last-Modified"));
+		if (http_headers_get(&copy, "ETag") != NULL)
+			ck_assert_str_eq(entry_etag(e), http_headers_get(&copy, "ETag"));
+		ck_assert(entry_has_validator(e) ==
+		          (http_headers_get(&copy, "ETag") != NULL ||
+		           http_headers_get(&copy, "Last-Modified") != NULL));
+		/* a copy without the first field finds them at their new places */
+		w = entry_without(e, (const char *const[]){e->headers.v[0].name}, 1, &s);
+		ck_assert_ptr_eq(entry_etag(w), http_headers_get(&w->headers, "ETag"));
+		ck_assert_ptr_eq(entry_last_modified(w),
+		                 http_headers_get(&w->headers, "Last-Modified"));
+		if (i == 3) {
+			ck_assert_str_eq(entry_targeted(e),
+			                 "CDN-Cache-Control"); /* the first one */
+			ck_assert_int_ge(e->lifetime, 5);      /* from the targeted fields */
+			ck_assert_ptr_null(entry_targeted(w)); /* both CDN fields were removed */
+		} else {
+			ck_assert_ptr_null(entry_targeted(e));
+		}
+		http_headers_clear(&copy);
+		entry_unref(e);
+		entry_unref(w);
+	}
 }
 END_TEST
 
@@ -303,6 +440,10 @@ main(void)
 	tcase_add_test(tc, test_spec_add);
 	tcase_add_test(tc, test_stale_windows_keep);
 	tcase_add_test(tc, test_targeted_fields);
+	tcase_add_test(tc, test_framing_dropped);
+	tcase_add_test(tc, test_saturated_times);
+	tcase_add_test(tc, test_block_size);
+	tcase_add_test(tc, test_field_indices);
 	suite_add_tcase(s, tc);
 	sr = srunner_create(s);
 	srunner_run_all(sr, CK_ENV);

@@ -177,9 +177,16 @@ START_TEST(test_headers_pack)
 	ck_assert_uint_eq(http_headers_size(&a), size);
 	ck_assert_str_eq(http_headers_get(&a, "etag"), "\"x\"");
 	ck_assert_str_eq(http_headers_get(&a, "EMPTY"), "");
-	/* one block: the strings follow the array */
-	ck_assert_ptr_eq(a.v[0].name, (char *)(a.v + 4));
-	ck_assert_ptr_eq(a.v[0].value, a.v[0].name + 5);
+	/* one block: the strings follow the array, except the common names (shared constants) */
+	ck_assert_ptr_eq(a.v[0].name, http_common_name("ETag"));
+	ck_assert_ptr_eq(a.v[0].value, (char *)(a.v + 4));
+	ck_assert_ptr_eq(a.v[1].name, http_common_name("Vary"));
+	ck_assert_ptr_eq(a.v[1].value, a.v[0].value + 4);
+	ck_assert_ptr_eq(a.v[2].name, a.v[1].value + 2); /* "vary": not the exact spelling */
+	ck_assert_str_eq(a.v[2].name, "vary");
+	ck_assert_ptr_eq(a.v[2].value, a.v[2].name + 5);
+	ck_assert_ptr_eq(a.v[3].name, a.v[2].value + 2);
+	ck_assert_ptr_eq(a.v[3].value, a.v[3].name + 6);
 	http_headers_copy(&b, &a);
 	ck_assert(!b.packed);
 	ck_assert_uint_eq(http_headers_remove(&a, "X-None"), 0); /* no change: stays packed */
@@ -206,6 +213,56 @@ START_TEST(test_headers_pack)
 END_TEST
 
 /* Borrowed strings are read in place, and copied (never written) when the list changes. */
+/* Common names: exact spelling only, and a packed list holds no copy of them. */
+START_TEST(test_headers_common_names)
+{
+	static const struct {
+		const char *name;
+		bool common;
+	} cases[] = {
+	        {"Date", true},          {"Content-Type", true},
+	        {"Cache-Control", true}, {"Content-Length", true},
+	        {"ETag", true},          {"Last-Modified", true},
+	        {"date", false},         {"DATE", false},
+	        {"Etag", false},         {"X-Date", false},
+	        {"Dat", false},          {"", false},
+	        {"Connection", false},   {"Cache-Control ", false},
+	};
+	struct http_headers common = {0}, other = {0};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		const char *c = http_common_name(cases[i].name);
+		ck_assert_msg((c != NULL) == cases[i].common, "%s", cases[i].name);
+		if (c != NULL) {
+			ck_assert_str_eq(c, cases[i].name);
+			ck_assert_ptr_eq(c, http_common_name(cases[i].name)); /* one constant */
+		}
+	}
+	/* the same fields, spelled so that none is common: the names cost their bytes */
+	http_headers_add(&common, "Date", "Sun, 22 Nov 2026 00:00:00 GMT");
+	http_headers_add(&common, "Cache-Control", "max-age=60");
+	http_headers_add(&common, "Content-Type", "text/plain");
+	http_headers_add(&other, "date", "Sun, 22 Nov 2026 00:00:00 GMT");
+	http_headers_add(&other, "cache-control", "max-age=60");
+	http_headers_add(&other, "content-type", "text/plain");
+	ck_assert_uint_eq(http_headers_packed_size(&common) % 8, 0);
+	ck_assert_uint_le(http_headers_packed_size(&common) + 5 + 14 + 13 - 7,
+	                  http_headers_packed_size(&other));
+	http_headers_pack(&common);
+	http_headers_pack(&other);
+	ck_assert_str_eq(http_headers_get(&common, "CACHE-CONTROL"), "max-age=60");
+	ck_assert_str_eq(http_headers_get(&other, "Content-Type"), "text/plain");
+	ck_assert_str_eq(common.v[0].name, "Date");
+	/* a change copies every string: the list then owns its names */
+	http_headers_set(&common, "Date", "Mon, 23 Nov 2026 00:00:00 GMT");
+	ck_assert(!common.packed);
+	ck_assert_ptr_ne(common.v[1].name, http_common_name("Cache-Control"));
+	ck_assert_str_eq(common.v[1].name, "Cache-Control");
+	http_headers_clear(&common);
+	http_headers_clear(&other);
+}
+END_TEST
+
 START_TEST(test_headers_borrowed)
 {
 	char name[] = "Host", value[] = "example.com";
@@ -526,6 +583,7 @@ http_suite(void)
 	tcase_add_test(tc, test_headers_remove_set);
 	tcase_add_test(tc, test_headers_copy_size);
 	tcase_add_test(tc, test_headers_pack);
+	tcase_add_test(tc, test_headers_common_names);
 	tcase_add_test(tc, test_headers_borrowed);
 	tcase_add_test(tc, test_hop_by_hop);
 	tcase_add_test(tc, test_date_parse);

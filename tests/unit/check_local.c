@@ -625,6 +625,98 @@ START_TEST(test_many_keys)
 }
 END_TEST
 
+/*
+ * The hash table against a model: random inserts, replacements, removals, lookups and clears
+ * over a key space that crosses the table's growth steps (64, 128, ... buckets) many times;
+ * every key is then looked up. Keys share long prefixes and differ in their last bytes.
+ */
+START_TEST(test_table_model)
+{
+	enum { KEYS = 1500, OPS = 20000 };
+	static bool model[KEYS];
+	uint64_t r = 42, count = 0;
+	char key[64];
+	struct local *l = local_create("lru", BIG, KEYS);
+
+	memset(model, 0, sizeof(model));
+	for (int op = 0; op < OPS; op++) {
+		unsigned k = (unsigned)(rnd(&r) % KEYS), what = (unsigned)(rnd(&r) % 10);
+
+		snprintf(key, sizeof(key), "GET 127.0.0.1:8080 /items/%u?x=%u", k, k % 3);
+		if (what < 5) { /* insert or replace */
+			ck_assert(put(l, key, k % 5, 60));
+			count += !model[k];
+			model[k] = true;
+		} else if (what < 7) {
+			ck_assert(local_remove(l, key) == model[k]);
+			count -= model[k];
+			model[k] = false;
+		} else if (what < 9 || op % 5000 != 0) {
+			ck_assert(has(l, key) == model[k]);
+		} else {
+			local_clear(l);
+			memset(model, 0, sizeof(model));
+			count = 0;
+		}
+		ck_assert_uint_eq(info(l).entries, count);
+	}
+	for (unsigned k = 0; k < KEYS; k++) {
+		struct entry *e;
+
+		snprintf(key, sizeof(key), "GET 127.0.0.1:8080 /items/%u?x=%u", k, k % 3);
+		e = local_lookup(l, key, T0);
+		ck_assert_msg((e != NULL) == model[k], "key %u", k);
+		if (e != NULL) {
+			ck_assert_str_eq(e->key, key);
+			ck_assert(body_ok(e));
+		}
+		entry_unref(e);
+		key[strlen(key) - 1] ^= 0x40; /* a near miss is never found */
+		ck_assert(!has(l, key));
+	}
+	local_destroy(l);
+}
+END_TEST
+
+/* The charge is what the entry costs: its block, a body kept apart, and the node. */
+START_TEST(test_charge_is_block)
+{
+	struct entry *a = mk("a", 100, 60), *longer = mk("a-much-longer-key-0123456789", 100, 60),
+	             *big = mk("b", 100000, 60);
+
+	ck_assert_uint_ge(local_charge(a), a->size + sizeof(struct local_node));
+	ck_assert_uint_le(local_charge(a), a->size + sizeof(struct local_node) + 32);
+	/* a longer key costs its bytes (the block is padded to 8) */
+	ck_assert_uint_ge(local_charge(longer) - local_charge(a), strlen(longer->key) - 1 - 7);
+	ck_assert_uint_le(local_charge(longer) - local_charge(a), strlen(longer->key) - 1 + 7);
+	ck_assert(big->body_owned); /* a big body is charged byte for byte too */
+	ck_assert_uint_eq(local_charge(big) - big->size, local_charge(a) - a->size + 100000);
+	entry_unref(a);
+	entry_unref(longer);
+	entry_unref(big);
+}
+END_TEST
+
+/* An entry charged 4 GiB or more is refused even when max_bytes would take it. */
+START_TEST(test_charge_over_32_bits)
+{
+	struct entry *e = mk("huge", 20000, 60), *small = mk("small", 10, 60);
+	struct local *l = local_create("lru", UINT64_C(16) << 30, 10);
+	size_t real = e->body_len;
+
+	ck_assert(e->body_owned);
+	e->body_len = (size_t)(UINT64_C(5) << 30); /* as if 5 GiB: only the charge reads it */
+	ck_assert(!local_insert(l, e, T0));
+	e->body_len = real;
+	ck_assert(local_insert(l, e, T0));
+	ck_assert(local_insert(l, small, T0));
+	ck_assert_uint_eq(info(l).bytes, local_charge(e) + local_charge(small));
+	local_destroy(l);
+	entry_unref(e);
+	entry_unref(small);
+}
+END_TEST
+
 /* ------------------------------------------------------------------ policies vs a model */
 
 struct model_node {
@@ -892,6 +984,9 @@ local_suite(void)
 	tcase_add_loop_test(tc, test_ref_outlives_table, LEAVE_EVICT, LEAVE_DESTROY + 1);
 	tcase_add_test(tc, test_info_remove_clear);
 	tcase_add_loop_test(tc, test_many_keys, 0, 3);
+	tcase_add_test(tc, test_table_model);
+	tcase_add_test(tc, test_charge_is_block);
+	tcase_add_test(tc, test_charge_over_32_bits);
 	suite_add_tcase(s, tc);
 
 	tcase_set_timeout(tp, 60);

@@ -76,7 +76,7 @@ START_TEST(test_health_breaker)
 	struct shared_health h = {0};
 
 	ck_assert(shared_health_admit(&h, 1000));
-	ck_assert(!shared_health_ok(&h)); /* was not down */
+	ck_assert(!shared_health_ok(&h, shared_health_epoch(&h))); /* was not down */
 	ck_assert_int_eq(shared_health_failed(&h, 1000), SHARED_BACKOFF_MIN_MS);
 	/* down: refused until the backoff ends, then exactly one probe */
 	ck_assert(!shared_health_admit(&h, 1000));
@@ -98,10 +98,30 @@ START_TEST(test_health_breaker)
 	ck_assert_int_eq(b, SHARED_BACKOFF_MAX_MS);
 	/* a successful probe: up, and the next failure starts from the minimum again */
 	ck_assert(shared_health_admit(&h, 3000 + SHARED_BACKOFF_MAX_MS));
-	ck_assert(shared_health_ok(&h));
+	ck_assert(shared_health_ok(&h, shared_health_epoch(&h)));
 	ck_assert(shared_health_admit(&h, 0));
 	ck_assert(shared_health_admit(&h, 0)); /* up: everyone may go */
 	ck_assert_int_eq(shared_health_failed(&h, 5000), SHARED_BACKOFF_MIN_MS);
+}
+END_TEST
+
+/* An answer to an operation begun before a failure does not bring the server back up. */
+START_TEST(test_health_stale_answer)
+{
+	struct shared_health h = {0};
+	unsigned early = shared_health_epoch(&h); /* an operation begins while the server is up */
+
+	ck_assert(shared_health_admit(&h, 1000));
+	ck_assert_int_eq(shared_health_failed(&h, 1000), SHARED_BACKOFF_MIN_MS); /* another fails */
+	/* the early operation's reply arrives afterwards: the server stays down */
+	ck_assert(!shared_health_ok(&h, early));
+	ck_assert(!shared_health_admit(&h, 1000));
+	/* the probe, begun after the failure, is news */
+	ck_assert(shared_health_admit(&h, 1000 + SHARED_BACKOFF_MIN_MS));
+	unsigned probe = shared_health_epoch(&h);
+	ck_assert(shared_health_ok(&h, probe));
+	ck_assert(shared_health_admit(&h, 1000 + SHARED_BACKOFF_MIN_MS));
+	ck_assert(shared_health_admit(&h, 1000 + SHARED_BACKOFF_MIN_MS));
 }
 END_TEST
 
@@ -600,7 +620,7 @@ START_TEST(test_store_lookup)
 	ck_assert_uint_eq(d->body_len, 6);
 	ck_assert(memcmp(d->body, "body-1", 6) == 0);
 	ck_assert_int_eq(d->response_time, e->response_time);
-	ck_assert_str_eq(d->etag, "\"1\"");
+	ck_assert_str_eq(entry_etag(d), "\"1\"");
 	entry_unref(d);
 	ck_assert_uint_eq(stat_of(s, "hits"), 1);
 	ck_assert_uint_eq(stat_of(s, "misses"), 1);
@@ -668,27 +688,27 @@ START_TEST(test_never_older)
 	ck_assert_int_eq(shared_store(s, old, false, now), SHARED_NOT_NEWER);
 	ck_assert_int_eq(shared_store(s, same, true, now), SHARED_NOT_NEWER);
 	struct entry *d = shared_lookup(s, "GET h /cas", &from);
-	ck_assert_str_eq(d->etag, "\"m\"");
+	ck_assert_str_eq(entry_etag(d), "\"m\"");
 	entry_unref(d);
 	ck_assert_uint_eq(stat_of(s, "cas_conflicts"), 3);
 	/* the same second, but a later millisecond: newer */
 	same->response_ms = 5;
 	ck_assert_int_eq(shared_store(s, same, true, now), SHARED_STORED);
 	d = shared_lookup(s, "GET h /cas", &from);
-	ck_assert_str_eq(d->etag, "\"s\"");
+	ck_assert_str_eq(entry_etag(d), "\"s\"");
 	ck_assert_int_eq(d->response_ms, 5);
 	entry_unref(d);
 	/* a newer one does */
 	ck_assert_int_eq(shared_store(s, late, true, now), SHARED_STORED);
 	d = shared_lookup(s, "GET h /cas", &from);
-	ck_assert_str_eq(d->etag, "\"l\"");
+	ck_assert_str_eq(entry_etag(d), "\"l\"");
 	ck_assert_int_eq(d->response_time, now + 5);
 	entry_unref(d);
 	/* a new store (add) that finds an older record replaces it through cas */
 	struct entry *later = mk_entry("GET h /cas", now + 9, "max-age=600", "\"z\"", "z");
 	ck_assert_int_eq(shared_store(s, later, false, now), SHARED_STORED);
 	d = shared_lookup(s, "GET h /cas", &from);
-	ck_assert_str_eq(d->etag, "\"z\"");
+	ck_assert_str_eq(entry_etag(d), "\"z\"");
 	entry_unref(d);
 	ck_assert_uint_eq(stat_of(s, "stores"), 4);
 	entry_unref(later);
@@ -749,7 +769,7 @@ START_TEST(test_lost_race)
 	ck_assert_uint_eq(stat_of(s, "cas_retries"), 1);
 	ck_assert_uint_eq(stat_of(s, "cas_conflicts"), 0);
 	struct entry *d = shared_lookup(s, "GET h /race", &from);
-	ck_assert_str_eq(d->etag, "\"2\"");
+	ck_assert_str_eq(entry_etag(d), "\"2\"");
 	entry_unref(d);
 	/* lost every time: given up after SHARED_CAS_ATTEMPTS, both counted */
 	in.times = 100;
@@ -759,7 +779,7 @@ START_TEST(test_lost_race)
 	ck_assert_uint_eq(stat_of(s, "cas_retries"), 1 + SHARED_CAS_ATTEMPTS - 1);
 	ck_assert_uint_eq(stat_of(s, "cas_conflicts"), 1);
 	d = shared_lookup(s, "GET h /race", &from);
-	ck_assert_str_eq(d->etag, "\"2\"");
+	ck_assert_str_eq(entry_etag(d), "\"2\"");
 	entry_unref(d);
 	memcached_free(in.raw);
 	entry_unref(v1);
@@ -935,6 +955,21 @@ START_TEST(test_generations)
 	ck_assert_uint_gt(shared_generation(a), g0 + 2);
 	ck_assert(shared_refresh(b));
 	ck_assert_uint_eq(shared_generation(b), shared_generation(a));
+	/* purges run the generation ahead of the clock (one each); a flush_all then must not bring
+	 * back a generation that was used already */
+	r = raw(&mc_b);
+	char gkey[64], gval[32];
+	snprintf(gkey, sizeof(gkey), "%sgen", ca->mc_key_prefix);
+	uint64_t ahead = shared_generation(a) + UINT64_C(86400000); /* a day of purges ahead */
+	int glen = snprintf(gval, sizeof(gval), "%" PRIu64, ahead);
+	ck_assert_int_eq(memcached_set(r, gkey, strlen(gkey), gval, (size_t)glen, 0, 0),
+	                 MEMCACHED_SUCCESS);
+	ck_assert(shared_refresh(a));
+	ck_assert_uint_eq(shared_generation(a), ahead);
+	ck_assert_int_eq(memcached_flush(r, 0), MEMCACHED_SUCCESS);
+	memcached_free(r);
+	ck_assert(shared_refresh(a));
+	ck_assert_uint_gt(shared_generation(a), ahead);
 	entry_unref(e);
 	shared_destroy(a);
 	shared_destroy(b);
@@ -1050,6 +1085,7 @@ shared_suite(void)
 	TCase *on = tcase_create("memcached");
 
 	tcase_add_test(off, test_health_breaker);
+	tcase_add_test(off, test_health_stale_answer);
 	tcase_add_test(off, test_expiry);
 	tcase_add_test(off, test_ketama_remap);
 	tcase_add_test(off, test_ketama_weights);
