@@ -627,8 +627,8 @@ END_TEST
 
 /*
  * The hash table against a model: random inserts, replacements, removals, lookups and clears
- * over a key space that crosses the table's growth steps (64, 128, ... buckets) many times;
- * every key is then looked up. Keys share long prefixes and differ in their last bytes.
+ * over a key space that crosses uthash's bucket doublings (from 32 buckets, at chains of 10)
+ * many times; every key is then looked up. Keys share long prefixes and differ in their last bytes.
  */
 START_TEST(test_table_model)
 {
