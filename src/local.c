@@ -207,14 +207,12 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 		return false;
 	n = xcalloc(1, sizeof(*n));
 	n->entry = entry_ref(e);
-	n->key = e->key;
 	n->charge = (uint32_t)charge;
-	n->expires_at = e->expires_at;
-	len = strlen(n->key);
-	hv = local_hash(n->key, len);
+	len = strlen(e->key);
+	hv = local_hash(e->key, len);
 
 	local_lock(l);
-	old = local_find(l, n->key, len, hv);
+	old = local_find(l, e->key, len, hv);
 	if (old != NULL)
 		local_unlink(l, old, &dead);
 	/* bytes <= max_bytes and entries <= max_entries always hold: no overflow */
@@ -225,7 +223,7 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 		local_unlink(l, victim, &dead);
 		l->evictions++;
 	}
-	HASH_ADD_KEYPTR_BYHASHVALUE(hh, l->table, n->key, len, hv, n);
+	HASH_ADD_KEYPTR_BYHASHVALUE(hh, l->table, e->key, len, hv, n);
 	l->ops->inserted(l->policy, n);
 	l->entries++;
 	l->bytes += charge;
