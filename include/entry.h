@@ -44,9 +44,9 @@ struct entry {
 	int64_t keep_until; /* local time after which the entry is useless */
 	/* derived freshness, saturated at INT32_MAX (RFC 9111 section 1.2.2) */
 	int32_t corrected_initial_age;
-	int32_t lifetime;        /* freshness lifetime */
-	struct cache_control cc; /* the directives for this cache (rfc9111_response_cc) */
-	uint32_t size;           /* bytes of the entry's own block (struct, keys, headers, body) */
+	int32_t lifetime;      /* freshness lifetime */
+	struct cc_response cc; /* the directives for this cache (rfc9111_response_cc) */
+	uint32_t size;         /* bytes of the entry's own block (struct, keys, headers, body) */
 	/* fields of headers by 1 + their index (0 = none; entry_etag() and friends read them):
 	 * the targeted fields never sent to clients, the targeted field cc came from, the
 	 * validators */
