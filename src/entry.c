@@ -78,7 +78,7 @@ entry_derive(struct entry *e, const struct rfc9111_settings *settings)
 	e->cc = cc.resp; /* the request-only directives a response may name mean nothing here */
 	e->corrected_initial_age = entry_sat32(
 	        rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), date_value,
-	                                      e->request_time, e->response_time));
+	                                      entry_request_time(e), e->response_time));
 	e->lifetime = entry_sat32(rfc9111_freshness_lifetime(
 	        e->status, &e->headers, &e->cc, targeted != NULL, date_value, settings));
 	e->expires_at = e->response_time - e->corrected_initial_age + e->lifetime;
@@ -159,8 +159,8 @@ entry_create(const char *key, const char *vary_key, int status, struct http_head
 		memcpy(e->body, body, body_len);
 		e->body_owned = true;
 	}
-	e->request_time = request_time;
 	e->response_time = response_time;
+	e->request_delay = entry_sat32(response_time - request_time);
 	entry_derive(e, settings);
 	return e;
 }
@@ -208,7 +208,7 @@ entry_without(const struct entry *e, const char *const *names, size_t n,
 	for (size_t i = 0; i < n; i++)
 		http_headers_remove(&h, names[i]);
 	c = entry_create(e->key, e->vary_key, e->status, &h, e->body, e->body_len, NULL,
-	                 e->request_time, e->response_time, settings);
+	                 entry_request_time(e), e->response_time, settings);
 	c->response_ms = e->response_ms;
 	return c;
 }

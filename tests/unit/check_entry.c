@@ -183,7 +183,7 @@ START_TEST(test_response_directives_kept)
 
 	/* 4 delta directives and 12 flags; a parsed request's directives are 64 bytes */
 	ck_assert_uint_eq(sizeof(struct cc_response), 44);
-	ck_assert_uint_le(sizeof(struct entry), 176);
+	ck_assert_uint_le(sizeof(struct entry), 168);
 	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
 		struct http_headers h = {0};
 		struct cache_control want;
@@ -385,8 +385,16 @@ START_TEST(test_saturated_times)
 	ck_assert_int_eq(f->lifetime, INT32_MAX);
 	ck_assert(entry_is_fresh(f, 1000 + 86400 * 365));
 	ck_assert_int_eq(f->expires_at, (int64_t)998 + INT32_MAX); /* 2 s corrected age */
+	ck_assert_int_eq(entry_request_time(f), 998); /* kept as a 32-bit delay before 1000 */
 	entry_unref(e);
 	entry_unref(f);
+
+	/* a request sent 2^40 s before its response: the delay saturates (RFC 9111 1.2.2) */
+	struct http_headers none = {0};
+	e = entry_new("k", NULL, 200, &none, NULL, 0, 1000 - (INT64_C(1) << 40), 1000, &settings);
+	ck_assert_int_eq(entry_request_time(e), (int64_t)1000 - INT32_MAX);
+	ck_assert_int_eq(e->corrected_initial_age, INT32_MAX);
+	entry_unref(e);
 }
 END_TEST
 
