@@ -31,6 +31,18 @@
 
 /* ------------------------------------------------------------------------- header list */
 
+/*
+ * Field names equal in any case. The first bytes, folded, are compared before the call: most
+ * lookups are for a field the list does not hold, and most names differ there (this runs for
+ * every field of every request). Folding with 0x20 merges a letter's two cases, and a few
+ * non-letters too: the strcasecmp that follows decides those.
+ */
+static inline bool
+http_name_eq(const char *a, const char *b)
+{
+	return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
+}
+
 /* Gives a packed list separate strings again, so that it can change. */
 static void
 http_headers_unpack(struct http_headers *h)
@@ -102,7 +114,7 @@ const char *
 http_headers_get(const struct http_headers *h, const char *name)
 {
 	for (size_t i = 0; i < h->n; i++)
-		if (strcasecmp(h->v[i].name, name) == 0)
+		if (http_name_eq(h->v[i].name, name))
 			return h->v[i].value;
 	return NULL;
 }
@@ -114,7 +126,7 @@ http_headers_count(const struct http_headers *h, const char *name)
 	size_t n = 0;
 
 	for (size_t i = 0; i < h->n; i++)
-		if (strcasecmp(h->v[i].name, name) == 0)
+		if (http_name_eq(h->v[i].name, name))
 			n++;
 	return n;
 }
@@ -127,7 +139,7 @@ http_headers_join(const struct http_headers *h, const char *name)
 	bool found = false;
 
 	for (size_t i = 0; i < h->n; i++) {
-		if (strcasecmp(h->v[i].name, name) != 0)
+		if (!http_name_eq(h->v[i].name, name))
 			continue;
 		if (found)
 			buf_append(&b, ", ", 2);
@@ -151,7 +163,7 @@ http_headers_remove(struct http_headers *h, const char *name)
 		return 0;
 	http_headers_unpack(h);
 	for (size_t i = 0; i < h->n; i++) {
-		if (strcasecmp(h->v[i].name, name) == 0) {
+		if (http_name_eq(h->v[i].name, name)) {
 			free(h->v[i].name);
 			free(h->v[i].value);
 			removed++;
@@ -169,7 +181,7 @@ http_headers_set(struct http_headers *h, const char *name, const char *value)
 {
 	http_headers_unpack(h);
 	for (size_t i = 0; i < h->n; i++) {
-		if (strcasecmp(h->v[i].name, name) != 0)
+		if (!http_name_eq(h->v[i].name, name))
 			continue;
 		/* keep this one (and its position), drop the later ones */
 		char *nv = xstrdup(value);
@@ -177,7 +189,7 @@ http_headers_set(struct http_headers *h, const char *name, const char *value)
 		h->v[i].value = nv;
 		size_t kept = i + 1;
 		for (size_t j = i + 1; j < h->n; j++) {
-			if (strcasecmp(h->v[j].name, name) == 0) {
+			if (http_name_eq(h->v[j].name, name)) {
 				free(h->v[j].name);
 				free(h->v[j].value);
 			} else {
@@ -324,7 +336,7 @@ http_is_hop_by_hop(const char *name, const char *conn_tokens)
 		return conn_tokens != NULL && http_list_has_token(conn_tokens, name);
 	}
 	for (size_t i = 0; i < TC_ARRAY_LEN(http_hop_by_hop_names); i++)
-		if (strcasecmp(name, http_hop_by_hop_names[i]) == 0)
+		if (http_name_eq(name, http_hop_by_hop_names[i]))
 			return true;
 	if (strncasecmp(name, "Proxy-", 6) == 0)
 		return true;

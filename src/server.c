@@ -15,20 +15,20 @@
  * ends, the response's free callback tells the pipe that the client went away. The request
  * itself is freed by the last of two holds (r->holds): the server's, dropped when the
  * request completes, and the proxy's, while an origin transfer streams into it.
- * Hits reuse responses: each MHD thread keeps a small direct-mapped table (struct
+ * Hits reuse responses: each MHD thread keeps a small 4-way set-associative table (struct
  * server_hits, thread-local, never shared) of the responses it built for plain hits, keyed by
- * entry and second (a plain hit's headers depend on nothing else, proxy.h). A slot owns one
- * MHD reference to its response, which owns one entry reference; replacing the slot drops
- * them (MHD frees the response once the connections sending it are done). At most
- * SERVER_HIT_SLOTS responses per thread, of bodies up to SERVER_HIT_MAX_BODY and
- * SERVER_HIT_MAX_BYTES in all, are kept alive this way; server_destroy releases them after the
- * daemon has stopped. Hostile input: libmicrohttpd answers what it detects itself (414, 431, 505,
- * 400 for a bad length or chunk, 413 for a length beyond 64 bits); before a request goes further
- * its target and fields are vetted here (server_request_problem), and one whose framing or fields
- * cannot be trusted gets 400 and its connection closed.
- * Every reply queued is written to the access log (accesslog.h: formatted here, written by
- * its own thread). Stopping: server_quiesce closes the listening socket and marks every later
- * reply Connection: close; server_inflight counts the requests between their first callback
+ * entry and second (a plain hit's headers depend on nothing else, proxy.h); a new response
+ * takes its entry's old slot, else a free one, else the one of the set kept longest. A slot owns
+ * one MHD reference to its response, which owns one entry reference; replacing the slot drops them
+ * (MHD frees the response once the connections sending it are done). At most SERVER_HIT_SLOTS
+ * responses per thread, of bodies up to SERVER_HIT_MAX_BODY and SERVER_HIT_MAX_BYTES in all, are
+ * kept alive this way; server_destroy releases them after the daemon has stopped. Hostile input:
+ * libmicrohttpd answers what it detects itself (414, 431, 505, 400 for a bad length or chunk, 413
+ * for a length beyond 64 bits); before a request goes further its target and fields are vetted here
+ * (server_request_problem), and one whose framing or fields cannot be trusted gets 400 and its
+ * connection closed. Every reply queued is written to the access log (accesslog.h: formatted here,
+ * written by its own thread). Stopping: server_quiesce closes the listening socket and marks every
+ * later reply Connection: close; server_inflight counts the requests between their first callback
  * and their completion, so that main can wait for them before server_destroy.
  */
 #include <pthread.h>
@@ -58,14 +58,17 @@
 #define SERVER_DISCARD_MAX (UINT64_C(8) << 20)
 
 /*
- * Responses of plain hits kept per MHD thread, the largest body kept that way, and the body
- * bytes one thread's kept responses may hold (entries evicted or replaced since stay alive
- * until their slot is reused: this bounds that memory).
+ * Responses of plain hits kept per MHD thread (sets of SERVER_HIT_WAYS slots: with one slot
+ * per address, two hot entries that met in a slot evicted each other on every hit, and about
+ * one entry in five of a thousand did), the largest body kept that way, and the body bytes
+ * one thread's kept responses may hold (entries evicted or replaced since stay alive until
+ * their slot is reused: this bounds that memory).
  */
-#define SERVER_HIT_SLOTS_LOG2 12
-#define SERVER_HIT_SLOTS      (1u << SERVER_HIT_SLOTS_LOG2)
-#define SERVER_HIT_MAX_BODY   (64 * 1024)
-#define SERVER_HIT_MAX_BYTES  (8 * 1024 * 1024)
+#define SERVER_HIT_SETS_LOG2 10
+#define SERVER_HIT_WAYS      4
+#define SERVER_HIT_SLOTS     ((1u << SERVER_HIT_SETS_LOG2) * SERVER_HIT_WAYS)
+#define SERVER_HIT_MAX_BODY  (64 * 1024)
+#define SERVER_HIT_MAX_BYTES (8 * 1024 * 1024)
 
 /* One thread's reusable hit responses (only that thread reads or writes it). */
 struct server_hits {
@@ -76,8 +79,10 @@ struct server_hits {
 		const struct entry *entry; /* identity only: the response holds the reference */
 		size_t body_len;
 		int64_t second;
+		uint64_t used;             /* h->clock when last built or sent: the oldest goes */
 		struct MHD_Response *resp; /* one reference owned by the slot */
 	} slot[SERVER_HIT_SLOTS];
+	uint64_t clock; /* counts the lookups */
 };
 
 struct server {
@@ -247,14 +252,41 @@ server_hits_of_thread(struct server *srv)
 	return h;
 }
 
-/* The slot of e in h (direct-mapped by the entry's address). */
+/* The first slot of e's set in h (SERVER_HIT_WAYS slots from there). */
 static struct server_hit *
-server_hit_slot(struct server_hits *h, const struct entry *e)
+server_hit_set(struct server_hits *h, const struct entry *e)
 {
 	uint64_t a = (uint64_t)(uintptr_t)e;
 
 	/* Fibonacci hashing: the top bits of the product mix every bit of the address */
-	return &h->slot[(a * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - SERVER_HIT_SLOTS_LOG2)];
+	return &h->slot[((a * UINT64_C(0x9E3779B97F4A7C15)) >> (64 - SERVER_HIT_SETS_LOG2)) *
+	                SERVER_HIT_WAYS];
+}
+
+/*
+ * The slot of e in h (*found: its response is the one for second at), or where a response
+ * built now goes: e's slot from an earlier second, else a free one, else the least recently
+ * used of the set.
+ */
+static struct server_hit *
+server_hit_find(struct server_hits *h, const struct entry *e, int64_t at, bool *found)
+{
+	struct server_hit *set = server_hit_set(h, e), *victim = NULL;
+
+	h->clock++;
+	*found = false;
+	for (unsigned i = 0; i < SERVER_HIT_WAYS; i++) {
+		struct server_hit *s = &set[i];
+		if (s->resp != NULL && s->entry == e) {
+			*found = s->second == at;
+			s->used = h->clock;
+			return s;
+		}
+		if (victim == NULL ||
+		    (victim->resp != NULL && (s->resp == NULL || s->used < victim->used)))
+			victim = s;
+	}
+	return victim;
 }
 
 /*
@@ -331,8 +363,9 @@ server_queue_reply(struct server_conn *c)
 
 	if (rep->plain_hit && !head && !draining && rep->entry->body_len <= SERVER_HIT_MAX_BODY) {
 		hits = server_hits_of_thread(c->srv);
-		slot = server_hit_slot(hits, rep->entry);
-		if (slot->resp != NULL && slot->entry == rep->entry && slot->second == rep->at) {
+		bool found;
+		slot = server_hit_find(hits, rep->entry, rep->at, &found);
+		if (found) {
 			/* the same answer as a moment ago: send that response again */
 			stats_inc(STAT_hit_responses_reused);
 			sent = rep->status == 304 ? 0 : rep->entry->body_len;
@@ -380,6 +413,7 @@ server_queue_reply(struct server_conn *c)
 		slot->entry = hit;
 		slot->body_len = hit->body_len;
 		slot->second = rep->at;
+		slot->used = hits->clock;
 		slot->resp = resp;
 	} else {
 		MHD_destroy_response(resp);
@@ -400,106 +434,153 @@ server_resume(struct proxy_request *r)
 		MHD_resume_connection(c->conn);
 }
 
-/* What server_vet_field found wrong in the request's header fields (first problem wins). */
-struct server_vet {
+/*
+ * What one pass over the request's header fields found (server_take_field): the end-to-end
+ * fields kept for the proxy, and what is wrong with the framing or the fields (first problem
+ * wins).
+ */
+struct server_fields {
+	struct http_headers *headers; /* the end-to-end fields (borrowed strings) */
 	const char *problem;
 	const char *first_length; /* the first Content-Length value */
 	bool has_te;
-	unsigned hosts; /* Host fields */
+	bool has_connection; /* a Connection field names more fields to drop */
+	unsigned hosts;      /* Host fields */
 };
 
+/* RFC 9110 5.6.2: tchar, as a bit per character below 128. */
 static bool
 server_is_tchar(unsigned char c)
 {
-	if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'))
-		return true;
-	return c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL;
+	static const uint64_t below_64 = UINT64_C(0x03ff6cfa00000000);  /* !#$%&'*+-. digits */
+	static const uint64_t below_128 = UINT64_C(0x57ffffffc7fffffe); /* letters ^_`|~ */
+
+	if (c < 64)
+		return (below_64 >> c) & 1;
+	return c < 128 && ((below_128 >> (c - 64)) & 1);
+}
+
+/* The fields the framing checks name, told apart by length before any comparison. */
+enum server_field {
+	FIELD_OTHER,
+	FIELD_HOST,
+	FIELD_EXPECT,
+	FIELD_CONNECTION,
+	FIELD_LENGTH,
+	FIELD_TE
+};
+
+static enum server_field
+server_field_of(const char *name, size_t name_len)
+{
+	switch (name_len) {
+	case 4:
+		return strcasecmp(name, "Host") == 0 ? FIELD_HOST : FIELD_OTHER;
+	case 6:
+		return strcasecmp(name, "Expect") == 0 ? FIELD_EXPECT : FIELD_OTHER;
+	case 10:
+		return strcasecmp(name, "Connection") == 0 ? FIELD_CONNECTION : FIELD_OTHER;
+	case 14:
+		return strcasecmp(name, "Content-Length") == 0 ? FIELD_LENGTH : FIELD_OTHER;
+	case 17:
+		return strcasecmp(name, "Transfer-Encoding") == 0 ? FIELD_TE : FIELD_OTHER;
+	default:
+		return FIELD_OTHER;
+	}
+}
+
+/* The reason to refuse one received field, or NULL (see server_take_field). */
+static const char *
+server_field_problem(const char *name, size_t name_len, const char *value, size_t value_len)
+{
+	if (name_len == 0 || strlen(name) != name_len)
+		return "a header field name is empty or contains a NUL byte";
+	for (size_t i = 0; i < name_len; i++)
+		if (!server_is_tchar((unsigned char)name[i]))
+			return "a header field name contains a character that is not allowed";
+	for (size_t i = 0; i < value_len; i++)
+		if (value[i] == '\0' || value[i] == '\r' || value[i] == '\n')
+			return "a header field value contains CR, LF or NUL";
+	if (value[value_len] != '\0')
+		return "a header field value contains CR, LF or NUL"; /* longer than measured */
+	return NULL;
 }
 
 /*
- * Checks one received header field. A NUL inside a name or a value would show as a length
- * longer than the string (libmicrohttpd 0.9.75 measures with strlen: it ends a value at a
- * NUL and drops the rest of the line, so such a value is forwarded cut, never whole).
+ * Checks one received header field and keeps it unless it is hop-by-hop or framing (the proxy
+ * frames the body). One pass does both: a hit reads its fields here and nowhere else. A NUL
+ * inside a name or a value would show as a length longer than the string (libmicrohttpd
+ * 0.9.75 measures with strlen: it ends a value at a NUL and drops the rest of the line, so
+ * such a value is forwarded cut, never whole). After a problem the fields are still kept (for
+ * the access log) but no longer checked.
  */
 static enum MHD_Result
-server_vet_field(void *cls, enum MHD_ValueKind kind, const char *name, size_t name_len,
-                 const char *value, size_t value_len)
+server_take_field(void *cls, enum MHD_ValueKind kind, const char *name, size_t name_len,
+                  const char *value, size_t value_len)
 {
-	struct server_vet *v = cls;
+	struct server_fields *f = cls;
+	enum server_field which = server_field_of(name, name_len);
 
 	(void)kind;
-	if (v->problem != NULL)
-		return MHD_NO;
-	if (name_len == 0 || strlen(name) != name_len) {
-		v->problem = "a header field name is empty or contains a NUL byte";
-		return MHD_NO;
+	if (value == NULL) {
+		value = "";
+		value_len = 0;
 	}
-	for (size_t i = 0; i < name_len; i++) {
-		if (!server_is_tchar((unsigned char)name[i])) {
-			v->problem = "a header field name contains a character that is not allowed";
-			return MHD_NO;
+	if (f->problem == NULL)
+		f->problem = server_field_problem(name, name_len, value, value_len);
+	if (f->problem == NULL) {
+		switch (which) {
+		case FIELD_LENGTH:
+			/* repeated lengths are tolerated only when they are all the same (RFC 9110
+			 * 8.6) */
+			if (f->first_length == NULL)
+				f->first_length = value;
+			else if (strcmp(f->first_length, value) != 0)
+				f->problem = "two different Content-Length values";
+			break;
+		case FIELD_HOST:
+			if (++f->hosts > 1)
+				f->problem = "more than one Host field";
+			break;
+		case FIELD_TE:
+			if (f->has_te || strcasecmp(value, "chunked") != 0)
+				f->problem = "a Transfer-Encoding other than chunked";
+			f->has_te = true;
+			break;
+		default:
+			break;
 		}
 	}
-	if (value == NULL)
-		value = "";
-	if (strlen(value) != value_len || strpbrk(value, "\r\n") != NULL) {
-		v->problem = "a header field value contains CR, LF or NUL";
-		return MHD_NO;
-	}
-	if (strcasecmp(name, "Content-Length") == 0) {
-		/* repeated lengths are tolerated only when they are all the same (RFC 9110 8.6) */
-		if (v->first_length == NULL)
-			v->first_length = value;
-		else if (strcmp(v->first_length, value) != 0)
-			v->problem = "two different Content-Length values";
-	} else if (strcasecmp(name, "Host") == 0) {
-		if (++v->hosts > 1)
-			v->problem = "more than one Host field";
-	} else if (strcasecmp(name, "Transfer-Encoding") == 0) {
-		if (v->has_te || strcasecmp(value, "chunked") != 0)
-			v->problem = "a Transfer-Encoding other than chunked";
-		v->has_te = true;
-	}
-	return v->problem == NULL ? MHD_YES : MHD_NO;
+	if (which == FIELD_CONNECTION)
+		f->has_connection = true;
+	if (which == FIELD_LENGTH || which == FIELD_EXPECT || http_is_hop_by_hop(name, NULL))
+		return MHD_YES;
+	/* the strings stay in the connection's memory pool until the request completes, and
+	 * the request's fields are released then (server_on_completed): no copy */
+	http_headers_add_borrowed(f->headers, name, value);
+	return MHD_YES;
 }
 
 /*
  * The reason to refuse a request whose framing or fields cannot be trusted (RFC 9112 sections
- * 3.2, 5, 6.1 and 6.3), or NULL. The request target comes from the URI callback, as
- * received: it must be free of blanks and control characters, so that it can never split the
- * request line sent to the origin.
+ * 3.2, 5, 6.1 and 6.3), or NULL, from what server_take_field found. The request target comes
+ * from the URI callback, as received: it must be free of blanks and control characters, so
+ * that it can never split the request line sent to the origin.
  */
 static const char *
-server_request_problem(const struct server_conn *c, struct MHD_Connection *conn,
+server_request_problem(const struct server_conn *c, const struct server_fields *f,
                        const char *version)
 {
-	struct server_vet v = {0};
-
 	for (const unsigned char *p = (const unsigned char *)c->req.target; *p != '\0'; p++)
 		if (*p <= 0x20 || *p == 0x7f)
 			return "the request target contains a blank or a control character";
-	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, server_vet_field, &v);
-	if (v.problem == NULL && v.has_te && v.first_length != NULL)
-		v.problem = "both Content-Length and Transfer-Encoding";
-	if (v.problem == NULL && v.hosts == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
-		v.problem = "an HTTP/1.1 request without Host";
-	return v.problem;
-}
-
-/* Keeps a request field unless it is hop-by-hop or framing (the proxy frames the body). */
-static enum MHD_Result
-server_collect_header(void *cls, enum MHD_ValueKind kind, const char *name, const char *value)
-{
-	struct http_headers *h = cls;
-
-	(void)kind;
-	if (http_is_hop_by_hop(name, NULL) || strcasecmp(name, "Content-Length") == 0 ||
-	    strcasecmp(name, "Expect") == 0)
-		return MHD_YES;
-	/* the strings stay in the connection's memory pool until the request completes, and
-	 * the request's fields are released then (server_on_completed): no copy */
-	http_headers_add_borrowed(h, name, value ? value : "");
-	return MHD_YES;
+	if (f->problem != NULL)
+		return f->problem;
+	if (f->has_te && f->first_length != NULL)
+		return "both Content-Length and Transfer-Encoding";
+	if (f->hosts == 0 && strcmp(version, MHD_HTTP_VERSION_1_0) != 0)
+		return "an HTTP/1.1 request without Host";
+	return NULL;
 }
 
 static enum MHD_Result
@@ -538,20 +619,26 @@ server_drop_connection_fields(struct MHD_Connection *conn, struct http_headers *
 	buf_free(&tokens);
 }
 
-/* Reads method, end-to-end headers and client address of a new request. */
-static void
-server_start_request(struct server_conn *c, struct MHD_Connection *conn, const char *method)
+/*
+ * Reads method, end-to-end headers and client address of a new request; returns the reason to
+ * refuse it (server_request_problem) or NULL.
+ */
+static const char *
+server_start_request(struct server_conn *c, struct MHD_Connection *conn, const char *method,
+                     const char *version)
 {
 	const union MHD_ConnectionInfo *ci;
+	struct server_fields f = {.headers = &c->req.headers};
+	uint64_t n;
 
 	c->conn = conn;
 	c->req.cfg = proxy_config(c->srv->proxy); /* the request runs with this config */
 	c->req.start_ns = histogram_now_ns();
 	c->req.method = xstrdup(method);
-	/* one pass keeps the end-to-end fields; only when the request has a Connection field
-	 * (rare) does a second pass drop the fields it names */
-	MHD_get_connection_values(conn, MHD_HEADER_KIND, server_collect_header, &c->req.headers);
-	if (MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Connection") != NULL)
+	/* one pass checks the fields and keeps the end-to-end ones; only when the request has a
+	 * Connection field (rare) does a second pass drop the fields it names */
+	MHD_get_connection_values_n(conn, MHD_HEADER_KIND, server_take_field, &f);
+	if (f.has_connection)
 		server_drop_connection_fields(conn, &c->req.headers);
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 	if (ci != NULL && ci->client_addr != NULL) {
@@ -559,10 +646,10 @@ server_start_request(struct server_conn *c, struct MHD_Connection *conn, const c
 		                                                    : sizeof(struct sockaddr_in);
 		memcpy(&c->req.client, ci->client_addr, len);
 	}
-	const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND, "Content-Length");
-	uint64_t n;
-	if (cl != NULL && util_parse_u64(cl, UINT64_MAX, &n) && n > c->req.cfg->max_body_bytes)
+	if (f.first_length != NULL && util_parse_u64(f.first_length, UINT64_MAX, &n) &&
+	    n > c->req.cfg->max_body_bytes)
 		c->too_large = true;
+	return server_request_problem(c, &f, version);
 }
 
 static enum MHD_Result
@@ -579,8 +666,7 @@ server_on_request(void *cls, struct MHD_Connection *conn, const char *url, const
 	switch (c->state) {
 	case CONN_NEW:
 		c->version = strcmp(version, MHD_HTTP_VERSION_1_0) == 0 ? "HTTP/1.0" : "HTTP/1.1";
-		server_start_request(c, conn, method);
-		if ((problem = server_request_problem(c, conn, version)) != NULL) {
+		if ((problem = server_start_request(c, conn, method, version)) != NULL) {
 			/* answered at once, and the connection closed after it: the framing of
 			 * whatever follows on it cannot be trusted */
 			char *text = xasprintf("400 Bad Request: %s", problem);

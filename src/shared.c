@@ -17,6 +17,9 @@
  * loses its data (restart, flush_all) the generation jumps forward, never back to a value whose
  * keys might still exist on another server.
  *
+ * Reads: a lookup is one plain get (binary GETK: one packet each way); only a write reads with
+ * the CAS value (mget, then fetch_result, then cas).
+ *
  * Locks: none besides the pools' own and the watch thread's mutex (guards only its stop flag).
  * Nothing here blocks longer than the memcached timeouts allow.
  */
@@ -493,6 +496,36 @@ shared_op_gets(struct shared_op *op, char **value, size_t *len, uint64_t *cas)
 	return got;
 }
 
+/*
+ * Reads op's key without its CAS value: the lookup of every shared-tier hit. memcached_get
+ * sends one binary GETK and reads its one answer (hit or miss), where memcached_mget sends
+ * GETKQ and NOOP in two writes and reads two answers (memcached sometimes sends them in two
+ * packets: one more wake-up and poll for the caller). The value is libmemcached's malloc'd
+ * copy, handed on as is. On READ_FOUND *value (to free, NULL when empty) and *len are set.
+ */
+static enum shared_read
+shared_op_get(struct shared_op *op, char **value, size_t *len)
+{
+	uint32_t flags = 0;
+	memcached_return_t rc = MEMCACHED_FAILURE;
+
+	*len = 0;
+	*value = memcached_get(op->m, op->key, op->klen, len, &flags, &rc);
+	if (shared_op_result(op, rc, "get") != OUT_ANSWERED) {
+		free(*value);
+		*value = NULL;
+		return READ_FAILED;
+	}
+	if (rc != MEMCACHED_SUCCESS) {
+		free(*value);
+		*value = NULL;
+		return READ_NOTFOUND;
+	}
+	if (*value == NULL)
+		*len = 0;
+	return READ_FOUND;
+}
+
 /* Builds the memcached key of cache_key in cluster c under generation gen. */
 static void
 shared_make_key(const struct shared *s, uint64_t gen, const char *cache_key,
@@ -542,14 +575,13 @@ shared_lookup_in(struct shared *s, struct shared_cluster *c, const char *key)
 	struct entry *e = NULL;
 	char *value;
 	size_t len = 0;
-	uint64_t cas;
 
 	if (!shared_key(s, c == &s->cl[1], key, mkey) || !shared_op_begin(&op, s, c, mkey)) {
 		if (c->n > 0)
 			shared_count(&c->misses);
 		return NULL;
 	}
-	switch (shared_op_gets(&op, &value, &len, &cas)) {
+	switch (shared_op_get(&op, &value, &len)) {
 	case READ_FOUND: {
 		enum record_status st = record_decode(value, len, key, &s->settings, &e);
 		if (st != RECORD_OK) {

@@ -116,11 +116,13 @@ worker_submit(struct worker *w, struct worker_job *job, enum worker_queue q)
 	job->queued_ms = util_monotonic_ms();
 	pthread_mutex_lock(&w->lock);
 	ok = !w->stopping && (q == WORKER_URGENT || w->q[q].n < w->max_background);
-	if (ok) {
+	if (ok)
 		worker_push(&w->q[q], job);
-		pthread_cond_signal(&w->wake);
-	}
 	pthread_mutex_unlock(&w->lock);
+	/* signalled after the unlock: a thread woken under the lock would block on it at once
+	 * (one more futex wait and wake per job on the submitter's and the worker's side) */
+	if (ok)
+		pthread_cond_signal(&w->wake);
 	return ok;
 }
 

@@ -630,6 +630,11 @@ else
 		(exec 3<>"/dev/tcp/127.0.0.1/$MC_PORT") 2>/dev/null && break
 		sleep 0.1
 	done
+	SH_CEIL_PORT=$(free_port)
+	"$CEILING" -p "$SH_CEIL_PORT" -s 1024 -l 65536 >"$WORK/ceiling-shared.log" 2>&1 &
+	SH_CEIL_PID=$!
+	PIDS+=($SH_CEIL_PID)
+	wait_http "$SH_CEIL_PORT" /s/0
 	start_tiercache shared-a "$TO_URL" "[memcached]
 servers = 127.0.0.1:$MC_PORT"
 	SA_PORT=$TC_PORT
@@ -659,20 +664,31 @@ servers = 127.0.0.1:$MC_PORT" "max_object_bytes = 1"
 			# for scale: a local-tier hit on A, same requests, 1 connection
 			loc=($(wrk_run "http://127.0.0.1:$SA_PORT/" 1 "$SCEN_DURATION" random /h/ 1000 \
 				"?size=1024&$CC_HOUR") 0 0 0 0 0)
+			# the floor of HTTP at 1 connection: the bare libmicrohttpd server
+			ceil=($(wrk_run "http://127.0.0.1:$SH_CEIL_PORT/" 1 "$SCEN_DURATION" random /s/ \
+				1000) 0 0 0 0 0)
 			# req/s, p50, p99 on 1 connection; the same on 50; memcached get p50, p99
 			awk -v n1="${one[0]}" -v us1="${one[1]}" -v n50="${fifty[0]}" -v us50="${fifty[1]}" \
 				'BEGIN { printf "%.0f\t%.0f\t", (us1 > 0 ? n1 / (us1 / 1e6) : 0),
 					(us50 > 0 ? n50 / (us50 / 1e6) : 0) }' >>"$WORK/shared.tsv"
-			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${one[2]}" "${one[3]}" "${fifty[2]}" \
-				"${fifty[3]}" "${mc[3]#p50_us=}" "${mc[4]#p99_us=}" "${loc[2]}" "${loc[3]}" \
-				>>"$WORK/shared.tsv"
+			printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "${one[2]}" "${one[3]}" \
+				"${fifty[2]}" "${fifty[3]}" "${mc[3]#p50_us=}" "${mc[4]#p99_us=}" "${loc[2]}" \
+				"${loc[3]}" "${ceil[2]}" "${ceil[3]}" >>"$WORK/shared.tsv"
+			log "  round $round: shared hit p50 ${one[2]} us, local hit ${loc[2]} us, bare libmicrohttpd ${ceil[2]} us, memcached get ${mc[3]#p50_us=} us (1 connection)"
 		done
 		o1=$(curl -s "$TO_URL/_count")
 		col() { cut -f"$1" "$WORK/shared.tsv" | median_of; }
-		SH_P50=$(col 3); MC_P50=$(col 7)
-		scen "shared tier (local tier empty, every hit from memcached; medians of $SCEN_ROUNDS rounds): 1 connection: $(col 1) req/s, p50 $SH_P50 us, p99 $(col 4) us; 50 connections: $(col 2) req/s, p50 $(col 5) us, p99 $(col 6) us; plain memcached get (libmemcached, 1 KiB, 1 connection): p50 $MC_P50 us, p99 $(col 8) us; p50 ratio (1 connection) $(awk -v a="$SH_P50" -v b="$MC_P50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') (target <= 2); for scale, a local-tier hit (1 connection): p50 $(col 9) us, p99 $(col 10) us; memcached hits of B: $(stats_get "$SB_PORT" .memcached.hits), origin requests during B's runs: $((o1 - o0))"
+		SH_P50=$(col 3); MC_P50=$(col 7); LOC_P50=$(col 9); CEIL_P50=$(col 11)
+		# the decomposition: what a shared hit adds over a local hit, in memcached round
+		# trips (one is the least it can add), and the floor of HTTP at 1 connection
+		SH_ADDED=$(awk -v a="$SH_P50" -v l="$LOC_P50" -v m="$MC_P50" 'BEGIN {
+			printf "%d us = %.1f memcached round trips", a - l, (m > 0 ? (a - l) / m : 0) }')
+		SH_FLOOR=$(awk -v c="$CEIL_P50" -v m="$MC_P50" 'BEGIN {
+			printf "%d us = %.2f x the get", c + m, (m > 0 ? (c + m) / m : 0) }')
+		scen "shared tier (local tier empty, every hit from memcached; medians of $SCEN_ROUNDS rounds): 1 connection: $(col 1) req/s, p50 $SH_P50 us, p99 $(col 4) us; 50 connections: $(col 2) req/s, p50 $(col 5) us, p99 $(col 6) us; plain memcached get (libmemcached, 1 KiB, 1 connection): p50 $MC_P50 us, p99 $(col 8) us; p50 ratio (1 connection) $(awk -v a="$SH_P50" -v b="$MC_P50" 'BEGIN { printf "%.2f", (b > 0 ? a / b : 0) }') (target <= 2); for scale, a local-tier hit (1 connection): p50 $(col 9) us, p99 $(col 10) us; memcached hits of B: $(stats_get "$SB_PORT" .memcached.hits), origin requests during B's runs: $((o1 - o0)); floor of HTTP at 1 connection (bare libmicrohttpd, 1 KiB): p50 $CEIL_P50 us, p99 $(col 12) us; a shared hit adds over a local hit: $SH_ADDED; the least a shared hit can take (HTTP floor + one get): $SH_FLOOR"
 		HOST_HEADER=""
 	fi
+	stop_pid "$SH_CEIL_PID"
 fi
 fi # shared
 if want slow || want collapse || want shared; then stop_pid "$SLOW_PID"; fi

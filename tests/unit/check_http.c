@@ -37,6 +37,52 @@ START_TEST(test_headers_add_get_count)
 }
 END_TEST
 
+/*
+ * Names match in any case, and only then: the first bytes are compared folded before the full
+ * comparison (http.c), and folding merges a few non-letters ('@' and '`', '[' and '{'), which
+ * must still not match.
+ */
+START_TEST(test_headers_name_case)
+{
+	static const struct {
+		const char *stored, *asked;
+		bool same;
+	} cases[] = {
+	        {"Cache-Control", "cache-control", true},
+	        {"cache-control", "CACHE-CONTROL", true},
+	        {"ETag", "etag", true},
+	        {"X", "x", true},
+	        {"Cache-Control", "Pragma", false},
+	        {"Cache-Control", "Cache-Controls", false},
+	        {"Cache-Control", "Cache-Contro", false},
+	        {"@x", "`x", false},
+	        {"[x", "{x", false},
+	        {"]", "}", false},
+	        {"^a", "~a", false},
+	        {"1-A", "1-a", true},
+	        {"1-A", "\x11-A", false},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_headers h = {0};
+		char *joined;
+
+		http_headers_add(&h, cases[i].stored, "v");
+		ck_assert_msg((http_headers_get(&h, cases[i].asked) != NULL) == cases[i].same,
+		              "get: %s vs %s", cases[i].stored, cases[i].asked);
+		ck_assert_msg(http_headers_count(&h, cases[i].asked) == (cases[i].same ? 1u : 0u),
+		              "count: %s vs %s", cases[i].stored, cases[i].asked);
+		joined = http_headers_join(&h, cases[i].asked);
+		ck_assert_msg((joined != NULL) == cases[i].same, "join: %s vs %s", cases[i].stored,
+		              cases[i].asked);
+		free(joined);
+		ck_assert_msg(http_headers_remove(&h, cases[i].asked) == (cases[i].same ? 1u : 0u),
+		              "remove: %s vs %s", cases[i].stored, cases[i].asked);
+		http_headers_clear(&h);
+	}
+}
+END_TEST
+
 START_TEST(test_headers_join)
 {
 	struct http_headers h = {0};
@@ -532,6 +578,7 @@ http_suite(void)
 	TCase *tc = tcase_create("core");
 
 	tcase_add_test(tc, test_headers_add_get_count);
+	tcase_add_test(tc, test_headers_name_case);
 	tcase_add_test(tc, test_headers_join);
 	tcase_add_test(tc, test_headers_remove_set);
 	tcase_add_test(tc, test_headers_copy_size);

@@ -844,6 +844,79 @@ START_TEST(test_many_writers)
 }
 END_TEST
 
+/* memcached's bytes_read now (a "stats" request on r adds its own 7 bytes) */
+static uint64_t
+mc_bytes_read(memcached_st *r)
+{
+	memcached_return_t rc;
+	memcached_stat_st *st = memcached_stat(r, NULL, &rc);
+	ck_assert_int_eq(rc, MEMCACHED_SUCCESS);
+	char *v = memcached_stat_get_value(r, st, "bytes_read", &rc);
+	ck_assert_ptr_nonnull(v);
+	uint64_t n = strtoull(v, NULL, 10);
+	free(v);
+	memcached_stat_free(r, st);
+	return n;
+}
+
+/*
+ * A lookup is one binary request (GETK: 24 header bytes and the key) answered by one
+ * response, hit or miss: no NOOP after it (memcached_mget sends GETKQ then NOOP in two
+ * writes, and memcached may answer in two packets). An empty value is a rejected record.
+ */
+START_TEST(test_lookup_one_request)
+{
+	struct config *cfg;
+	struct shared *s = tier(mc_a.addr, NULL, &cfg);
+	memcached_st *r = raw(&mc_a);
+	char mkey[SHARED_KEY_MAX];
+	enum shared_source from;
+	struct entry *e = mk_entry("GET h /one", util_now(), "max-age=60", "\"1\"", "body-1");
+
+	ck_assert(shared_key(s, false, "GET h /one", mkey));
+	uint64_t stats_cost = mc_bytes_read(r);
+	stats_cost = mc_bytes_read(r) - stats_cost; /* what one stats request reads */
+	ck_assert_int_eq(shared_store(s, e, false, util_now()), SHARED_STORED);
+	/* a hit */
+	uint64_t before = mc_bytes_read(r);
+	struct entry *d = shared_lookup(s, "GET h /one", &from);
+	uint64_t after = mc_bytes_read(r);
+	ck_assert_ptr_nonnull(d);
+	ck_assert(memcmp(d->body, "body-1", 6) == 0);
+	ck_assert_uint_eq(after - before - stats_cost, 24 + strlen(mkey));
+	entry_unref(d);
+	/* a miss */
+	ck_assert(shared_key(s, false, "GET h /none", mkey));
+	before = mc_bytes_read(r);
+	ck_assert_ptr_null(shared_lookup(s, "GET h /none", &from));
+	after = mc_bytes_read(r);
+	ck_assert_uint_eq(after - before - stats_cost, 24 + strlen(mkey));
+	ck_assert_uint_eq(stat_of(s, "hits"), 1);
+	ck_assert_uint_eq(stat_of(s, "misses"), 1);
+	ck_assert_uint_eq(stat_of(s, "errors"), 0);
+	/* an empty value: found, rejected, a miss */
+	ck_assert(shared_key(s, false, "GET h /empty", mkey));
+	ck_assert_int_eq(memcached_set(r, mkey, strlen(mkey), "", 0, 600, 0), MEMCACHED_SUCCESS);
+	ck_assert_ptr_null(shared_lookup(s, "GET h /empty", &from));
+	ck_assert_int_eq(from, SHARED_NONE);
+	ck_assert_uint_eq(stat_of(s, "decode_rejected"), 1);
+	ck_assert_uint_eq(stat_of(s, "misses"), 2);
+	ck_assert_uint_eq(stat_of(s, "errors"), 0);
+	/* the handle is left clean: the next operations on it still work */
+	struct entry *e2 = mk_entry("GET h /two", util_now(), "max-age=60", NULL, "body-2");
+	ck_assert_int_eq(shared_store(s, e2, false, util_now()), SHARED_STORED);
+	d = shared_lookup(s, "GET h /two", &from);
+	ck_assert_ptr_nonnull(d);
+	ck_assert(memcmp(d->body, "body-2", 6) == 0);
+	entry_unref(d);
+	entry_unref(e2);
+	entry_unref(e);
+	memcached_free(r);
+	shared_destroy(s);
+	config_destroy(cfg);
+}
+END_TEST
+
 START_TEST(test_rejected_records)
 {
 	struct config *cfg;
@@ -1101,6 +1174,7 @@ shared_suite(void)
 	tcase_add_test(on, test_never_older);
 	tcase_add_test(on, test_lost_race);
 	tcase_add_test(on, test_many_writers);
+	tcase_add_test(on, test_lookup_one_request);
 	tcase_add_test(on, test_rejected_records);
 	tcase_add_test(on, test_delete);
 	tcase_add_test(on, test_generations);
