@@ -16,45 +16,65 @@
 /* A delta-seconds directive: absent, present with a valid value, or present but invalid. */
 enum cc_state { CC_ABSENT = 0, CC_SET, CC_INVALID };
 
-/* 8 bytes: a stored response keeps six of these (the value fits, as it saturates at 2^31) */
+/* 8 bytes: a stored response keeps four of these (the value fits, as it saturates at 2^31) */
 struct cc_delta {
 	uint8_t state;  /* enum cc_state */
 	uint32_t value; /* valid when state == CC_SET, at most CC_DELTA_MAX */
 };
 
-/* The directives (the delta-seconds ones first, then the flags: no padding, 60 bytes). */
+/*
+ * The directives a response can carry, delta-seconds ones first, then the flags (no padding,
+ * 44 bytes): what a stored response keeps (struct entry's cc). Spelled once here for both
+ * struct cc_response and the first part of struct cache_control.
+ */
+#define CC_RESPONSE_FIELDS                                                                         \
+	/* response and request directives */                                                      \
+	struct cc_delta max_age;                                                                   \
+	/* response directives */                                                                  \
+	struct cc_delta s_maxage;                                                                  \
+	struct cc_delta stale_while_revalidate;                                                    \
+	struct cc_delta stale_if_error; /* also a request directive (RFC 5861) */                  \
+	/* response and request directives */                                                      \
+	bool no_store;                                                                             \
+	bool no_cache; /* the unqualified directive (or one with a malformed argument) */          \
+	bool no_transform;                                                                         \
+	/* response directives */                                                                  \
+	bool public_;                                                                              \
+	bool private_; /* the unqualified directive (or one with a malformed argument) */          \
+	bool must_revalidate;                                                                      \
+	bool proxy_revalidate;                                                                     \
+	bool must_understand;                                                                      \
+	bool immutable;                                                                            \
+	/* no-cache="field-list" / private="field-list" (RFC 9111 5.2.2.4, 5.2.2.7): the listed    \
+	 * fields are not stored (cachecontrol_listed_fields); the rest of the response may be     \
+	 * stored and reused as if the directive were absent. A malformed argument sets the        \
+	 * unqualified directive instead (conservative). */                                        \
+	bool no_cache_fields;                                                                      \
+	bool private_fields;                                                                       \
+	/* true when at least one directive was seen (including unknown extensions) */             \
+	bool any;
+
+/* The directives of a response (the request-only ones left out). */
+struct cc_response {
+	CC_RESPONSE_FIELDS
+};
+
+/*
+ * The directives of a request or a response as parsed: the response's, readable as one
+ * struct cc_response (resp) or field by field, then the request-only directives (64 bytes).
+ */
 struct cache_control {
-	/* response and request directives */
-	struct cc_delta max_age;
-	/* response directives */
-	struct cc_delta s_maxage;
-	struct cc_delta stale_while_revalidate;
-	struct cc_delta stale_if_error; /* also a request directive (RFC 5861) */
+	union {
+		struct cc_response resp;
+		struct {
+			CC_RESPONSE_FIELDS
+		};
+	};
 	/* request directives */
 	struct cc_delta
 	        max_stale; /* "max-stale" without a value: state CC_SET, value CC_DELTA_MAX */
 	struct cc_delta min_fresh;
-	/* response and request directives */
-	bool no_store;
-	bool no_cache; /* the unqualified directive (or one with a malformed argument) */
-	bool no_transform;
-	/* response directives */
-	bool public_;
-	bool private_; /* the unqualified directive (or one with a malformed argument) */
-	bool must_revalidate;
-	bool proxy_revalidate;
-	bool must_understand;
-	bool immutable;
-	/* request directives */
 	bool only_if_cached;
-	/* no-cache="field-list" / private="field-list" (RFC 9111 5.2.2.4, 5.2.2.7): the listed
-	 * fields are not stored (cachecontrol_listed_fields); the rest of the response may be
-	 * stored and reused as if the directive were absent. A malformed argument sets the
-	 * unqualified directive instead (conservative). */
-	bool no_cache_fields;
-	bool private_fields;
-	/* true when at least one directive was seen (including unknown extensions) */
-	bool any;
 };
 
 /* Parses value (may be NULL: nothing set) into *cc, which is zeroed first. */

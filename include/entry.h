@@ -41,8 +41,8 @@ struct entry {
 	struct http_headers headers;
 	char *body;
 	size_t body_len;
-	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock */
-	int64_t request_time;
+	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock (request_time is
+	 * response_time - request_delay: entry_request_time) */
 	int64_t response_time;
 	/* wall-clock milliseconds at which the response arrived (0 = unknown): orders two
 	 * responses of the same second when shared records are replaced (set before publishing) */
@@ -51,9 +51,10 @@ struct entry {
 	int64_t keep_until; /* local time after which the entry is useless */
 	/* derived freshness, saturated at INT32_MAX (RFC 9111 section 1.2.2) */
 	int32_t corrected_initial_age;
-	int32_t lifetime;        /* freshness lifetime */
-	struct cache_control cc; /* the directives for this cache (rfc9111_response_cc) */
-	uint32_t size;           /* bytes of the entry's own block (struct, keys, headers, body) */
+	int32_t lifetime;      /* freshness lifetime */
+	int32_t request_delay; /* response_time - request_time, saturated like the two above */
+	struct cc_response cc; /* the directives for this cache (rfc9111_response_cc) */
+	uint32_t size;         /* bytes of the entry's own block (struct, keys, headers, body) */
 	/* fields of headers by 1 + their index (0 = none; entry_etag() and friends read them):
 	 * the targeted fields never sent to clients, the targeted field cc came from, the
 	 * validators */
@@ -79,6 +80,13 @@ entry_body_fd(const struct entry *e)
 		return -1;
 	memcpy(&fd, (const char *)e + e->size - sizeof(fd), sizeof(fd));
 	return fd;
+}
+
+/* The time the request that brought e was sent (RFC 9111 section 4.2.3's request_time). */
+static inline int64_t
+entry_request_time(const struct entry *e)
+{
+	return e->response_time - e->request_delay;
 }
 
 /* The value of e's field at 1 + index i (0: NULL). */

@@ -1,5 +1,5 @@
 /*
- * local: tier 1, the in-process cache. A hash table (keyed with a per-process secret seed)
+ * local: tier 1, the in-process cache. A uthash table (keyed with a per-process secret seed)
  * from primary key to node; each node holds one reference to its entry. Bounded in bytes and
  * in entries; when an insert would exceed either bound the policy (policy.h) names victims.
  * One mutex guards the table and the policy state. Nothing is freed under it: removed entries

@@ -49,7 +49,7 @@ struct rfc9111_request {
  * not NULL, *why names the reason (a static string such as "no-store").
  */
 bool rfc9111_storable(const struct rfc9111_request *req, int status,
-                      const struct http_headers *resp, const struct cache_control *resp_cc,
+                      const struct http_headers *resp, const struct cc_response *resp_cc,
                       const char **why);
 
 /*
@@ -68,18 +68,18 @@ const char *rfc9111_response_cc(const struct http_headers *resp,
  * statuses or public), else settings->default_ttl. An invalid Expires means already stale.
  */
 int64_t rfc9111_freshness_lifetime(int status, const struct http_headers *resp,
-                                   const struct cache_control *resp_cc, bool targeted,
+                                   const struct cc_response *resp_cc, bool targeted,
                                    int64_t date_value, const struct rfc9111_settings *settings);
 
 /* True when the response's directives forbid serving it stale (must-revalidate, ...). */
-bool rfc9111_stale_forbidden(const struct cache_control *resp_cc);
+bool rfc9111_stale_forbidden(const struct cc_response *resp_cc);
 
 /*
  * Seconds past the end of its freshness during which a stored response without validators
  * stays useful (the longest of stale-while-revalidate, stale-if-error or its default, and
  * settings->max_stale_keep for requests with max-stale); 0 when it may never be served stale.
  */
-int64_t rfc9111_stale_window(const struct cache_control *resp_cc,
+int64_t rfc9111_stale_window(const struct cc_response *resp_cc,
                              const struct rfc9111_settings *settings);
 
 /*
@@ -88,14 +88,14 @@ int64_t rfc9111_stale_window(const struct cache_control *resp_cc,
  * 5.2.1 and RFC 5861 section 3.
  */
 enum rfc9111_use rfc9111_use(const struct cache_control *req_cc, bool pragma_no_cache,
-                             const struct cache_control *resp_cc, int64_t lifetime, int64_t age);
+                             const struct cc_response *resp_cc, int64_t lifetime, int64_t age);
 
 /*
  * True when the stored response may answer instead of an origin failure or a 500, 502, 503
  * or 504 (RFC 5861 section 4): within the response's stale-if-error (else settings'
  * default), or the request's, unless stale answers are forbidden.
  */
-bool rfc9111_serve_on_error(const struct cache_control *req_cc, const struct cache_control *resp_cc,
+bool rfc9111_serve_on_error(const struct cache_control *req_cc, const struct cc_response *resp_cc,
                             int64_t lifetime, int64_t age, const struct rfc9111_settings *settings);
 
 /*

@@ -10,9 +10,11 @@
  * (malloc's per-allocation overhead and the holes left between small allocations were a
  * third of the payload for 1 KiB responses). What else keeps an entry small: fields that
  * point into the headers are 16-bit indices (entry_etag and friends), derived times that
- * fit are 32 bits, RFC 9111's date_value is recomputed when asked (entry_date_value), a
- * Content-Length equal to the stored body is not kept (the server frames the body itself),
- * and the packed header list shares the spelling of common field names (http.h).
+ * fit are 32 bits, only the response directives are kept (struct cc_response: 44 bytes, not
+ * the 64 of a parsed request's), RFC 9111's date_value is recomputed when asked
+ * (entry_date_value), a Content-Length equal to the stored body is not kept (the server
+ * frames the body itself), and the packed header list shares the spelling of common field
+ * names (http.h).
  * A body of at least [local] body_file_min_bytes goes to a sealed memory file instead
  * (bodyfile.h: body is its read-only mapping, entry_body_fd the descriptor hits are sent
  * from with sendfile), released with the last reference.
@@ -60,7 +62,8 @@ entry_date_value(const struct entry *e)
 static void
 entry_derive(struct entry *e, const struct rfc9111_settings *settings)
 {
-	const char *targeted = rfc9111_response_cc(&e->headers, settings, &e->cc);
+	struct cache_control cc;
+	const char *targeted = rfc9111_response_cc(&e->headers, settings, &cc);
 	int64_t date_value = entry_date_value(e);
 	size_t nh = 0;
 
@@ -76,9 +79,10 @@ entry_derive(struct entry *e, const struct rfc9111_settings *settings)
 			e->hidden[nh++] = (uint16_t)(i + 1);
 	}
 	TC_ASSERT(targeted == NULL || e->targeted_field != 0 || e->headers.n >= UINT16_MAX - 1);
+	e->cc = cc.resp; /* the request-only directives a response may name mean nothing here */
 	e->corrected_initial_age = entry_sat32(
 	        rfc9111_corrected_initial_age(http_headers_get(&e->headers, "Age"), date_value,
-	                                      e->request_time, e->response_time));
+	                                      entry_request_time(e), e->response_time));
 	e->lifetime = entry_sat32(rfc9111_freshness_lifetime(
 	        e->status, &e->headers, &e->cc, targeted != NULL, date_value, settings));
 	e->expires_at = e->response_time - e->corrected_initial_age + e->lifetime;
@@ -164,8 +168,8 @@ entry_create(const char *key, const char *vary_key, int status, struct http_head
 		memcpy(e->body, body, body_len);
 		e->body_owned = true;
 	}
-	e->request_time = request_time;
 	e->response_time = response_time;
+	e->request_delay = entry_sat32(response_time - request_time);
 	entry_derive(e, settings);
 	return e;
 }
@@ -213,7 +217,7 @@ entry_without(const struct entry *e, const char *const *names, size_t n,
 	for (size_t i = 0; i < n; i++)
 		http_headers_remove(&h, names[i]);
 	c = entry_create(e->key, e->vary_key, e->status, &h, e->body, e->body_len, NULL,
-	                 e->request_time, e->response_time, settings);
+	                 entry_request_time(e), e->response_time, settings);
 	c->response_ms = e->response_ms;
 	return c;
 }

@@ -1,20 +1,21 @@
 /*
- * local: tier 1, the in-process cache. A hash table from primary key to struct local_node
- * (policy.h); node->key points to entry->key, so the key is stored once. The table is a
- * power-of-two array of bucket chains threaded through node->chain (8 bytes a node, plus 8
- * a bucket at a load of at most one node per bucket: uthash's handle was 56 and its buckets
- * 16, for every stored entry). It hashes with XXH3 keyed by a secret seed drawn once per
- * process from getrandom(2), so that chosen URLs cannot pile up in one bucket; each node
- * keeps its hash, so a lookup compares keys only on a full hash match and growing does not
- * hash again. Each node owns one reference to its entry.
+ * local: tier 1, the in-process cache. A uthash table from primary key to struct local_node
+ * (policy.h); the handle's key points to entry->key, so the key is stored once. The table
+ * hashes with XXH3 keyed by a secret seed drawn once per process from getrandom(2), so that
+ * chosen URLs cannot pile up in one bucket. The hash is computed before taking the lock and
+ * handed to uthash (HASH_FIND_BYHASHVALUE, HASH_ADD_KEYPTR_BYHASHVALUE); uthash keeps it in
+ * the handle, so growing does not hash again and a lookup compares keys only on a full hash
+ * match. Each node owns one reference to its entry. What uthash costs per entry: its 56-byte
+ * handle in the node and about 4 to 8 bytes of bucket array (16-byte buckets, grown when a
+ * chain reaches 10 nodes).
  *
  * Locking: one mutex guards the table, the sizes, the counters and the policy state (the
  * policy is only called with it held). Nothing is freed and no entry is unreferenced under
  * it: removed nodes are unlinked under the lock, chained through node->next (free once the
  * policy has let go of the node) and released after the unlock. What allocates or frees
- * under the lock is bounded and internal: the bucket array (doubled when the nodes outnumber
- * the buckets; the old array is freed after the unlock) and the policies' own small
- * structures (policy_lfu.c, policy_ttl.c).
+ * under the lock is bounded and internal: uthash's bucket array (grown by doubling, freed
+ * when the table empties) and the policies' own small structures (policy_lfu.c,
+ * policy_ttl.c).
  *
  * References: the table holds one reference per node; a lookup hands out a new one, so an
  * entry evicted, replaced or purged while someone sends it stays valid until they drop it.
@@ -31,29 +32,30 @@ static uint64_t local_seed;
 static pthread_once_t local_seed_once = PTHREAD_ONCE_INIT;
 
 /* The keyed hash of the table (read-only after local_seed_init). */
-static uint32_t
-local_hash(const char *key)
+static unsigned
+local_hash(const void *key, size_t len)
 {
-	return (uint32_t)XXH3_64bits_withSeed(key, strlen(key), local_seed);
+	return (unsigned)XXH3_64bits_withSeed(key, len, local_seed);
 }
+
+/* Allocation in uthash aborts on exhaustion like every other allocation. */
+#define uthash_malloc(sz)                    xmalloc(sz)
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = local_hash((keyptr), (keylen)))
+#include <uthash.h>
 
 #include "local.h"
 #include "policy.h"
 
-/* Buckets of a new table (a power of two). */
-#define LOCAL_MIN_BUCKETS 64
-
 /*
  * Bookkeeping bytes per entry beyond its own block (entry->size) and a body kept apart: the
- * node, and 24 bytes for its share of the bucket array (8 to 16 bytes) and the allocator's
- * headers (8 to 16 bytes a block, two blocks).
+ * node (it embeds uthash's 56-byte handle), and 24 bytes for its share of uthash's bucket
+ * array (4 to 8 bytes) and the allocator's headers (8 to 16 bytes a block, two blocks).
  */
 #define LOCAL_FIXED_CHARGE (sizeof(struct local_node) + 24)
 
 struct local {
 	pthread_mutex_t mutex;
-	struct local_node **buckets; /* nbuckets chains (NULL until the first insert) */
-	size_t nbuckets;             /* a power of two, or 0 */
+	struct local_node *table; /* uthash head */
 	const struct policy_ops *ops;
 	void *policy; /* the policy's state */
 	uint64_t max_bytes;
@@ -87,63 +89,14 @@ local_unlock(struct local *l)
 	TC_ASSERT(rc == 0);
 }
 
-/* The node stored under key (whose hash is hv), or NULL (lock held). */
+/* The node stored under key (len bytes, hash hv), or NULL (lock held). */
 static struct local_node *
-local_find(const struct local *l, const char *key, uint32_t hv)
+local_find(struct local *l, const char *key, size_t len, unsigned hv)
 {
 	struct local_node *n;
 
-	if (l->nbuckets == 0)
-		return NULL;
-	for (n = l->buckets[hv & (l->nbuckets - 1)]; n != NULL; n = n->chain)
-		if (n->hashv == hv && strcmp(n->key, key) == 0)
-			return n;
-	return NULL;
-}
-
-/*
- * Adds n to the buckets (lock held; its key is not there). When the nodes would outnumber
- * the buckets the array doubles; the old one is returned for the caller to free after the
- * unlock (NULL when it did not grow).
- */
-static struct local_node **
-local_link(struct local *l, struct local_node *n)
-{
-	struct local_node **old = NULL;
-
-	if (l->entries + 1 > l->nbuckets) {
-		size_t nb = l->nbuckets ? l->nbuckets * 2 : LOCAL_MIN_BUCKETS;
-		struct local_node **b = xcalloc(nb, sizeof(*b));
-
-		for (size_t i = 0; i < l->nbuckets; i++) {
-			struct local_node *m = l->buckets[i], *next;
-			for (; m != NULL; m = next) {
-				next = m->chain;
-				m->chain = b[m->hashv & (nb - 1)];
-				b[m->hashv & (nb - 1)] = m;
-			}
-		}
-		old = l->buckets;
-		l->buckets = b;
-		l->nbuckets = nb;
-	}
-	n->chain = l->buckets[n->hashv & (l->nbuckets - 1)];
-	l->buckets[n->hashv & (l->nbuckets - 1)] = n;
-	return old;
-}
-
-/* Takes n out of its bucket (lock held; n is in the table). */
-static void
-local_unchain(struct local *l, struct local_node *n)
-{
-	struct local_node **p = &l->buckets[n->hashv & (l->nbuckets - 1)];
-
-	while (*p != n) {
-		TC_ASSERT(*p != NULL);
-		p = &(*p)->chain;
-	}
-	*p = n->chain;
-	n->chain = NULL;
+	HASH_FIND_BYHASHVALUE(hh, l->table, key, len, hv, n);
+	return n;
 }
 
 /* Takes n out of the table and the policy (lock held); chains it on *dead for release. */
@@ -151,7 +104,7 @@ static void
 local_unlink(struct local *l, struct local_node *n, struct local_node **dead)
 {
 	l->ops->removed(l->policy, n);
-	local_unchain(l, n);
+	HASH_DELETE(hh, l->table, n);
 	TC_ASSERT(l->entries > 0 && l->bytes >= n->charge);
 	l->entries--;
 	l->bytes -= n->charge;
@@ -200,16 +153,16 @@ local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries)
 void
 local_destroy(struct local *l)
 {
-	struct local_node *dead = NULL;
+	struct local_node *n, *tmp, *dead = NULL;
 
 	if (l == NULL)
 		return;
-	for (size_t i = 0; i < l->nbuckets; i++)
-		while (l->buckets[i] != NULL)
-			local_unlink(l, l->buckets[i], &dead);
+	HASH_ITER(hh, l->table, n, tmp)
+	{
+		local_unlink(l, n, &dead);
+	}
 	l->ops->destroy(l->policy);
 	pthread_mutex_destroy(&l->mutex);
-	free(l->buckets);
 	free(l);
 	local_release(dead);
 }
@@ -220,10 +173,11 @@ local_lookup(struct local *l, const char *key, int64_t now)
 {
 	struct local_node *n, *dead = NULL;
 	struct entry *e = NULL;
-	uint32_t hv = local_hash(key);
+	size_t len = strlen(key);
+	unsigned hv = local_hash(key, len);
 
 	local_lock(l);
-	n = local_find(l, key, hv);
+	n = local_find(l, key, len, hv);
 	if (n != NULL) {
 		if (n->entry->keep_until <= now) {
 			local_unlink(l, n, &dead);
@@ -244,7 +198,8 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 {
 	size_t charge = local_charge(e);
 	struct local_node *n, *old, *dead = NULL;
-	struct local_node **old_buckets;
+	size_t len;
+	unsigned hv;
 
 	(void)now;
 	TC_ASSERT(e->key != NULL);
@@ -252,13 +207,12 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 		return false;
 	n = xcalloc(1, sizeof(*n));
 	n->entry = entry_ref(e);
-	n->key = e->key;
 	n->charge = (uint32_t)charge;
-	n->expires_at = e->expires_at;
-	n->hashv = local_hash(n->key);
+	len = strlen(e->key);
+	hv = local_hash(e->key, len);
 
 	local_lock(l);
-	old = local_find(l, n->key, n->hashv);
+	old = local_find(l, e->key, len, hv);
 	if (old != NULL)
 		local_unlink(l, old, &dead);
 	/* bytes <= max_bytes and entries <= max_entries always hold: no overflow */
@@ -269,13 +223,12 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 		local_unlink(l, victim, &dead);
 		l->evictions++;
 	}
-	old_buckets = local_link(l, n);
+	HASH_ADD_KEYPTR_BYHASHVALUE(hh, l->table, e->key, len, hv, n);
 	l->ops->inserted(l->policy, n);
 	l->entries++;
 	l->bytes += charge;
 	local_unlock(l);
 
-	free(old_buckets);
 	local_release(dead);
 	return true;
 }
@@ -285,10 +238,11 @@ bool
 local_remove(struct local *l, const char *key)
 {
 	struct local_node *n, *dead = NULL;
-	uint32_t hv = local_hash(key);
+	size_t len = strlen(key);
+	unsigned hv = local_hash(key, len);
 
 	local_lock(l);
-	n = local_find(l, key, hv);
+	n = local_find(l, key, len, hv);
 	if (n != NULL)
 		local_unlink(l, n, &dead);
 	local_unlock(l);
@@ -302,32 +256,27 @@ local_clear(struct local *l)
 {
 	void *fresh = l->ops->create();
 	void *old_policy;
-	struct local_node **old, *n, *dead = NULL;
-	size_t nold;
+	struct local_node *old, *n, *tmp, *dead = NULL;
 
 	if (l->ops->limits != NULL)
 		l->ops->limits(fresh, l->max_bytes, l->max_entries);
 
 	local_lock(l);
-	old = l->buckets;
-	nold = l->nbuckets;
+	old = l->table;
 	old_policy = l->policy;
-	l->buckets = NULL;
-	l->nbuckets = 0;
+	l->table = NULL;
 	l->policy = fresh;
 	l->entries = 0;
 	l->bytes = 0;
 	local_unlock(l);
 
 	/* the old table is private now: take it apart without the lock */
-	for (size_t i = 0; i < nold; i++) {
-		while ((n = old[i]) != NULL) {
-			old[i] = n->chain;
-			n->next = dead;
-			dead = n;
-		}
+	HASH_ITER(hh, old, n, tmp)
+	{
+		HASH_DELETE(hh, old, n);
+		n->next = dead;
+		dead = n;
 	}
-	free(old);
 	l->ops->destroy(old_policy);
 	local_release(dead);
 }

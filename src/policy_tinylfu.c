@@ -567,8 +567,8 @@ tlfu_inserted(void *state, struct local_node *n)
 {
 	struct tlfu_state *s = state;
 
-	TC_ASSERT(n->key != NULL);
-	n->hash = sketch_hash(s->sketch, n->key, strlen(n->key));
+	TC_ASSERT(n->hh.key != NULL);
+	n->hash = sketch_hash(s->sketch, n->hh.key, n->hh.keylen);
 	tlfu_core_inserted(&s->core, n);
 	tlfu_access(s, n);
 }

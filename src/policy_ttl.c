@@ -1,7 +1,8 @@
 /*
  * policy_ttl: the entry closest to the end of its freshness lifetime goes first. A binary
- * min-heap (an array) ordered by node->expires_at, ties broken by insertion order (an
- * insertion sequence number kept in the heap slot, so the order is deterministic); each
+ * min-heap (an array) ordered by node->entry->expires_at (copied into the slot at insert),
+ * ties broken by insertion order (an insertion sequence number kept in the heap slot, so the
+ * order is deterministic); each
  * node's heap_index is its slot and is kept up to date on every move. Insert and remove are
  * O(log n), the victim (the root) O(1). A hit changes nothing.
  *
@@ -106,8 +107,8 @@ ttl_inserted(void *state, struct local_node *n)
 		s->cap = s->cap ? s->cap * 2 : 64;
 		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
 	}
-	s->v[s->n] =
-	        (struct ttl_slot){.expires_at = n->expires_at, .seq = s->next_seq++, .node = n};
+	s->v[s->n] = (struct ttl_slot){
+	        .expires_at = n->entry->expires_at, .seq = s->next_seq++, .node = n};
 	n->heap_index = s->n;
 	s->n++;
 	ttl_sift_up(s, s->n - 1);

@@ -1635,7 +1635,7 @@ proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *
 		entry_unref(stored);
 		return w;
 	}
-	fresh = entry_refresh(stored, &head->headers, head->request_time, head->response_time,
+	fresh = entry_refresh(stored, &head->headers, entry_request_time(head), head->response_time,
 	                      &p->settings);
 	fresh->response_ms = proxy_wall_ms(); /* not published yet */
 	if (http_headers_get(&fresh->headers, "Set-Cookie") != NULL) {

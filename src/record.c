@@ -3,7 +3,8 @@
  * big-endian, lengths count bytes):
  *
  *   magic "TCRE" | version u8 (1) | flags u8 (0, or RECORD_FLAG_SPEC: a vary spec) | status u16
- *   request_time i64 | response_time i64 | response_ms i64 (0 = unknown)
+ *   request_time i64 (at most INT32_MAX s before response_time) | response_time i64
+ *   response_ms i64 (0 = unknown)
  *   key_len u32 | key | vary_len u32 (0xffffffff = no Vary key) | vary_key
  *   header count u32 | per header: name_len u16, name, value_len u32, value
  *   body_len u32 | body
@@ -106,7 +107,7 @@ record_encode(const struct entry *e, struct buf *out)
 	buf_append(out, record_magic, sizeof(record_magic));
 	buf_append(out, e->vary_spec ? "\x01\x01" : "\x01\x00", 2); /* RECORD_VERSION, flags */
 	record_put_u16(out, (uint16_t)e->status);
-	record_put_u64(out, (uint64_t)e->request_time);
+	record_put_u64(out, (uint64_t)entry_request_time(e));
 	record_put_u64(out, (uint64_t)e->response_time);
 	record_put_u64(out, (uint64_t)(e->response_ms > 0 ? e->response_ms : 0));
 	record_put_bytes(out, e->key, strlen(e->key));
@@ -246,7 +247,8 @@ record_decode(const void *data, size_t len, const char *key,
 	    status > 999)
 		goto fail;
 	if (!record_get_u64(&c, &rq) || !record_get_u64(&c, &rs) || !record_get_u64(&c, &rms) ||
-	    rq > INT64_MAX || rs > INT64_MAX || rms > INT64_MAX || rq > rs)
+	    rq > INT64_MAX || rs > INT64_MAX || rms > INT64_MAX || rq > rs ||
+	    rs - rq > INT32_MAX) /* an entry keeps the delay in 32 bits; no encoder writes more */
 		goto fail;
 	if (!record_get_u32(&c, &klen) || klen == 0 || !record_get_span(&c, klen, &k) ||
 	    memchr(k, '\0', klen) != NULL)

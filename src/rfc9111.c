@@ -124,7 +124,7 @@ rfc9111_fail(const char **why, const char *reason)
  */
 bool
 rfc9111_storable(const struct rfc9111_request *req, int status, const struct http_headers *resp,
-                 const struct cache_control *resp_cc, const char **why)
+                 const struct cc_response *resp_cc, const char **why)
 {
 	bool understood = rfc9111_understood_status(status);
 
@@ -161,7 +161,7 @@ rfc9111_storable(const struct rfc9111_request *req, int status, const struct htt
  */
 int64_t
 rfc9111_freshness_lifetime(int status, const struct http_headers *resp,
-                           const struct cache_control *resp_cc, bool targeted, int64_t date_value,
+                           const struct cc_response *resp_cc, bool targeted, int64_t date_value,
                            const struct rfc9111_settings *settings)
 {
 	int64_t expires, date, lm;
@@ -249,7 +249,7 @@ rfc9111_response_cc(const struct http_headers *resp, const struct rfc9111_settin
 
 /* True when the response's directives forbid serving it stale (must-revalidate, ...). */
 bool
-rfc9111_stale_forbidden(const struct cache_control *resp_cc)
+rfc9111_stale_forbidden(const struct cc_response *resp_cc)
 {
 	return resp_cc->must_revalidate || resp_cc->proxy_revalidate || resp_cc->no_cache ||
 	       resp_cc->s_maxage.state != CC_ABSENT;
@@ -257,7 +257,7 @@ rfc9111_stale_forbidden(const struct cache_control *resp_cc)
 
 /* The response's own stale-if-error window, else the operator's default (0: none). */
 static int64_t
-rfc9111_error_window(const struct cache_control *resp_cc, const struct rfc9111_settings *settings)
+rfc9111_error_window(const struct cc_response *resp_cc, const struct rfc9111_settings *settings)
 {
 	if (resp_cc->stale_if_error.state == CC_SET)
 		return resp_cc->stale_if_error.value;
@@ -268,7 +268,7 @@ rfc9111_error_window(const struct cache_control *resp_cc, const struct rfc9111_s
 
 /* Seconds past its freshness that a stored response without validators stays useful. */
 int64_t
-rfc9111_stale_window(const struct cache_control *resp_cc, const struct rfc9111_settings *settings)
+rfc9111_stale_window(const struct cc_response *resp_cc, const struct rfc9111_settings *settings)
 {
 	int64_t w = settings != NULL ? rfc9111_max0(settings->max_stale_keep) : 0;
 	int64_t e = rfc9111_error_window(resp_cc, settings);
@@ -284,7 +284,7 @@ rfc9111_stale_window(const struct cache_control *resp_cc, const struct rfc9111_s
 /* What a stored response may do for a request (see rfc9111.h). */
 enum rfc9111_use
 rfc9111_use(const struct cache_control *req_cc, bool pragma_no_cache,
-            const struct cache_control *resp_cc, int64_t lifetime, int64_t age)
+            const struct cc_response *resp_cc, int64_t lifetime, int64_t age)
 {
 	int64_t ttl = rfc9111_sub(lifetime, age);
 	int64_t staleness = rfc9111_sub(age, lifetime);
@@ -313,7 +313,7 @@ rfc9111_use(const struct cache_control *req_cc, bool pragma_no_cache,
 
 /* True when the stored response may answer instead of an origin failure or 5xx. */
 bool
-rfc9111_serve_on_error(const struct cache_control *req_cc, const struct cache_control *resp_cc,
+rfc9111_serve_on_error(const struct cache_control *req_cc, const struct cc_response *resp_cc,
                        int64_t lifetime, int64_t age, const struct rfc9111_settings *settings)
 {
 	int64_t staleness = rfc9111_max0(rfc9111_sub(age, lifetime));

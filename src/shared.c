@@ -1170,7 +1170,7 @@ shared_inspect_cluster(struct shared *s, struct shared_cluster *c, const char *c
 		           ", \"status\": %d, \"request_time\": %" PRId64
 		           ", \"response_time\": %" PRId64 ", \"age\": %" PRId64
 		           ", \"ttl\": %" PRId64 ", \"body_bytes\": %zu",
-		           e->status, e->request_time, e->response_time, entry_age(e, now),
+		           e->status, entry_request_time(e), e->response_time, entry_age(e, now),
 		           entry_ttl(e, now), e->body_len);
 		buf_puts(out, ", \"vary_key\": ");
 		if (e->vary_key != NULL)

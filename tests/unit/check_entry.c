@@ -216,6 +216,46 @@ START_TEST(test_body_file)
 }
 END_TEST
 
+/*
+ * A stored response keeps its response directives (struct cc_response) and nothing of the
+ * request-only ones: each row's Cache-Control, parsed alone, gives the same response
+ * directives as the stored entry's, byte for byte.
+ */
+START_TEST(test_response_directives_kept)
+{
+	static const char *const values[] = {
+	        "max-age=60",
+	        "s-maxage=30, public",
+	        "no-cache, must-revalidate",
+	        "private, proxy-revalidate, no-transform",
+	        "stale-while-revalidate=5, stale-if-error=7, immutable",
+	        "no-store, must-understand",
+	        "no-cache=\"set-cookie\", private=\"x-a\"",
+	        "max-age=abc",
+	        "max-age=10, max-stale=5, min-fresh=3, only-if-cached",
+	        "x-extension",
+	};
+
+	/* 4 delta directives and 12 flags; a parsed request's directives are 64 bytes */
+	ck_assert_uint_eq(sizeof(struct cc_response), 44);
+	ck_assert_uint_le(sizeof(struct entry), 168);
+	for (size_t i = 0; i < sizeof(values) / sizeof(values[0]); i++) {
+		struct http_headers h = {0};
+		struct cache_control want;
+		struct entry *e;
+
+		cachecontrol_parse(values[i], &want);
+		http_headers_add(&h, "Cache-Control", values[i]);
+		e = entry_new("k", NULL, 200, &h, NULL, 0, 998, 1000, &settings);
+		ck_assert_msg(memcmp(&e->cc, &want.resp, sizeof(e->cc)) == 0, "%s", values[i]);
+		ck_assert_int_eq(e->cc.max_age.state, want.max_age.state);
+		ck_assert_int_eq(e->cc.no_cache, want.no_cache);
+		ck_assert(e->cc.any);
+		entry_unref(e);
+	}
+}
+END_TEST
+
 START_TEST(test_default_ttl)
 {
 	struct rfc9111_settings s = {.default_ttl = 30};
@@ -400,8 +440,16 @@ START_TEST(test_saturated_times)
 	ck_assert_int_eq(f->lifetime, INT32_MAX);
 	ck_assert(entry_is_fresh(f, 1000 + 86400 * 365));
 	ck_assert_int_eq(f->expires_at, (int64_t)998 + INT32_MAX); /* 2 s corrected age */
+	ck_assert_int_eq(entry_request_time(f), 998); /* kept as a 32-bit delay before 1000 */
 	entry_unref(e);
 	entry_unref(f);
+
+	/* a request sent 2^40 s before its response: the delay saturates (RFC 9111 1.2.2) */
+	struct http_headers none = {0};
+	e = entry_new("k", NULL, 200, &none, NULL, 0, 1000 - (INT64_C(1) << 40), 1000, &settings);
+	ck_assert_int_eq(entry_request_time(e), (int64_t)1000 - INT32_MAX);
+	ck_assert_int_eq(e->corrected_initial_age, INT32_MAX);
+	entry_unref(e);
 }
 END_TEST
 
@@ -491,6 +539,7 @@ main(void)
 	tcase_add_test(tc, test_refresh_merges_and_keeps_body);
 	tcase_add_test(tc, test_refcount);
 	tcase_add_test(tc, test_compact_layout);
+	tcase_add_test(tc, test_response_directives_kept);
 	tcase_add_test(tc, test_default_ttl);
 	tcase_add_test(tc, test_body_file);
 	tcase_add_test(tc, test_spec_add);

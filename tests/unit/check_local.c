@@ -627,8 +627,8 @@ END_TEST
 
 /*
  * The hash table against a model: random inserts, replacements, removals, lookups and clears
- * over a key space that crosses the table's growth steps (64, 128, ... buckets) many times;
- * every key is then looked up. Keys share long prefixes and differ in their last bytes.
+ * over a key space that crosses uthash's bucket doublings (from 32 buckets, at chains of 10)
+ * many times; every key is then looked up. Keys share long prefixes and differ in their last bytes.
  */
 START_TEST(test_table_model)
 {
@@ -684,6 +684,9 @@ START_TEST(test_charge_is_block)
 	struct entry *a = mk("a", 100, 60), *longer = mk("a-much-longer-key-0123456789", 100, 60),
 	             *big = mk("b", 100000, 60);
 
+	/* a node is uthash's handle, the entry, the policy links and the charge: no copy of
+	 * the key or expires_at (112 bytes of heap on LP64) */
+	ck_assert_uint_le(sizeof(struct local_node), sizeof(UT_hash_handle) + 6 * sizeof(void *));
 	ck_assert_uint_ge(local_charge(a), a->size + sizeof(struct local_node));
 	ck_assert_uint_le(local_charge(a), a->size + sizeof(struct local_node) + 32);
 	/* a longer key costs its bytes (the block is padded to 8) */
@@ -721,6 +724,7 @@ END_TEST
 
 struct model_node {
 	struct local_node n;
+	struct entry e; /* n.entry: only its expires_at is read (ttl) */
 	bool live;
 	uint64_t last_use; /* logical time of the insert or last hit */
 	uint64_t freq;     /* uses, the insert included */
@@ -747,8 +751,8 @@ model_victim(const char *policy, struct model_node *m, size_t n)
 			better = c->freq < best->freq ||
 			         (c->freq == best->freq && c->last_use < best->last_use);
 		else
-			better = c->n.expires_at < best->n.expires_at ||
-			         (c->n.expires_at == best->n.expires_at && c->seq < best->seq);
+			better = c->e.expires_at < best->e.expires_at ||
+			         (c->e.expires_at == best->e.expires_at && c->seq < best->seq);
 		if (better)
 			best = c;
 	}
@@ -777,7 +781,8 @@ START_TEST(test_policy_model)
 			if (c->live)
 				break;
 			memset(c, 0, sizeof(*c));
-			c->n.expires_at = (int64_t)(rnd(&r) % 16); /* plenty of ties */
+			c->n.entry = &c->e;
+			c->e.expires_at = (int64_t)(rnd(&r) % 16); /* plenty of ties */
 			c->live = true;
 			c->last_use = ++clock;
 			c->freq = 1;

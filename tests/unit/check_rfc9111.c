@@ -168,7 +168,7 @@ START_TEST(test_storable)
 		cachecontrol_parse(store_cases[i].req_cc, &rq.cc);
 		headers_from(&h, store_cases[i].resp);
 		cc_of(&h, &cc);
-		bool ok = rfc9111_storable(&rq, store_cases[i].status, &h, &cc, &why);
+		bool ok = rfc9111_storable(&rq, store_cases[i].status, &h, &cc.resp, &why);
 		ck_assert_msg(ok == store_cases[i].ok, "case \"%s\": storable=%d (why %s)",
 		              store_cases[i].name, ok, why ? why : "-");
 		if (!ok)
@@ -176,7 +176,7 @@ START_TEST(test_storable)
 			              "case \"%s\": why \"%s\", want \"%s\"", store_cases[i].name,
 			              why ? why : "(null)", store_cases[i].why);
 		/* why may be NULL */
-		ck_assert(rfc9111_storable(&rq, store_cases[i].status, &h, &cc, NULL) == ok);
+		ck_assert(rfc9111_storable(&rq, store_cases[i].status, &h, &cc.resp, NULL) == ok);
 		http_headers_clear(&h);
 	}
 }
@@ -240,7 +240,7 @@ START_TEST(test_lifetime)
 
 		headers_from(&h, life_cases[i].resp);
 		cc_of(&h, &cc);
-		int64_t got = rfc9111_freshness_lifetime(200, &h, &cc, false,
+		int64_t got = rfc9111_freshness_lifetime(200, &h, &cc.resp, false,
 		                                         life_cases[i].date_value, &st);
 		ck_assert_msg(got == life_cases[i].want, "case \"%s\": lifetime %lld, want %lld",
 		              life_cases[i].name, (long long)got, (long long)life_cases[i].want);
@@ -300,7 +300,7 @@ START_TEST(test_heuristic)
 
 		headers_from(&h, heur_cases[i].resp);
 		cc_of(&h, &cc);
-		int64_t got = rfc9111_freshness_lifetime(heur_cases[i].status, &h, &cc,
+		int64_t got = rfc9111_freshness_lifetime(heur_cases[i].status, &h, &cc.resp,
 		                                         heur_cases[i].targeted, D0_T, &st);
 		ck_assert_msg(got == heur_cases[i].want, "case \"%s\": lifetime %lld, want %lld",
 		              heur_cases[i].name, (long long)got, (long long)heur_cases[i].want);
@@ -447,7 +447,7 @@ START_TEST(test_use)
 
 		cachecontrol_parse(use_cases[i].req_cc, &req);
 		cachecontrol_parse(use_cases[i].resp_cc, &resp);
-		enum rfc9111_use got = rfc9111_use(&req, use_cases[i].pragma, &resp,
+		enum rfc9111_use got = rfc9111_use(&req, use_cases[i].pragma, &resp.resp,
 		                                   use_cases[i].lifetime, use_cases[i].age);
 		ck_assert_msg(got == use_cases[i].want, "case \"%s\": %d, want %d",
 		              use_cases[i].name, (int)got, (int)use_cases[i].want);
@@ -493,18 +493,18 @@ START_TEST(test_serve_on_error)
 
 		cachecontrol_parse(sie_cases[i].req_cc, &req);
 		cachecontrol_parse(sie_cases[i].resp_cc, &resp);
-		bool got = rfc9111_serve_on_error(&req, &resp, sie_cases[i].lifetime,
+		bool got = rfc9111_serve_on_error(&req, &resp.resp, sie_cases[i].lifetime,
 		                                  sie_cases[i].age, &st);
 		ck_assert_msg(got == sie_cases[i].want, "case \"%s\": %d", sie_cases[i].name, got);
-		int64_t w = rfc9111_stale_window(&resp, &st);
+		int64_t w = rfc9111_stale_window(&resp.resp, &st);
 		ck_assert_msg(w == sie_cases[i].want_window, "case \"%s\": window %lld, want %lld",
 		              sie_cases[i].name, (long long)w, (long long)sie_cases[i].want_window);
 		/* max_stale_keep lengthens the window of what may be served stale at all */
 		st.max_stale_keep = 60;
-		int64_t want = rfc9111_stale_forbidden(&resp)  ? 0
-		               : sie_cases[i].want_window > 60 ? sie_cases[i].want_window
-		                                               : 60;
-		w = rfc9111_stale_window(&resp, &st);
+		int64_t want = rfc9111_stale_forbidden(&resp.resp) ? 0
+		               : sie_cases[i].want_window > 60     ? sie_cases[i].want_window
+		                                                   : 60;
+		w = rfc9111_stale_window(&resp.resp, &st);
 		ck_assert_msg(w == want, "case \"%s\": window with max_stale_keep %lld, want %lld",
 		              sie_cases[i].name, (long long)w, (long long)want);
 	}

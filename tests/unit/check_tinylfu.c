@@ -34,7 +34,8 @@ tnode_init(struct tnode *t, const char *key, size_t charge)
 {
 	memset(t, 0, sizeof(*t));
 	snprintf(t->key, sizeof(t->key), "%s", key);
-	t->n.key = t->key;
+	t->n.hh.key = t->key; /* as local.c's table sets it before inserted */
+	t->n.hh.keylen = (unsigned)strlen(t->key);
 	t->n.charge = charge;
 }
 
