@@ -80,6 +80,13 @@ bool util_parse_size(const char *s, uint64_t *out);
 /* 64 secret random bits (getrandom, with a clock-and-pid fallback), for keyed hashes. */
 uint64_t util_random_seed(void);
 
+/*
+ * The keyed hash of the in-process tables (uthash's HASH_FUNCTION in local.c and collapse.c):
+ * XXH3 with a secret seed drawn once per process on first use, so that chosen keys cannot
+ * pile up in one bucket. Thread-safe.
+ */
+unsigned util_table_hash(const void *key, size_t len);
+
 /* Number of online processors (at least 1). */
 unsigned util_ncpus(void);
 

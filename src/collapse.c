@@ -14,22 +14,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xxhash.h>
-
 #include "util.h"
 
-/* The keyed hash of the table (the seed is drawn once per process). */
-static uint64_t collapse_seed;
-static pthread_once_t collapse_seed_once = PTHREAD_ONCE_INIT;
-
-static unsigned
-collapse_hash(const void *key, size_t len)
-{
-	return (unsigned)XXH3_64bits_withSeed(key, len, collapse_seed);
-}
-
 #define uthash_malloc(sz)                    xmalloc(sz)
-#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = collapse_hash((keyptr), (keylen)))
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = util_table_hash((keyptr), (keylen)))
 #include <uthash.h>
 
 #include "collapse.h"
@@ -53,19 +41,12 @@ struct collapse {
 /* Marks below which expired ones are left for the next leader to reuse. */
 #define COLLAPSE_SWEEP_MIN 64
 
-static void
-collapse_seed_init(void)
-{
-	collapse_seed = util_random_seed();
-}
-
 /* An empty table. */
 struct collapse *
 collapse_create(void)
 {
 	struct collapse *c = xcalloc(1, sizeof(*c));
 
-	pthread_once(&collapse_seed_once, collapse_seed_init);
 	pthread_mutex_init(&c->mutex, NULL);
 	c->sweep_from = COLLAPSE_SWEEP_MIN;
 	return c;

@@ -24,23 +24,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <xxhash.h>
-
 #include "util.h"
-
-static uint64_t local_seed;
-static pthread_once_t local_seed_once = PTHREAD_ONCE_INIT;
-
-/* The keyed hash of the table (read-only after local_seed_init). */
-static unsigned
-local_hash(const void *key, size_t len)
-{
-	return (unsigned)XXH3_64bits_withSeed(key, len, local_seed);
-}
 
 /* Allocation in uthash aborts on exhaustion like every other allocation. */
 #define uthash_malloc(sz)                    xmalloc(sz)
-#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = local_hash((keyptr), (keylen)))
+#define HASH_FUNCTION(keyptr, keylen, hashv) ((hashv) = util_table_hash((keyptr), (keylen)))
 #include <uthash.h>
 
 #include "local.h"
@@ -65,13 +53,6 @@ struct local {
 	uint64_t evictions;
 	uint64_t expirations;
 };
-
-/* Draws the hash seed once per process. */
-static void
-local_seed_init(void)
-{
-	local_seed = util_random_seed();
-}
 
 static void
 local_lock(struct local *l)
@@ -136,7 +117,6 @@ local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries)
 
 	if (ops == NULL)
 		return NULL;
-	pthread_once(&local_seed_once, local_seed_init);
 	l = xcalloc(1, sizeof(*l));
 	rc = pthread_mutex_init(&l->mutex, NULL);
 	TC_ASSERT(rc == 0);
@@ -174,7 +154,7 @@ local_lookup(struct local *l, const char *key, int64_t now)
 	struct local_node *n, *dead = NULL;
 	struct entry *e = NULL;
 	size_t len = strlen(key);
-	unsigned hv = local_hash(key, len);
+	unsigned hv = util_table_hash(key, len);
 
 	local_lock(l);
 	n = local_find(l, key, len, hv);
@@ -209,7 +189,7 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 	n->entry = entry_ref(e);
 	n->charge = (uint32_t)charge;
 	len = strlen(e->key);
-	hv = local_hash(e->key, len);
+	hv = util_table_hash(e->key, len);
 
 	local_lock(l);
 	old = local_find(l, e->key, len, hv);
@@ -239,7 +219,7 @@ local_remove(struct local *l, const char *key)
 {
 	struct local_node *n, *dead = NULL;
 	size_t len = strlen(key);
-	unsigned hv = local_hash(key, len);
+	unsigned hv = util_table_hash(key, len);
 
 	local_lock(l);
 	n = local_find(l, key, len, hv);

@@ -4,6 +4,7 @@
  */
 
 #include <ctype.h>
+#include <pthread.h>
 #include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
@@ -13,6 +14,8 @@
 #include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
+
+#include <xxhash.h>
 
 #include "util.h"
 
@@ -314,4 +317,21 @@ util_random_seed(void)
 		seed ^= (uint64_t)getpid() << 32 ^ (uint64_t)ts.tv_nsec ^ (uint64_t)(uintptr_t)&ts;
 	}
 	return seed;
+}
+
+static uint64_t util_table_seed;
+static pthread_once_t util_table_seed_once = PTHREAD_ONCE_INIT;
+
+static void
+util_table_seed_init(void)
+{
+	util_table_seed = util_random_seed();
+}
+
+/* The keyed hash of the in-process tables (seed drawn once per process). */
+unsigned
+util_table_hash(const void *key, size_t len)
+{
+	pthread_once(&util_table_seed_once, util_table_seed_init);
+	return (unsigned)XXH3_64bits_withSeed(key, len, util_table_seed);
 }
