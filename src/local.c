@@ -19,8 +19,24 @@
  *
  * References: the table holds one reference per node; a lookup hands out a new one, so an
  * entry evicted, replaced or purged while someone sends it stays valid until they drop it.
+ *
+ * Hits are applied to the policy in batches: a hit takes the mutex for the table lookup and
+ * the entry's reference only, and records the node it found in its thread's buffer of
+ * touches (struct local_touches, one per thread and tier, linked in l->touches; read and
+ * written only under the mutex, so any thread holding it may apply every buffer). A buffer is
+ * applied to the policy when it is full (by its own thread, LOCAL_TOUCHES hits at a time) and
+ * all of them are before anything else reaches the policy: an insert (before its victims are
+ * chosen), a removal, an expiry, clear, info and destroy. So a node named in a buffer is always
+ * linked (no node is unlinked while a buffer names it), no hit is lost, and one thread's hits
+ * reach the policy in the order they happened and before its own next insert or removal: a
+ * single thread sees exactly the policy of one touch per hit. What the batches save: the
+ * policy's writes on a hit (list links, region sizes, sketch and shadows, shared by every
+ * server thread) are made by one thread at a time, many in a row, instead of moving their
+ * cache lines between the cores on every hit; and the mutex is held for a lookup only, so the
+ * other threads wait on it less often (and for less time when the holder is preempted).
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,9 +57,25 @@
  */
 #define LOCAL_FIXED_CHARGE (sizeof(struct local_node) + 24)
 
+/* Hits recorded in one thread's buffer before they are applied to the policy. */
+#define LOCAL_TOUCHES 64
+
+/*
+ * One thread's hits on one tier not yet applied to the policy: the nodes found, in order.
+ * Guarded by the tier's mutex (any holder may apply it); owned and freed by the tier.
+ */
+struct local_touches {
+	struct local_touches *next; /* in local->touches */
+	uint64_t thread;            /* local_thread_id of the thread that records here */
+	unsigned n;
+	struct local_node *node[LOCAL_TOUCHES];
+};
+
 struct local {
 	pthread_mutex_t mutex;
-	struct local_node *table; /* uthash head */
+	uint64_t id;                   /* unique in the process: names the tier in thread caches */
+	struct local_touches *touches; /* every thread's buffer (under the mutex) */
+	struct local_node *table;      /* uthash head */
 	const struct policy_ops *ops;
 	void *policy; /* the policy's state */
 	uint64_t max_bytes;
@@ -53,6 +85,12 @@ struct local {
 	uint64_t evictions;
 	uint64_t expirations;
 };
+
+/* Ids of tiers and of threads (never reused, so a thread's cache is checked without a read). */
+static atomic_uint_fast64_t local_ids = 1;
+static _Thread_local uint64_t local_thread_id;
+static _Thread_local uint64_t local_cached_tier;             /* the id of the tier cached */
+static _Thread_local struct local_touches *local_cached_buf; /* this thread's buffer there */
 
 static void
 local_lock(struct local *l)
@@ -78,6 +116,49 @@ local_find(struct local *l, const char *key, size_t len, unsigned hv)
 
 	HASH_FIND_BYHASHVALUE(hh, l->table, key, len, hv, n);
 	return n;
+}
+
+/* Applies one buffer's hits to the policy, in the order they happened (lock held). */
+static void
+local_apply(struct local *l, struct local_touches *t)
+{
+	for (unsigned i = 0; i < t->n; i++)
+		l->ops->touched(l->policy, t->node[i]);
+	t->n = 0;
+}
+
+/* Applies every thread's recorded hits (lock held): before anything else reaches the policy. */
+static void
+local_apply_all(struct local *l)
+{
+	for (struct local_touches *t = l->touches; t != NULL; t = t->next)
+		if (t->n > 0)
+			local_apply(l, t);
+}
+
+/* This thread's buffer of hits on l (lock held): created on its first hit on l. */
+static struct local_touches *
+local_thread_touches(struct local *l)
+{
+	struct local_touches *t;
+
+	if (local_cached_tier == l->id)
+		return local_cached_buf;
+	if (local_thread_id == 0)
+		local_thread_id = atomic_fetch_add(&local_ids, 1);
+	for (t = l->touches; t != NULL; t = t->next)
+		if (t->thread == local_thread_id)
+			break;
+	if (t == NULL) {
+		/* once per thread and tier: a small allocation, nothing freed */
+		t = xcalloc(1, sizeof(*t));
+		t->thread = local_thread_id;
+		t->next = l->touches;
+		l->touches = t;
+	}
+	local_cached_tier = l->id;
+	local_cached_buf = t;
+	return t;
 }
 
 /* Takes n out of the table and the policy (lock held); chains it on *dead for release. */
@@ -112,14 +193,22 @@ struct local *
 local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries)
 {
 	const struct policy_ops *ops = policy_find(policy);
+	pthread_mutexattr_t attr;
 	struct local *l;
 	int rc;
 
 	if (ops == NULL)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
-	rc = pthread_mutex_init(&l->mutex, NULL);
+	l->id = atomic_fetch_add(&local_ids, 1);
+	rc = pthread_mutexattr_init(&attr);
 	TC_ASSERT(rc == 0);
+	/* the lock is held for a lookup: a waiter spins a little before it sleeps */
+	rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+	TC_ASSERT(rc == 0);
+	rc = pthread_mutex_init(&l->mutex, &attr);
+	TC_ASSERT(rc == 0);
+	pthread_mutexattr_destroy(&attr);
 	l->ops = ops;
 	l->policy = ops->create();
 	if (ops->limits != NULL)
@@ -137,12 +226,17 @@ local_destroy(struct local *l)
 
 	if (l == NULL)
 		return;
+	local_apply_all(l);
 	HASH_ITER(hh, l->table, n, tmp)
 	{
 		local_unlink(l, n, &dead);
 	}
 	l->ops->destroy(l->policy);
 	pthread_mutex_destroy(&l->mutex);
+	for (struct local_touches *t = l->touches, *next; t != NULL; t = next) {
+		next = t->next;
+		free(t);
+	}
 	free(l);
 	local_release(dead);
 }
@@ -160,10 +254,16 @@ local_lookup(struct local *l, const char *key, int64_t now)
 	n = local_find(l, key, len, hv);
 	if (n != NULL) {
 		if (n->entry->keep_until <= now) {
+			local_apply_all(l); /* no buffer may name a node once it is unlinked */
 			local_unlink(l, n, &dead);
 			l->expirations++;
 		} else {
-			l->ops->touched(l->policy, n);
+			struct local_touches *t = local_thread_touches(l);
+
+			/* the policy learns of the hit with the buffer's others (see the top) */
+			t->node[t->n++] = n;
+			if (t->n == LOCAL_TOUCHES)
+				local_apply(l, t);
 			e = entry_ref(n->entry);
 		}
 	}
@@ -192,6 +292,7 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 	hv = util_table_hash(e->key, len);
 
 	local_lock(l);
+	local_apply_all(l); /* the victims are chosen knowing every hit */
 	old = local_find(l, e->key, len, hv);
 	if (old != NULL)
 		local_unlink(l, old, &dead);
@@ -223,8 +324,10 @@ local_remove(struct local *l, const char *key)
 
 	local_lock(l);
 	n = local_find(l, key, len, hv);
-	if (n != NULL)
+	if (n != NULL) {
+		local_apply_all(l);
 		local_unlink(l, n, &dead);
+	}
 	local_unlock(l);
 	local_release(dead);
 	return n != NULL;
@@ -242,6 +345,9 @@ local_clear(struct local *l)
 		l->ops->limits(fresh, l->max_bytes, l->max_entries);
 
 	local_lock(l);
+	/* the recorded hits name nodes of the old table: its policy goes with them */
+	for (struct local_touches *t = l->touches; t != NULL; t = t->next)
+		t->n = 0;
 	old = l->table;
 	old_policy = l->policy;
 	l->table = NULL;
@@ -266,6 +372,7 @@ void
 local_info(struct local *l, struct local_info *out)
 {
 	local_lock(l);
+	local_apply_all(l); /* the regions as every hit so far left them */
 	out->policy = l->ops->name;
 	out->entries = l->entries;
 	out->bytes = l->bytes;
