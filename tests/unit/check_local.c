@@ -966,6 +966,56 @@ START_TEST(test_threads)
 }
 END_TEST
 
+/* A reader thread: looks key up n times, then exits (its hits are left in its buffer). */
+struct reader {
+	struct local *l;
+	const char *key;
+	int n;
+	int found;
+};
+
+static void *
+reader_run(void *arg)
+{
+	struct reader *r = arg;
+
+	for (int i = 0; i < r->n; i++)
+		r->found += has(r->l, r->key);
+	return NULL;
+}
+
+/* Hits on one thread, recorded in its buffer, reach the policy before another thread's insert
+ * chooses a victim, and before info: whatever the count (below, at and beyond a batch). */
+START_TEST(test_other_thread_hits)
+{
+	static const int counts[] = {1, 63, 64, 65, 200};
+	struct local *l = local_create(_i < 5 ? "lru" : "tinylfu", BIG, 3);
+	struct reader r = {.l = l, .key = "a", .n = counts[_i % 5]};
+	pthread_t t;
+
+	put(l, "a", 10, 60);
+	put(l, "b", 10, 60);
+	put(l, "c", 10, 60);
+	ck_assert_int_eq(pthread_create(&t, NULL, reader_run, &r), 0);
+	ck_assert_int_eq(pthread_join(t, NULL), 0);
+	ck_assert_int_eq(r.found, r.n);
+	if (_i < 5) {
+		/* lru: a, hit last, is the most recent: b goes */
+		put(l, "d", 10, 60);
+		ck_assert(!has(l, "b"));
+		ck_assert(has(l, "a") && has(l, "c") && has(l, "d"));
+	} else {
+		/* tinylfu: a went from the window to probation as b and c arrived; a hit there
+		 * earns protection, and info shows it */
+		struct local_info i = info(l);
+
+		ck_assert(i.has_regions);
+		ck_assert_uint_eq(i.regions.protected_entries, 1);
+	}
+	local_destroy(l);
+}
+END_TEST
+
 static Suite *
 local_suite(void)
 {
@@ -1000,6 +1050,7 @@ local_suite(void)
 
 	tcase_set_timeout(tt, 120);
 	tcase_add_loop_test(tt, test_threads, 0, 3);
+	tcase_add_loop_test(tt, test_other_thread_hits, 0, 10);
 	suite_add_tcase(s, tt);
 	return s;
 }
