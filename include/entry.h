@@ -36,9 +36,12 @@ struct entry {
 	int status;
 	char *key;      /* the primary cache key (stored after the struct, not freed alone) */
 	char *vary_key; /* the selecting request header values (key_vary), NULL without Vary */
-	/* end-to-end response headers as received, except a Content-Length that equals
-	 * body_len (framing the body stored here: regenerated when the entry is sent) */
-	struct http_headers headers;
+	/* end-to-end response fields as received, except a Content-Length that equals body_len
+	 * (framing the body stored here: regenerated when the entry is sent), packed in e's block
+	 * from fields_off on (entry_field_next reads them; layout in entry.c) */
+	uint32_t fields_off;
+	uint32_t fields_len; /* bytes of the packed fields */
+	uint32_t nfields;
 	char *body;
 	size_t body_len;
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock (request_time is
@@ -55,7 +58,7 @@ struct entry {
 	int32_t request_delay; /* response_time - request_time, saturated like the two above */
 	struct cc_response cc; /* the directives for this cache (rfc9111_response_cc) */
 	uint32_t size;         /* bytes of the entry's own block (struct, keys, headers, body) */
-	/* fields of headers by 1 + their index (0 = none; entry_etag() and friends read them):
+	/* fields by 1 + their index (0 = none; entry_etag() and friends read them):
 	 * the targeted fields never sent to clients, the targeted field cc came from, the
 	 * validators */
 	uint16_t hidden[2];
@@ -89,11 +92,39 @@ entry_request_time(const struct entry *e)
 	return e->response_time - e->request_delay;
 }
 
+/*
+ * Iterates over e's stored fields in order: start with *pos = 0; each call sets *name and
+ * *value (NUL-terminated, in e's block or static) and returns false after the last.
+ */
+bool entry_field_next(const struct entry *e, size_t *pos, const char **name, const char **value);
+
+/* The field at index i (< e->nfields): its name, and its value in *value. */
+const char *entry_field_at(const struct entry *e, size_t i, const char **value);
+
+/* The value of e's first field called name (any case), or NULL. */
+const char *entry_get(const struct entry *e, const char *name);
+
+/* Number of e's fields called name. */
+size_t entry_count(const struct entry *e, const char *name);
+
+/* Joins e's fields called name with ", " into a new string (NULL when there is none). */
+char *entry_join(const struct entry *e, const char *name);
+
+/*
+ * Fills *out (empty) with e's fields, borrowed from e (valid while the caller holds e; free the
+ * list with http_headers_clear): for rules that read a struct http_headers.
+ */
+void entry_headers(const struct entry *e, struct http_headers *out);
+
 /* The value of e's field at 1 + index i (0: NULL). */
 static inline const char *
 entry_field_value(const struct entry *e, uint16_t i)
 {
-	return i != 0 ? e->headers.v[i - 1].value : NULL;
+	const char *value = NULL;
+
+	if (i != 0)
+		entry_field_at(e, i - 1u, &value);
+	return value;
 }
 
 /* The ETag of e (in its headers), or NULL. */
@@ -114,7 +145,9 @@ entry_last_modified(const struct entry *e)
 static inline const char *
 entry_targeted(const struct entry *e)
 {
-	return e->targeted_field != 0 ? e->headers.v[e->targeted_field - 1].name : NULL;
+	const char *value;
+
+	return e->targeted_field != 0 ? entry_field_at(e, e->targeted_field - 1u, &value) : NULL;
 }
 
 /*

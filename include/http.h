@@ -78,6 +78,15 @@ void http_headers_pack(struct http_headers *h);
  */
 const char *http_common_name(const char *name);
 
+/*
+ * 1 + the index of name among those common names (exact match), or 0: a one-byte code for
+ * packed forms that store the name by its code (entry.c). Codes stay below 32.
+ */
+unsigned http_common_code(const char *name);
+
+/* The common name of code (1 + its index), or NULL when code names none. */
+const char *http_common_name_of(unsigned code);
+
 /* Bytes http_headers_pack_into needs for h (a multiple of 8). */
 size_t http_headers_packed_size(const struct http_headers *h);
 

@@ -248,6 +248,24 @@ http_common_name(const char *name)
 	return NULL;
 }
 
+/* 1 + the index of name among the common names (exact match), or 0. */
+unsigned
+http_common_code(const char *name)
+{
+	for (size_t i = 0; i < TC_ARRAY_LEN(http_common_names); i++)
+		if (strcmp(name, http_common_names[i]) == 0)
+			return (unsigned)i + 1;
+	return 0;
+}
+
+/* The common name of code (1 + its index), or NULL when code names none. */
+const char *
+http_common_name_of(unsigned code)
+{
+	return code >= 1 && code <= TC_ARRAY_LEN(http_common_names) ? http_common_names[code - 1]
+	                                                            : NULL;
+}
+
 /* Bytes http_headers_pack_into needs for h (a multiple of 8). */
 size_t
 http_headers_packed_size(const struct http_headers *h)

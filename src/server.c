@@ -90,9 +90,10 @@ struct server_hits {
 	const struct server *srv;
 	size_t bytes; /* body bytes of the kept responses */
 	struct server_hit {
-		/* identity only: the response (or held) holds it; a ghost (resp NULL) holds nothing */
+		/* identity only: the response (or held) holds it; a ghost (resp NULL) holds nothing
+		 */
 		const struct entry *entry;
-		struct entry *held;        /* the reference of a file response, or NULL */
+		struct entry *held; /* the reference of a file response, or NULL */
 		size_t body_len;
 		int64_t second;
 		uint64_t used;             /* h->clock when last built or sent: the oldest goes */
@@ -164,7 +165,7 @@ server_stream_ready(struct stream *s, void *arg)
 static uint64_t
 server_stream_length(const struct entry *e)
 {
-	const char *length = http_headers_get(&e->headers, "Content-Length");
+	const char *length = entry_get(e, "Content-Length");
 	uint64_t n;
 
 	return length != NULL && util_parse_u64(length, UINT64_MAX - 1, &n) ? n : 0;
@@ -286,8 +287,7 @@ server_hit_set(struct server_hits *h, const struct entry *e)
  * the set.
  */
 static struct server_hit *
-server_hit_find(struct server_hits *h, const struct entry *e, int64_t at, bool *found,
-                bool *seen)
+server_hit_find(struct server_hits *h, const struct entry *e, int64_t at, bool *found, bool *seen)
 {
 	struct server_hit *set = server_hit_set(h, e), *victim = NULL;
 
@@ -339,7 +339,7 @@ static struct MHD_Response *
 server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
                       struct MHD_Connection *conn, struct entry **held)
 {
-	const char *length = http_headers_get(&e->headers, "Content-Length");
+	const char *length = entry_get(e, "Content-Length");
 	struct MHD_Response *resp;
 	uint64_t announced;
 	bool drop_entry = false;
@@ -373,18 +373,18 @@ server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
 		        e);
 	}
 	TC_ASSERT(resp != NULL);
-	for (size_t i = 0; i < e->headers.n; i++) {
-		const struct http_header *h = &e->headers.v[i];
-		if (strcasecmp(h->name, "Content-Length") == 0)
+	const char *name, *value;
+	for (size_t pos = 0; entry_field_next(e, &pos, &name, &value);) {
+		if (strcasecmp(name, "Content-Length") == 0)
 			continue; /* MHD frames the body itself */
-		if (rep->status == 304 && !server_sent_with_304(e, h->name))
+		if (rep->status == 304 && !server_sent_with_304(e, name))
 			continue;
-		if (entry_hides(e, h->name))
+		if (e->hidden[0] != 0 && entry_hides(e, name))
 			continue; /* a targeted field: for this cache only (RFC 9213) */
-		if (http_headers_get(&rep->headers, h->name) != NULL)
+		if (http_headers_get(&rep->headers, name) != NULL)
 			continue; /* replaced by the proxy (Age, Via, Cache-Status) */
-		if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
-			log_debug("server: header %s dropped", h->name);
+		if (MHD_add_response_header(resp, name, value) != MHD_YES)
+			log_debug("server: header %s dropped", name);
 	}
 	if (drop_entry)
 		entry_unref(e);

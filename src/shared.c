@@ -1178,11 +1178,12 @@ shared_inspect_cluster(struct shared *s, struct shared_cluster *c, const char *c
 		else
 			buf_puts(out, "null");
 		buf_puts(out, ", \"headers\": [");
-		for (size_t i = 0; i < e->headers.n; i++) {
+		const char *fname, *fvalue;
+		for (size_t pos = 0, i = 0; entry_field_next(e, &pos, &fname, &fvalue); i++) {
 			buf_puts(out, i ? ", [" : "[");
-			buf_json_string(out, e->headers.v[i].name);
+			buf_json_string(out, fname);
 			buf_puts(out, ", ");
-			buf_json_string(out, e->headers.v[i].value);
+			buf_json_string(out, fvalue);
 			buf_puts(out, "]");
 		}
 		buf_puts(out, "]");

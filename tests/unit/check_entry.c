@@ -84,15 +84,15 @@ START_TEST(test_refresh_merges_and_keeps_body)
 	ck_assert_int_eq(f->body_len, strlen("stored body"));
 	ck_assert_ptr_ne(f->body, e->body); /* the new entry has its own copy */
 	ck_assert_int_eq(memcmp(f->body, "stored body", f->body_len), 0);
-	ck_assert_str_eq(http_headers_get(&f->headers, "Cache-Control"), "max-age=300");
-	ck_assert_str_eq(http_headers_get(&f->headers, "X-New"), "2");
-	ck_assert_str_eq(http_headers_get(&f->headers, "X-Old"), "1");
-	ck_assert_ptr_null(http_headers_get(&f->headers, "Age")); /* old Age dropped */
-	ck_assert_ptr_nonnull(http_headers_get(&f->headers, "Date"));
+	ck_assert_str_eq(entry_get(f, "Cache-Control"), "max-age=300");
+	ck_assert_str_eq(entry_get(f, "X-New"), "2");
+	ck_assert_str_eq(entry_get(f, "X-Old"), "1");
+	ck_assert_ptr_null(entry_get(f, "Age")); /* old Age dropped */
+	ck_assert_ptr_nonnull(entry_get(f, "Date"));
 	ck_assert_int_eq(f->lifetime, 300);
 	ck_assert(entry_is_fresh(f, 2100));
 	/* the original is unchanged */
-	ck_assert_str_eq(http_headers_get(&e->headers, "Cache-Control"), "max-age=10");
+	ck_assert_str_eq(entry_get(e, "Cache-Control"), "max-age=10");
 	ck_assert_int_eq(http_headers_count(&nm, "X-New"), 1);
 	http_headers_clear(&nm);
 	entry_unref(e);
@@ -130,16 +130,20 @@ START_TEST(test_compact_layout)
 		http_headers_add(&h, hdrs[i], hdrs[i + 1]);
 	e = entry_new("GET host /p", "accept=x", 200, &h, xstrdup("body"), 4, 998, 1000, &settings);
 	ck_assert_uint_eq(h.n, 0); /* taken */
-	ck_assert(e->headers.packed);
-	ck_assert(e->headers.borrowed); /* in the entry's block */
-	ck_assert(!e->body_owned);      /* copied into the block (the buffer given was freed) */
+	ck_assert(!e->body_owned); /* copied into the block (the buffer given was freed) */
 	ck_assert_mem_eq(e->body, "body", 4);
-	ck_assert_ptr_eq(e->body, (char *)e->headers.v + http_headers_packed_size(&e->headers));
 	ck_assert_str_eq(e->key, "GET host /p");
 	ck_assert_ptr_eq(e->key, (char *)(e + 1));
 	ck_assert_str_eq(e->vary_key, "accept=x");
+	/* the fields follow the keys, packed: a code byte for a common name (ETag,
+	 * Cache-Control, Last-Modified), then the value */
+	ck_assert_uint_eq(e->fields_off, sizeof(*e) + 12 + 9);
+	ck_assert_uint_eq(e->fields_len, (1 + 5) + (1 + 11) + (1 + 30));
+	ck_assert_uint_eq(e->nfields, 3);
+	ck_assert_ptr_eq(e->body, (char *)e + e->fields_off + e->fields_len);
+	ck_assert_uint_eq(e->size, e->fields_off + e->fields_len + 4);
 	ck_assert_str_eq(entry_etag(e), "\"v1\"");
-	ck_assert_ptr_eq(entry_etag(e), e->headers.v[0].value);
+	ck_assert_ptr_eq(entry_etag(e), (char *)e + e->fields_off + 1);
 	ck_assert_str_eq(entry_last_modified(e), "Sun, 22 Nov 2026 00:00:00 GMT");
 	ck_assert_int_eq(e->lifetime, 60);
 	entry_unref(e);
@@ -160,6 +164,77 @@ START_TEST(test_compact_layout)
 	entry_unref(e);
 	entry_unref(r);
 	http_headers_clear(&nm);
+}
+END_TEST
+
+/*
+ * The packed fields read back as the list they were made from: names as received (common
+ * ones by their code, others and other spellings as bytes), values, order and duplicates;
+ * entry_get, entry_count, entry_join and entry_headers answer as http_headers_* on the list.
+ */
+START_TEST(test_packed_fields)
+{
+	static const char *const cases[][13] = {
+	        {NULL},
+	        {"Date", "Thu, 01 Jan 1970 00:16:40 GMT", "Cache-Control", "max-age=60",
+	         "Content-Type", "text/plain", NULL},
+	        {"date", "lower case: not the common spelling", "DATE", "", "X-A", "1", NULL},
+	        {"Vary", "a", "X-Long-Name-Of-A-Field", "v", "vary", "b", "Vary", "", NULL},
+	        {"Set-Cookie", "a=1", "Set-Cookie", "b=2", "ETag", "\"e\"", "Server", "s",
+	         "Accept-Ranges", "bytes", "Content-Encoding", "gzip", NULL},
+	};
+	static const char *const probes[] = {
+	        "Date", "date",         "Vary", "X-A",  "Set-Cookie", "ETag",
+	        "etag", "Content-Type", "None", "DATE", "Server",     "x-long-name-of-a-field"};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct http_headers h = {0}, copy = {0}, lent = {0};
+		const char *name, *value;
+		size_t pos = 0, n = 0;
+		struct entry *e;
+
+		for (size_t j = 0; cases[i][j] != NULL; j += 2)
+			http_headers_add(&h, cases[i][j], cases[i][j + 1]);
+		http_headers_copy(&copy, &h);
+		e = entry_new("k", NULL, 200, &h, xstrdup("body"), 4, 998, 1000, &settings);
+		ck_assert_uint_eq(e->nfields, copy.n);
+		while (entry_field_next(e, &pos, &name, &value)) {
+			ck_assert_uint_lt(n, copy.n);
+			ck_assert_str_eq(name, copy.v[n].name);
+			ck_assert_str_eq(value, copy.v[n].value);
+			ck_assert_str_eq(entry_field_at(e, n, &value), copy.v[n].name);
+			ck_assert_str_eq(value, copy.v[n].value);
+			n++;
+		}
+		ck_assert_uint_eq(n, copy.n);
+		ck_assert_uint_eq(pos, e->fields_len);
+		ck_assert_ptr_eq(e->body, (char *)e + e->fields_off + e->fields_len);
+		ck_assert_mem_eq(e->body, "body", 4);
+		entry_headers(e, &lent);
+		ck_assert_uint_eq(lent.n, copy.n);
+		for (size_t k = 0; k < sizeof(probes) / sizeof(probes[0]); k++) {
+			const char *want = http_headers_get(&copy, probes[k]);
+			char *j1 = http_headers_join(&copy, probes[k]),
+			     *j2 = entry_join(e, probes[k]);
+
+			if (want == NULL)
+				ck_assert_ptr_null(entry_get(e, probes[k]));
+			else
+				ck_assert_str_eq(entry_get(e, probes[k]), want);
+			ck_assert_uint_eq(entry_count(e, probes[k]),
+			                  http_headers_count(&copy, probes[k]));
+			ck_assert_uint_eq(http_headers_count(&lent, probes[k]),
+			                  http_headers_count(&copy, probes[k]));
+			ck_assert((j1 == NULL) == (j2 == NULL));
+			if (j1 != NULL)
+				ck_assert_str_eq(j1, j2);
+			free(j1);
+			free(j2);
+		}
+		http_headers_clear(&lent);
+		http_headers_clear(&copy);
+		entry_unref(e);
+	}
 }
 END_TEST
 
@@ -275,11 +350,13 @@ spec_item(const struct entry *spec, size_t want, size_t *count)
 	const char *v = NULL;
 	size_t n = 0;
 
-	for (size_t i = 0; i < spec->headers.n; i++) {
-		if (strcmp(spec->headers.v[i].name, ENTRY_SPEC_VARIANT) != 0)
+	const char *name, *value;
+
+	for (size_t pos = 0; entry_field_next(spec, &pos, &name, &value);) {
+		if (strcmp(name, ENTRY_SPEC_VARIANT) != 0)
 			continue;
 		if (n == want)
-			v = spec->headers.v[i].value;
+			v = value;
 		n++;
 	}
 	*count = n;
@@ -408,18 +485,19 @@ START_TEST(test_framing_dropped)
 		http_headers_add(&h, "Cache-Control", "max-age=60");
 		e = entry_new("k", NULL, 200, &h, cases[i].body ? xstrdup(cases[i].body) : NULL,
 		              cases[i].body ? strlen(cases[i].body) : 0, 998, 1000, &settings);
-		ck_assert_msg((http_headers_get(&e->headers, "Content-Length") != NULL) ==
-		                      cases[i].kept,
-		              "case %zu", i);
+		ck_assert_msg((entry_get(e, "Content-Length") != NULL) == cases[i].kept, "case %zu",
+		              i);
 		/* the other fields stay, in order, and the freshness is the same */
-		ck_assert_str_eq(e->headers.v[0].name, "Date");
-		ck_assert_str_eq(e->headers.v[e->headers.n - 1].value, "max-age=60");
+		const char *value;
+		ck_assert_str_eq(entry_field_at(e, 0, &value), "Date");
+		ck_assert_str_eq(entry_field_at(e, e->nfields - 1, &value), "Cache-Control");
+		ck_assert_str_eq(value, "max-age=60");
 		ck_assert_int_eq(e->lifetime, 60);
 		/* a 304 refresh and a copy without a field keep what the entry kept */
 		r = entry_refresh(e, &h, 1000, 1001, &settings);
 		w = entry_without(e, (const char *const[]){"X-None"}, 1, &settings);
-		ck_assert_uint_eq(r->headers.n, e->headers.n);
-		ck_assert_uint_eq(w->headers.n, e->headers.n);
+		ck_assert_uint_eq(r->nfields, e->nfields);
+		ck_assert_uint_eq(w->nfields, e->nfields);
 		entry_unref(e);
 		entry_unref(r);
 		entry_unref(w);
@@ -453,7 +531,7 @@ START_TEST(test_saturated_times)
 }
 END_TEST
 
-/* The block's size: the struct, the keys, the packed headers and a small body, no more. */
+/* The block's size: the struct, the keys, the packed fields and a small body, no more. */
 START_TEST(test_block_size)
 {
 	const char *h[] = {"Cache-Control", "max-age=60", "Content-Length", "4", NULL};
@@ -461,10 +539,10 @@ START_TEST(test_block_size)
 	struct http_headers none = {0};
 	char *body = xcalloc(1, 100000);
 
-	ck_assert_uint_eq(e->headers.n, 1);
+	ck_assert_uint_eq(e->nfields, 1);
 	ck_assert_uint_eq(e->size, (size_t)(e->body + 4 - (char *)e));
-	ck_assert_uint_le(e->size, sizeof(struct entry) + strlen("GET host /p") + 1 + 7 +
-	                                   sizeof(struct http_header) + 11 + 7 + 4);
+	/* Cache-Control is common: its code byte, then "max-age=60" */
+	ck_assert_uint_eq(e->size, sizeof(struct entry) + strlen("GET host /p") + 1 + 1 + 11 + 4);
 	big = entry_new("k", NULL, 200, &none, body, 100000, 1, 1, &settings);
 	ck_assert(big->body_owned);
 	ck_assert_uint_lt(big->size, 1000); /* the body is not in the block */
@@ -495,21 +573,20 @@ START_TEST(test_field_indices)
 			http_headers_add(&h, cases[i][j], cases[i][j + 1]);
 		http_headers_copy(&copy, &h);
 		e = entry_new("k", NULL, 200, &h, xstrdup("b"), 1, 998, 1000, &s);
-		ck_assert_ptr_eq(entry_etag(e), http_headers_get(&copy, "ETag")
-		                                        ? http_headers_get(&e->headers, "ETag")
-		                                        : NULL);
-		ck_assert_ptr_eq(entry_last_modified(e),
-		                 http_headers_get(&e->headers, "Last-Modified"));
+		ck_assert_ptr_eq(entry_etag(e),
+		                 http_headers_get(&copy, "ETag") ? entry_get(e, "ETag") : NULL);
+		ck_assert_ptr_eq(entry_last_modified(e), entry_get(e, "Last-Modified"));
 		if (http_headers_get(&copy, "ETag") != NULL)
 			ck_assert_str_eq(entry_etag(e), http_headers_get(&copy, "ETag"));
 		ck_assert(entry_has_validator(e) ==
 		          (http_headers_get(&copy, "ETag") != NULL ||
 		           http_headers_get(&copy, "Last-Modified") != NULL));
 		/* a copy without the first field finds them at their new places */
-		w = entry_without(e, (const char *const[]){e->headers.v[0].name}, 1, &s);
-		ck_assert_ptr_eq(entry_etag(w), http_headers_get(&w->headers, "ETag"));
-		ck_assert_ptr_eq(entry_last_modified(w),
-		                 http_headers_get(&w->headers, "Last-Modified"));
+		const char *first_value;
+		w = entry_without(e, (const char *const[]){entry_field_at(e, 0, &first_value)}, 1,
+		                  &s);
+		ck_assert_ptr_eq(entry_etag(w), entry_get(w, "ETag"));
+		ck_assert_ptr_eq(entry_last_modified(w), entry_get(w, "Last-Modified"));
 		if (i == 3) {
 			ck_assert_str_eq(entry_targeted(e),
 			                 "CDN-Cache-Control"); /* the first one */
@@ -539,6 +616,7 @@ main(void)
 	tcase_add_test(tc, test_refresh_merges_and_keeps_body);
 	tcase_add_test(tc, test_refcount);
 	tcase_add_test(tc, test_compact_layout);
+	tcase_add_test(tc, test_packed_fields);
 	tcase_add_test(tc, test_response_directives_kept);
 	tcase_add_test(tc, test_default_ttl);
 	tcase_add_test(tc, test_body_file);
