@@ -72,16 +72,29 @@ entry_field_next(const struct entry *e, size_t *pos, const char **name, const ch
 	return true;
 }
 
-/* The field at index i (< e->nfields): its name, and its value in *value. */
+/* Number of e's stored fields. */
+size_t
+entry_nfields(const struct entry *e)
+{
+	size_t pos = 0, n = 0;
+	const char *name, *value;
+
+	while (entry_field_next(e, &pos, &name, &value))
+		n++;
+	return n;
+}
+
+/* The field at index i (< entry_nfields(e)): its name, and its value in *value. */
 const char *
 entry_field_at(const struct entry *e, size_t i, const char **value)
 {
 	size_t pos = 0;
 	const char *name = NULL;
 
-	TC_ASSERT(i < e->nfields);
-	for (size_t k = 0; k <= i; k++)
-		entry_field_next(e, &pos, &name, value);
+	for (size_t k = 0; k <= i; k++) {
+		bool found = entry_field_next(e, &pos, &name, value);
+		TC_ASSERT(found);
+	}
 	return name;
 }
 
@@ -199,7 +212,7 @@ entry_derive(struct entry *e, const struct http_headers *h, const struct rfc9111
 {
 	struct cache_control cc;
 	const char *targeted = rfc9111_response_cc(h, settings, &cc);
-	int64_t date_value = entry_date_of(http_headers_get(h, "Date"), e->response_time);
+	int64_t date_value = entry_date_of(http_headers_get(h, "Date"), e->response_time), window;
 	size_t nh = 0;
 
 	for (size_t i = 0; i < h->n && i < UINT16_MAX - 1; i++) {
@@ -219,12 +232,11 @@ entry_derive(struct entry *e, const struct http_headers *h, const struct rfc9111
 	        http_headers_get(h, "Age"), date_value, entry_request_time(e), e->response_time));
 	e->lifetime = entry_sat32(rfc9111_freshness_lifetime(e->status, h, &e->cc, targeted != NULL,
 	                                                     date_value, settings));
-	e->expires_at = e->response_time - e->corrected_initial_age + e->lifetime;
 	e->etag_field = entry_field_index(h, "ETag");
 	e->last_modified_field = entry_field_index(h, "Last-Modified");
-	e->keep_until = entry_has_validator(e)
-	                        ? ENTRY_KEEP_FOREVER
-	                        : e->expires_at + rfc9111_stale_window(&e->cc, settings);
+	/* a window of INT32_MAX seconds or more (68 years) is for ever */
+	window = entry_has_validator(e) ? INT32_MAX : rfc9111_stale_window(&e->cc, settings);
+	e->keep_for = window >= INT32_MAX ? INT32_MAX : (int32_t)window;
 }
 
 /*
@@ -273,34 +285,43 @@ entry_create(const char *key, const char *vary_key, int status, struct http_head
 	TC_ASSERT(hoff + hlen + ENTRY_INLINE_BODY_MAX < UINT32_MAX);
 	if (!inline_body)
 		bodyfile_create(owned_body != NULL ? owned_body : body, body_len, &file);
-	tail = inline_body ? body_len : file.fd >= 0 ? sizeof(file.fd) : 0;
+	/* the inline body, or the address of the body kept apart (and the file's descriptor) */
+	tail = inline_body ? body_len : sizeof(char *) + (file.fd >= 0 ? sizeof(file.fd) : 0);
 	block = xmalloc(hoff + hlen + tail);
 	e = (struct entry *)(void *)block;
 	memset(e, 0, sizeof(*e));
 	atomic_init(&e->refs, 1);
 	e->size = (uint32_t)(hoff + hlen + tail);
 	e->key = memcpy(block + sizeof(*e), key, klen);
-	e->vary_key = vary_key ? memcpy(e->key + klen, vary_key, vlen) : NULL;
-	e->status = status;
+	if (vary_key != NULL)
+		memcpy(e->key + klen, vary_key, vlen);
+	e->has_vary = vary_key != NULL;
+	TC_ASSERT(status >= 0 && status <= UINT16_MAX); /* HTTP: three digits */
+	e->status = (uint16_t)status;
 	entry_fields_pack(headers, block + hoff);
 	e->fields_off = (uint32_t)hoff;
 	e->fields_len = (uint32_t)hlen;
-	e->nfields = headers->n;
 	e->body_len = body_len;
 	if (inline_body) {
-		e->body = body_len ? memcpy(block + hoff + hlen, body, body_len) : NULL;
+		if (body_len != 0)
+			memcpy(block + hoff + hlen, body, body_len); /* entry_body */
 		free(owned_body);
-	} else if (file.fd >= 0) {
-		e->body = file.map;
-		memcpy(block + hoff + hlen, &file.fd, sizeof(file.fd)); /* entry_body_fd */
-		free(owned_body);
-	} else if (owned_body != NULL) {
-		e->body = owned_body;
-		e->body_owned = true;
 	} else {
-		e->body = xmalloc(body_len);
-		memcpy(e->body, body, body_len);
-		e->body_owned = true;
+		char *apart;
+
+		if (file.fd >= 0) {
+			apart = file.map;
+			memcpy(block + e->size - sizeof(file.fd), &file.fd,
+			       sizeof(file.fd)); /* entry_body_fd */
+			free(owned_body);
+		} else if (owned_body != NULL) {
+			apart = owned_body;
+			e->body_owned = true;
+		} else {
+			apart = memcpy(xmalloc(body_len), body, body_len);
+			e->body_owned = true;
+		}
+		memcpy(block + hoff + hlen, &apart, sizeof(apart)); /* entry_body */
 	}
 	e->response_time = response_time;
 	e->request_delay = entry_sat32(response_time - request_time);
@@ -338,8 +359,8 @@ entry_refresh(const struct entry *e, const struct http_headers *not_modified, in
 		http_date_format(response_time, date);
 		http_headers_set(&merged, "Date", date);
 	}
-	return entry_create(e->key, e->vary_key, e->status, &merged, e->body, e->body_len, NULL,
-	                    request_time, response_time, settings);
+	return entry_create(e->key, entry_vary_key(e), e->status, &merged, entry_body(e),
+	                    e->body_len, NULL, request_time, response_time, settings);
 }
 
 /* A copy of e (not yet published, one reference) without the fields called names[0..n). */
@@ -353,7 +374,7 @@ entry_without(const struct entry *e, const char *const *names, size_t n,
 	entry_headers(e, &h);
 	for (size_t i = 0; i < n; i++)
 		http_headers_remove(&h, names[i]);
-	c = entry_create(e->key, e->vary_key, e->status, &h, e->body, e->body_len, NULL,
+	c = entry_create(e->key, entry_vary_key(e), e->status, &h, entry_body(e), e->body_len, NULL,
 	                 entry_request_time(e), e->response_time, settings);
 	c->response_ms = e->response_ms;
 	return c;
@@ -380,9 +401,11 @@ entry_unref(struct entry *e)
 	if (old != 1)
 		return;
 	if (e->body_owned)
-		free(e->body);
+		free((void *)(uintptr_t)entry_body(e));
 	if (entry_body_fd(e) >= 0)
-		bodyfile_release(&(struct bodyfile){entry_body_fd(e), e->body}, e->body_len);
+		bodyfile_release(
+		        &(struct bodyfile){entry_body_fd(e), (char *)(uintptr_t)entry_body(e)},
+		        e->body_len);
 	free(e);
 }
 
@@ -429,8 +452,7 @@ entry_mark_spec(struct entry *e)
 {
 	e->vary_spec = true;
 	e->lifetime = INT32_MAX;
-	e->expires_at = ENTRY_KEEP_FOREVER;
-	e->keep_until = ENTRY_KEEP_FOREVER;
+	e->keep_for = INT32_MAX; /* and entry_expires_at is for ever */
 }
 
 /* True when spec is a vary spec for the same Vary names. */

@@ -159,7 +159,7 @@ local_lookup(struct local *l, const char *key, int64_t now)
 	local_lock(l);
 	n = local_find(l, key, len, hv);
 	if (n != NULL) {
-		if (n->entry->keep_until <= now) {
+		if (entry_keep_until(n->entry) <= now) {
 			local_unlink(l, n, &dead);
 			l->expirations++;
 		} else {

@@ -605,12 +605,12 @@ proxy_variant_ok(const struct proxy_request *r, const struct entry *e)
 	bool never = false, same;
 	char *vk;
 
-	if (e->vary_key == NULL)
+	if (entry_vary_key(e) == NULL)
 		return true;
 	char *vary = entry_join(e, "Vary");
 	vk = key_vary(vary, &r->headers, &never);
 	free(vary);
-	same = !never && vk != NULL && strcmp(vk, e->vary_key) == 0;
+	same = !never && vk != NULL && strcmp(vk, entry_vary_key(e)) == 0;
 	free(vk);
 	return same;
 }
@@ -1505,7 +1505,7 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 	proxy_request_cc(r, &rq.cc);
 	if (!proxy_storable(&rq, e, why))
 		return false;
-	if (e->keep_until <= now) {
+	if (entry_keep_until(e) <= now) {
 		*why = "stale-without-validator";
 		return false;
 	}
@@ -1677,7 +1677,7 @@ proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *
 		entry_unref(fresh);
 		fresh = c;
 	}
-	if (atomic_load(&p->epoch) == r->epoch && fresh->keep_until > now) {
+	if (atomic_load(&p->epoch) == r->epoch && entry_keep_until(fresh) > now) {
 		local_insert(p->local, fresh, now);
 		if (p->shared != NULL)
 			w = proxy_write_new(p, fresh, true, NULL);
@@ -1959,7 +1959,7 @@ proxy_store_post(struct proxy *p, struct proxy_request *r, struct entry *e)
 	rq.is_get = true;
 	rq.has_authorization = http_headers_get(&r->headers, "Authorization") != NULL;
 	proxy_request_cc(r, &rq.cc);
-	if (!proxy_storable(&rq, e, &why) || e->keep_until <= now ||
+	if (!proxy_storable(&rq, e, &why) || entry_keep_until(e) <= now ||
 	    atomic_load(&p->epoch) != r->epoch || e->body_len > r->cfg->local_max_object_bytes ||
 	    !local_insert(p->local, e, now))
 		return false;

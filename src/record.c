@@ -90,8 +90,8 @@ record_size(const struct entry *e)
 {
 	size_t n = RECORD_OVERHEAD + strlen(e->key) + e->body_len;
 
-	if (e->vary_key != NULL)
-		n += strlen(e->vary_key);
+	if (entry_vary_key(e) != NULL)
+		n += strlen(entry_vary_key(e));
 	size_t pos = 0;
 	const char *name, *value;
 
@@ -115,11 +115,11 @@ record_encode(const struct entry *e, struct buf *out)
 	record_put_u64(out, (uint64_t)e->response_time);
 	record_put_u64(out, (uint64_t)(e->response_ms > 0 ? e->response_ms : 0));
 	record_put_bytes(out, e->key, strlen(e->key));
-	if (e->vary_key != NULL)
-		record_put_bytes(out, e->vary_key, strlen(e->vary_key));
+	if (entry_vary_key(e) != NULL)
+		record_put_bytes(out, entry_vary_key(e), strlen(entry_vary_key(e)));
 	else
 		record_put_u32(out, RECORD_NO_VARY);
-	record_put_u32(out, e->nfields);
+	record_put_u32(out, (uint32_t)entry_nfields(e));
 	while (entry_field_next(e, &pos, &name, &value)) {
 		size_t nl = strlen(name);
 
@@ -128,7 +128,7 @@ record_encode(const struct entry *e, struct buf *out)
 		buf_append(out, name, nl);
 		record_put_bytes(out, value, strlen(value));
 	}
-	record_put_bytes(out, e->body, e->body_len);
+	record_put_bytes(out, entry_body(e), e->body_len);
 	record_put_u64(out, XXH3_64bits(out->data + start, out->len - start));
 }
 

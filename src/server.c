@@ -369,8 +369,9 @@ server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
 	} else {
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(
 		        rep->ranged ? rep->range_len : e->body_len,
-		        rep->ranged ? e->body + rep->range_first : e->body, server_entry_release,
-		        e);
+		        (void *)(uintptr_t)(rep->ranged ? entry_body(e) + rep->range_first
+		                                        : entry_body(e)),
+		        server_entry_release, e);
 	}
 	TC_ASSERT(resp != NULL);
 	const char *name, *value;

@@ -23,6 +23,17 @@ make(const char *const *hdrs, const char *body)
 	                 body ? strlen(body) : 0, 998, 1000, &settings);
 }
 
+/* Byte i of e's body (which must have one). */
+static char
+body_at(const struct entry *e, size_t i)
+{
+	const char *b = entry_body(e);
+
+	if (b == NULL)
+		ck_abort_msg("no body");
+	return b == NULL ? 0 : b[i];
+}
+
 START_TEST(test_max_age_freshness)
 {
 	const char *h[] = {"Cache-Control", "max-age=60", "Date", "Thu, 01 Jan 1970 00:16:40 GMT",
@@ -33,13 +44,13 @@ START_TEST(test_max_age_freshness)
 	ck_assert_int_eq(e->lifetime, 60);
 	/* apparent age 0, response delay 2: corrected initial age 2 */
 	ck_assert_int_eq(e->corrected_initial_age, 2);
-	ck_assert_int_eq(e->expires_at, 1058);
+	ck_assert_int_eq(entry_expires_at(e), 1058);
 	ck_assert_int_eq(entry_age(e, 1010), 12);
 	ck_assert_int_eq(entry_ttl(e, 1010), 48);
 	ck_assert(entry_is_fresh(e, 1057));
 	ck_assert(!entry_is_fresh(e, 1058));
 	ck_assert(!entry_has_validator(e));
-	ck_assert_int_eq(e->keep_until, e->expires_at);
+	ck_assert_int_eq(entry_keep_until(e), entry_expires_at(e));
 	entry_unref(e);
 }
 END_TEST
@@ -64,7 +75,7 @@ START_TEST(test_validators_keep_forever)
 	ck_assert_str_eq(entry_last_modified(e), "Thu, 01 Jan 1970 00:00:01 GMT");
 	ck_assert(entry_has_validator(e));
 	ck_assert_int_eq(e->lifetime, 0);
-	ck_assert(e->keep_until == ENTRY_KEEP_FOREVER);
+	ck_assert(entry_keep_until(e) == ENTRY_KEEP_FOREVER);
 	entry_unref(e);
 }
 END_TEST
@@ -82,8 +93,8 @@ START_TEST(test_refresh_merges_and_keeps_body)
 	struct entry *f = entry_refresh(e, &nm, 2000, 2001, &settings);
 
 	ck_assert_int_eq(f->body_len, strlen("stored body"));
-	ck_assert_ptr_ne(f->body, e->body); /* the new entry has its own copy */
-	ck_assert_int_eq(memcmp(f->body, "stored body", f->body_len), 0);
+	ck_assert_ptr_ne(entry_body(f), entry_body(e)); /* the new entry has its own copy */
+	ck_assert_int_eq(memcmp(entry_body(f), "stored body", f->body_len), 0);
 	ck_assert_str_eq(entry_get(f, "Cache-Control"), "max-age=300");
 	ck_assert_str_eq(entry_get(f, "X-New"), "2");
 	ck_assert_str_eq(entry_get(f, "X-Old"), "1");
@@ -109,7 +120,7 @@ START_TEST(test_refcount)
 	ck_assert_uint_eq(atomic_load(&e->refs), 2);
 	entry_unref(e);
 	ck_assert_uint_eq(atomic_load(&e->refs), 1);
-	ck_assert_int_eq(e->body[0], 'x'); /* still valid */
+	ck_assert_int_eq(body_at(e, 0), 'x'); /* still valid */
 	entry_unref(e);
 	entry_unref(NULL);
 }
@@ -131,16 +142,16 @@ START_TEST(test_compact_layout)
 	e = entry_new("GET host /p", "accept=x", 200, &h, xstrdup("body"), 4, 998, 1000, &settings);
 	ck_assert_uint_eq(h.n, 0); /* taken */
 	ck_assert(!e->body_owned); /* copied into the block (the buffer given was freed) */
-	ck_assert_mem_eq(e->body, "body", 4);
+	ck_assert_mem_eq(entry_body(e), "body", 4);
 	ck_assert_str_eq(e->key, "GET host /p");
 	ck_assert_ptr_eq(e->key, (char *)(e + 1));
-	ck_assert_str_eq(e->vary_key, "accept=x");
+	ck_assert_str_eq(entry_vary_key(e), "accept=x");
 	/* the fields follow the keys, packed: a code byte for a common name (ETag,
 	 * Cache-Control, Last-Modified), then the value */
 	ck_assert_uint_eq(e->fields_off, sizeof(*e) + 12 + 9);
 	ck_assert_uint_eq(e->fields_len, (1 + 5) + (1 + 11) + (1 + 30));
-	ck_assert_uint_eq(e->nfields, 3);
-	ck_assert_ptr_eq(e->body, (char *)e + e->fields_off + e->fields_len);
+	ck_assert_uint_eq(entry_nfields(e), 3);
+	ck_assert_ptr_eq(entry_body(e), (char *)e + e->fields_off + e->fields_len);
 	ck_assert_uint_eq(e->size, e->fields_off + e->fields_len + 4);
 	ck_assert_str_eq(entry_etag(e), "\"v1\"");
 	ck_assert_ptr_eq(entry_etag(e), (char *)e + e->fields_off + 1);
@@ -153,13 +164,13 @@ START_TEST(test_compact_layout)
 	big[99999] = 'z';
 	e = entry_new("k", NULL, 200, &h, big, 100000, 1, 1, &settings);
 	ck_assert(e->body_owned);
-	ck_assert_ptr_eq(e->body, big);
+	ck_assert_ptr_eq(entry_body(e), big);
 	struct http_headers nm = {0};
 	http_headers_add(&nm, "ETag", "\"v2\"");
 	struct entry *r = entry_refresh(e, &nm, 2, 2, &settings);
 	ck_assert(r->body_owned);
-	ck_assert_ptr_ne(r->body, big);
-	ck_assert_int_eq(r->body[99999], 'z');
+	ck_assert_ptr_ne(entry_body(r), big);
+	ck_assert_int_eq(body_at(r, 99999), 'z');
 	ck_assert_str_eq(entry_etag(r), "\"v2\"");
 	entry_unref(e);
 	entry_unref(r);
@@ -197,7 +208,7 @@ START_TEST(test_packed_fields)
 			http_headers_add(&h, cases[i][j], cases[i][j + 1]);
 		http_headers_copy(&copy, &h);
 		e = entry_new("k", NULL, 200, &h, xstrdup("body"), 4, 998, 1000, &settings);
-		ck_assert_uint_eq(e->nfields, copy.n);
+		ck_assert_uint_eq(entry_nfields(e), copy.n);
 		while (entry_field_next(e, &pos, &name, &value)) {
 			ck_assert_uint_lt(n, copy.n);
 			ck_assert_str_eq(name, copy.v[n].name);
@@ -208,8 +219,8 @@ START_TEST(test_packed_fields)
 		}
 		ck_assert_uint_eq(n, copy.n);
 		ck_assert_uint_eq(pos, e->fields_len);
-		ck_assert_ptr_eq(e->body, (char *)e + e->fields_off + e->fields_len);
-		ck_assert_mem_eq(e->body, "body", 4);
+		ck_assert_ptr_eq(entry_body(e), (char *)e + e->fields_off + e->fields_len);
+		ck_assert_mem_eq(entry_body(e), "body", 4);
 		entry_headers(e, &lent);
 		ck_assert_uint_eq(lent.n, copy.n);
 		for (size_t k = 0; k < sizeof(probes) / sizeof(probes[0]); k++) {
@@ -251,29 +262,29 @@ START_TEST(test_body_file)
 	e = entry_new("k", NULL, 200, &(struct http_headers){0}, big, 100000, 1, 1, &settings);
 	ck_assert_int_ge(entry_body_fd(e), 0);
 	ck_assert(!e->body_owned);
-	ck_assert_int_eq(e->body[0], 'a');
-	ck_assert_int_eq(e->body[99999], (char)('a' + 99999 % 23));
+	ck_assert_int_eq(body_at(e, 0), 'a');
+	ck_assert_int_eq(body_at(e, 99999), (char)('a' + 99999 % 23));
 	ck_assert_uint_eq(bodyfile_open_count(), 1);
 	/* sealed: the bytes handed to sockets can never change */
 	ck_assert_int_eq(pwrite(entry_body_fd(e), "x", 1, 0), -1);
 	ck_assert_int_eq(ftruncate(entry_body_fd(e), 10), -1);
 	char c;
 	ck_assert_int_eq(pread(entry_body_fd(e), &c, 1, 99999), 1);
-	ck_assert_int_eq(c, e->body[99999]);
+	ck_assert_int_eq(c, body_at(e, 99999));
 
 	/* a 304 refresh gets a file of its own, the second and last of the budget */
 	http_headers_add(&nm, "ETag", "\"v2\"");
 	r = entry_refresh(e, &nm, 2, 2, &settings);
 	ck_assert_int_ge(entry_body_fd(r), 0);
 	ck_assert_int_ne(entry_body_fd(r), entry_body_fd(e));
-	ck_assert(memcmp(r->body, e->body, 100000) == 0);
+	ck_assert(memcmp(entry_body(r), entry_body(e), 100000) == 0);
 	ck_assert_uint_eq(bodyfile_open_count(), 2);
 
 	/* over the budget: ordinary memory, counted; under the threshold: in the block */
 	over = entry_refresh(e, &nm, 3, 3, &settings);
 	ck_assert_int_eq(entry_body_fd(over), -1);
 	ck_assert(over->body_owned);
-	ck_assert(memcmp(over->body, e->body, 100000) == 0);
+	ck_assert(memcmp(entry_body(over), entry_body(e), 100000) == 0);
 	ck_assert_uint_eq(bodyfile_refused(), 1);
 	small = entry_new("s", NULL, 200, &h, xstrdup("abc"), 3, 1, 1, &settings);
 	ck_assert_int_eq(entry_body_fd(small), -1);
@@ -373,7 +384,7 @@ START_TEST(test_spec_add)
 	ck_assert_str_eq(entry_spec_id(a), "id1");
 	ck_assert(entry_spec_same(a, "accept"));
 	ck_assert(!entry_spec_same(a, "accept, accept-language"));
-	ck_assert_int_eq(a->keep_until, ENTRY_KEEP_FOREVER);
+	ck_assert_int_eq(entry_keep_until(a), ENTRY_KEEP_FOREVER);
 	ck_assert(entry_is_fresh(a, INT32_MAX / 2)); /* never stale, never served either */
 	ck_assert_str_eq(spec_item(a, 0, &n), "00000000000000aa \"e1\"");
 
@@ -419,10 +430,11 @@ START_TEST(test_stale_windows_keep)
 	                    NULL};
 	struct entry *e = make(swr, NULL);
 
-	ck_assert_int_eq(e->keep_until, e->expires_at + 600);
+	ck_assert_int_eq(entry_keep_until(e), entry_expires_at(e) + 600);
 	entry_unref(e);
 	e = make(mr, NULL);
-	ck_assert_int_eq(e->keep_until, e->expires_at); /* never served stale: useless then */
+	ck_assert_int_eq(entry_keep_until(e),
+	                 entry_expires_at(e)); /* never served stale: useless then */
 	entry_unref(e);
 }
 END_TEST
@@ -490,14 +502,14 @@ START_TEST(test_framing_dropped)
 		/* the other fields stay, in order, and the freshness is the same */
 		const char *value;
 		ck_assert_str_eq(entry_field_at(e, 0, &value), "Date");
-		ck_assert_str_eq(entry_field_at(e, e->nfields - 1, &value), "Cache-Control");
+		ck_assert_str_eq(entry_field_at(e, entry_nfields(e) - 1, &value), "Cache-Control");
 		ck_assert_str_eq(value, "max-age=60");
 		ck_assert_int_eq(e->lifetime, 60);
 		/* a 304 refresh and a copy without a field keep what the entry kept */
 		r = entry_refresh(e, &h, 1000, 1001, &settings);
 		w = entry_without(e, (const char *const[]){"X-None"}, 1, &settings);
-		ck_assert_uint_eq(r->nfields, e->nfields);
-		ck_assert_uint_eq(w->nfields, e->nfields);
+		ck_assert_uint_eq(entry_nfields(r), entry_nfields(e));
+		ck_assert_uint_eq(entry_nfields(w), entry_nfields(e));
 		entry_unref(e);
 		entry_unref(r);
 		entry_unref(w);
@@ -517,7 +529,7 @@ START_TEST(test_saturated_times)
 	ck_assert(!entry_is_fresh(e, 1000)); /* as old as it may be fresh */
 	ck_assert_int_eq(f->lifetime, INT32_MAX);
 	ck_assert(entry_is_fresh(f, 1000 + 86400 * 365));
-	ck_assert_int_eq(f->expires_at, (int64_t)998 + INT32_MAX); /* 2 s corrected age */
+	ck_assert_int_eq(entry_expires_at(f), (int64_t)998 + INT32_MAX); /* 2 s corrected age */
 	ck_assert_int_eq(entry_request_time(f), 998); /* kept as a 32-bit delay before 1000 */
 	entry_unref(e);
 	entry_unref(f);
@@ -539,8 +551,8 @@ START_TEST(test_block_size)
 	struct http_headers none = {0};
 	char *body = xcalloc(1, 100000);
 
-	ck_assert_uint_eq(e->nfields, 1);
-	ck_assert_uint_eq(e->size, (size_t)(e->body + 4 - (char *)e));
+	ck_assert_uint_eq(entry_nfields(e), 1);
+	ck_assert_uint_eq(e->size, (size_t)(entry_body(e) + 4 - (char *)e));
 	/* Cache-Control is common: its code byte, then "max-age=60" */
 	ck_assert_uint_eq(e->size, sizeof(struct entry) + strlen("GET host /p") + 1 + 1 + 11 + 4);
 	big = entry_new("k", NULL, 200, &none, body, 100000, 1, 1, &settings);
