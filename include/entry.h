@@ -32,22 +32,21 @@
 #define ENTRY_INLINE_BODY_MAX 16384
 
 struct entry {
-	atomic_uint refs;
-	uint16_t status;
-	char *key; /* the primary cache key (stored after the struct, not freed alone) */
-	/* end-to-end response fields as received, except a Content-Length that equals body_len
-	 * (framing the body stored here: regenerated when the entry is sent), packed in e's block
-	 * from fields_off on (entry_field_next reads them; layout in entry.c) */
-	uint32_t fields_off;
-	uint32_t fields_len; /* bytes of the packed fields (entry_nfields counts them) */
-	uint32_t size;       /* bytes of the entry's own block (struct, keys, fields, body) */
-	size_t body_len;     /* the body: entry_body */
+	/* the 8-byte members first and the key last, so that the key starts right after the
+	 * last flag (offsetof(struct entry, key)), with no padding */
+	size_t body_len; /* the body: entry_body */
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock (request_time is
 	 * response_time - request_delay: entry_request_time) */
 	int64_t response_time;
 	/* wall-clock milliseconds at which the response arrived (0 = unknown): orders two
 	 * responses of the same second when shared records are replaced (set before publishing) */
 	int64_t response_ms;
+	atomic_uint refs;
+	/* end-to-end response fields as received, except a Content-Length that equals body_len
+	 * (framing the body stored here: regenerated when the entry is sent), packed in e's block
+	 * from fields_off on (entry_field_next reads them; layout in entry.c) */
+	uint32_t fields_off;
+	uint32_t fields_len; /* bytes of the packed fields (entry_nfields counts them) */
 	/* derived freshness, saturated at INT32_MAX (RFC 9111 section 1.2.2) */
 	int32_t corrected_initial_age;
 	int32_t lifetime;      /* freshness lifetime */
@@ -56,6 +55,7 @@ struct entry {
 	 * for ever (a validator, a vary spec, or a stale window of 68 years or more) */
 	int32_t keep_for;
 	struct cc_response cc; /* the directives for this cache (rfc9111_response_cc) */
+	uint16_t status;
 	/* fields by 1 + their index (0 = none; entry_etag() and friends read them):
 	 * the targeted fields never sent to clients, the targeted field cc came from, the
 	 * validators */
@@ -66,7 +66,23 @@ struct entry {
 	bool body_owned : 1; /* the body is its own allocation (else in the block, or a file) */
 	bool vary_spec : 1;  /* a vary spec, never served (see below) */
 	bool has_vary : 1;   /* a vary key follows the key (entry_vary_key) */
+	/* the primary cache key, then the vary key (entry_vary_key), in e's block */
+	char key[];
 };
+
+/*
+ * Bytes of e's own block (struct, keys, fields, and the body or its address): what it ends
+ * with follows from the body's size and where it is kept (entry_body, entry_body_fd).
+ */
+static inline size_t
+entry_size(const struct entry *e)
+{
+	size_t end = (size_t)e->fields_off + e->fields_len;
+
+	if (e->body_len <= ENTRY_INLINE_BODY_MAX)
+		return end + e->body_len;
+	return end + sizeof(char *) + (e->body_owned ? 0 : sizeof(int));
+}
 
 /*
  * The body of e (body_len bytes, NULL when empty). A body of up to ENTRY_INLINE_BODY_MAX bytes
@@ -80,7 +96,7 @@ entry_body(const struct entry *e)
 	const char *p;
 
 	if (e->body_len <= ENTRY_INLINE_BODY_MAX)
-		return e->body_len != 0 ? (const char *)e + e->size - e->body_len : NULL;
+		return e->body_len != 0 ? (const char *)e + e->fields_off + e->fields_len : NULL;
 	memcpy(&p, (const char *)e + e->fields_off + e->fields_len, sizeof(p));
 	return p;
 }
@@ -97,7 +113,7 @@ entry_body_fd(const struct entry *e)
 
 	if (e->body_owned || e->body_len <= ENTRY_INLINE_BODY_MAX)
 		return -1;
-	memcpy(&fd, (const char *)e + e->size - sizeof(fd), sizeof(fd));
+	memcpy(&fd, (const char *)e + entry_size(e) - sizeof(fd), sizeof(fd));
 	return fd;
 }
 

@@ -27,6 +27,7 @@
  * (bodyfile.h: body is its read-only mapping, entry_body_fd the descriptor hits are sent
  * from with sendfile), released with the last reference.
  */
+#include <stddef.h>
 #include <stdlib.h>
 #include <stdio.h>
 #include <string.h>
@@ -272,7 +273,7 @@ entry_create(const char *key, const char *vary_key, int status, struct http_head
              int64_t response_time, const struct rfc9111_settings *settings)
 {
 	size_t klen = strlen(key) + 1, vlen = vary_key ? strlen(vary_key) + 1 : 0;
-	size_t hoff = sizeof(struct entry) + klen + vlen;
+	size_t hoff = offsetof(struct entry, key) + klen + vlen;
 	size_t hlen;
 	bool inline_body = body_len <= ENTRY_INLINE_BODY_MAX;
 	struct bodyfile file = {-1, NULL};
@@ -289,10 +290,9 @@ entry_create(const char *key, const char *vary_key, int status, struct http_head
 	tail = inline_body ? body_len : sizeof(char *) + (file.fd >= 0 ? sizeof(file.fd) : 0);
 	block = xmalloc(hoff + hlen + tail);
 	e = (struct entry *)(void *)block;
-	memset(e, 0, sizeof(*e));
+	memset(e, 0, offsetof(struct entry, key));
 	atomic_init(&e->refs, 1);
-	e->size = (uint32_t)(hoff + hlen + tail);
-	e->key = memcpy(block + sizeof(*e), key, klen);
+	memcpy(e->key, key, klen);
 	if (vary_key != NULL)
 		memcpy(e->key + klen, vary_key, vlen);
 	e->has_vary = vary_key != NULL;
@@ -311,7 +311,7 @@ entry_create(const char *key, const char *vary_key, int status, struct http_head
 
 		if (file.fd >= 0) {
 			apart = file.map;
-			memcpy(block + e->size - sizeof(file.fd), &file.fd,
+			memcpy(block + hoff + hlen + sizeof(char *), &file.fd,
 			       sizeof(file.fd)); /* entry_body_fd */
 			free(owned_body);
 		} else if (owned_body != NULL) {

@@ -1,5 +1,6 @@
 /* Unit tests of entry: derived freshness, ages, 304 refresh, reference counts. */
 #include <check.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -144,15 +145,15 @@ START_TEST(test_compact_layout)
 	ck_assert(!e->body_owned); /* copied into the block (the buffer given was freed) */
 	ck_assert_mem_eq(entry_body(e), "body", 4);
 	ck_assert_str_eq(e->key, "GET host /p");
-	ck_assert_ptr_eq(e->key, (char *)(e + 1));
+	ck_assert_ptr_eq(e->key, (char *)e + offsetof(struct entry, key));
 	ck_assert_str_eq(entry_vary_key(e), "accept=x");
 	/* the fields follow the keys, packed: a code byte for a common name (ETag,
 	 * Cache-Control, Last-Modified), then the value */
-	ck_assert_uint_eq(e->fields_off, sizeof(*e) + 12 + 9);
+	ck_assert_uint_eq(e->fields_off, offsetof(struct entry, key) + 12 + 9);
 	ck_assert_uint_eq(e->fields_len, (1 + 5) + (1 + 11) + (1 + 30));
 	ck_assert_uint_eq(entry_nfields(e), 3);
 	ck_assert_ptr_eq(entry_body(e), (char *)e + e->fields_off + e->fields_len);
-	ck_assert_uint_eq(e->size, e->fields_off + e->fields_len + 4);
+	ck_assert_uint_eq(entry_size(e), e->fields_off + e->fields_len + 4);
 	ck_assert_str_eq(entry_etag(e), "\"v1\"");
 	ck_assert_ptr_eq(entry_etag(e), (char *)e + e->fields_off + 1);
 	ck_assert_str_eq(entry_last_modified(e), "Sun, 22 Nov 2026 00:00:00 GMT");
@@ -552,12 +553,13 @@ START_TEST(test_block_size)
 	char *body = xcalloc(1, 100000);
 
 	ck_assert_uint_eq(entry_nfields(e), 1);
-	ck_assert_uint_eq(e->size, (size_t)(entry_body(e) + 4 - (char *)e));
+	ck_assert_uint_eq(entry_size(e), (size_t)(entry_body(e) + 4 - (char *)e));
 	/* Cache-Control is common: its code byte, then "max-age=60" */
-	ck_assert_uint_eq(e->size, sizeof(struct entry) + strlen("GET host /p") + 1 + 1 + 11 + 4);
+	ck_assert_uint_eq(entry_size(e),
+	                  offsetof(struct entry, key) + strlen("GET host /p") + 1 + 1 + 11 + 4);
 	big = entry_new("k", NULL, 200, &none, body, 100000, 1, 1, &settings);
 	ck_assert(big->body_owned);
-	ck_assert_uint_lt(big->size, 1000); /* the body is not in the block */
+	ck_assert_uint_lt(entry_size(big), 1000); /* the body is not in the block */
 	entry_unref(e);
 	entry_unref(big);
 }
