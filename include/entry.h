@@ -154,9 +154,30 @@ entry_request_time(const struct entry *e)
 
 /*
  * Iterates over e's stored fields in order: start with *pos = 0; each call sets *name and
- * *value (NUL-terminated, in e's block or static) and returns false after the last.
+ * *value (NUL-terminated, in e's block or static) and returns false after the last. Each
+ * field is a lead byte (0: the name follows as received; else the code of a common name,
+ * http_common_code), then the name when spelled, then the value.
  */
-bool entry_field_next(const struct entry *e, size_t *pos, const char **name, const char **value);
+static inline bool
+entry_field_next(const struct entry *e, size_t *pos, const char **name, const char **value)
+{
+	const char *base = (const char *)e + e->fields_off, *p;
+
+	if (*pos >= e->fields_len)
+		return false;
+	p = base + *pos;
+	if (*p == '\0') {
+		*name = p + 1;
+		p = *name + strlen(*name) + 1;
+	} else {
+		*name = http_common_name_of((unsigned char)*p);
+		p++;
+	}
+	*value = p;
+	p += strlen(p) + 1;
+	*pos = (size_t)(p - base);
+	return true;
+}
 
 /* Number of e's stored fields. */
 size_t entry_nfields(const struct entry *e);

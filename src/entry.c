@@ -51,28 +51,6 @@ entry_name_eq(const char *a, const char *b)
 	return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
 }
 
-/* Iterates over e's stored fields (see the top): false after the last. */
-bool
-entry_field_next(const struct entry *e, size_t *pos, const char **name, const char **value)
-{
-	const char *base = (const char *)e + e->fields_off, *p;
-
-	if (*pos >= e->fields_len)
-		return false;
-	p = base + *pos;
-	if (*p == '\0') {
-		*name = p + 1;
-		p = *name + strlen(*name) + 1;
-	} else {
-		*name = http_common_name_of((unsigned char)*p);
-		p++;
-	}
-	*value = p;
-	p += strlen(p) + 1;
-	*pos = (size_t)(p - base);
-	return true;
-}
-
 /* Number of e's stored fields. */
 size_t
 entry_nfields(const struct entry *e)

@@ -232,7 +232,7 @@ http_headers_clear(struct http_headers *h)
  * saves the bytes of its common names). The match is exact, so the name read back is the
  * name received.
  */
-static const char *const http_common_names[] = {
+const char *const http_common_names[HTTP_COMMON_NAMES] = {
         "Date",          "Content-Type",     "Content-Length", "Cache-Control", "ETag",
         "Last-Modified", "Expires",          "Vary",           "Age",           "Server",
         "Accept-Ranges", "Content-Encoding", "Set-Cookie",
@@ -256,14 +256,6 @@ http_common_code(const char *name)
 		if (strcmp(name, http_common_names[i]) == 0)
 			return (unsigned)i + 1;
 	return 0;
-}
-
-/* The common name of code (1 + its index), or NULL when code names none. */
-const char *
-http_common_name_of(unsigned code)
-{
-	return code >= 1 && code <= TC_ARRAY_LEN(http_common_names) ? http_common_names[code - 1]
-	                                                            : NULL;
 }
 
 /* Bytes http_headers_pack_into needs for h (a multiple of 8). */

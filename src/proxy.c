@@ -323,7 +323,8 @@ proxy_entry_list_append(struct http_headers *dst, const struct entry *src, const
 	const char *n, *value;
 
 	for (size_t pos = 0; entry_field_next(src, &pos, &n, &value);) {
-		if (strcasecmp(n, name) != 0 || value[0] == '\0')
+		/* first bytes folded first: most fields differ there */
+		if (((n[0] ^ name[0]) & ~0x20) != 0 || strcasecmp(n, name) != 0 || value[0] == '\0')
 			continue;
 		buf_puts(&v, value);
 		buf_append(&v, ", ", 2);
