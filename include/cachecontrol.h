@@ -28,7 +28,7 @@ struct __attribute__((packed)) cc_delta {
 
 /*
  * The directives a response can carry, delta-seconds ones first, then the flags (no padding,
- * 44 bytes): what a stored response keeps (struct entry's cc). Spelled once here for both
+ * 32 bytes): what a stored response keeps (struct entry's cc). Spelled once here for both
  * struct cc_response and the first part of struct cache_control.
  */
 #define CC_RESPONSE_FIELDS                                                                         \

@@ -17,12 +17,15 @@
  * read one.
  * Stored responses are what fills memory, so this is where the bytes per entry are decided
  * (malloc's per-allocation overhead and the holes left between small allocations were a
- * third of the payload for 1 KiB responses). What else keeps an entry small: fields that
- * point into the fields are 16-bit indices (entry_etag and friends), derived times that
- * fit are 32 bits, only the response directives are kept (struct cc_response: 44 bytes, not
- * the 64 of a parsed request's), RFC 9111's date_value is recomputed when asked
- * (entry_date_value), a Content-Length equal to the stored body is not kept (the server
- * frames the body itself), and the packed fields name common fields by a one-byte code.
+ * third of the payload for 1 KiB responses). What else keeps an entry small: references to
+ * fields are 16-bit indices (entry_etag and friends), derived times that fit are 32 bits and
+ * those that follow from others are computed (entry_expires_at, entry_keep_until,
+ * entry_request_time, entry_date_value), only the response directives are kept (struct
+ * cc_response: 32 bytes, not the 43 of a parsed request's), the key is a flexible array
+ * member that starts right after the last flag and the vary key follows it (no pointers, no
+ * padding), the block's size and the body's place follow from the lengths (entry_size,
+ * entry_body), a Content-Length equal to the stored body is not kept (the server frames the
+ * body itself), and the packed fields name common fields by a one-byte code.
  * A body of at least [local] body_file_min_bytes goes to a sealed memory file instead
  * (bodyfile.h: body is its read-only mapping, entry_body_fd the descriptor hits are sent
  * from with sendfile), released with the last reference.
