@@ -166,6 +166,8 @@ START_TEST(test_compact_layout)
 	e = entry_new("k", NULL, 200, &h, big, 100000, 1, 1, &settings);
 	ck_assert(e->body_owned);
 	ck_assert_ptr_eq(entry_body(e), big);
+	ck_assert_int_eq(entry_body_fd(e), -1);
+	ck_assert_uint_eq(entry_size(e), e->fields_off + e->fields_len + sizeof(char *));
 	struct http_headers nm = {0};
 	http_headers_add(&nm, "ETag", "\"v2\"");
 	struct entry *r = entry_refresh(e, &nm, 2, 2, &settings);
@@ -263,6 +265,9 @@ START_TEST(test_body_file)
 	e = entry_new("k", NULL, 200, &(struct http_headers){0}, big, 100000, 1, 1, &settings);
 	ck_assert_int_ge(entry_body_fd(e), 0);
 	ck_assert(!e->body_owned);
+	/* the block ends with the mapping's address, then the descriptor */
+	ck_assert_uint_eq(entry_size(e),
+	                  e->fields_off + e->fields_len + sizeof(char *) + sizeof(int));
 	ck_assert_int_eq(body_at(e, 0), 'a');
 	ck_assert_int_eq(body_at(e, 99999), (char)('a' + 99999 % 23));
 	ck_assert_uint_eq(bodyfile_open_count(), 1);
