@@ -62,7 +62,7 @@ while [ $# -gt 0 ]; do
 	--bodies) BODIES="${2//,/ }"; shift ;;
 	--baseline) BASELINE=$2; shift ;;
 	--baseline-local) BASELINE_LOCAL=$2; shift ;;
-	-h | --help) sed -n '2,39p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,37p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
