@@ -788,7 +788,7 @@ OUT=$HERE/results/$DATE.txt
 	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
 	[ -z "$BASELINE" ] || echo "baseline: $BASELINE_BIN (binary built $(date -u -r "$BASELINE_BIN" '+%Y-%m-%d %H:%M UTC')), same configuration as tiercache${BASELINE_LOCAL:+ plus [local] $BASELINE_LOCAL}"
 	echo "versions: $("$TIERCACHE" --version 2>&1 | head -n 1) (binary built $(date -u -r "$TIERCACHE" '+%Y-%m-%d %H:%M UTC'); repository HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')), $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), $("$VARNISHD" -V 2>&1 | head -n 1 | sed 's/ revision.*//; s/^varnishd (//'), libmicrohttpd $(pkg-config --modversion libmicrohttpd), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), memcached $(memcached -V | awk '{ print $2 }'), curl $(curl -V | awk 'NR == 1 { print $2 }')"
-	echo "method: wrk -t1, random paths over 1,000 x 1 KiB (/s/) or 100 x 64 KiB (/l/), ${DURATION}s per run, $ROUNDS interleaved rounds, medians; every cache warmed until each path is a hit; cpu = utime+stime of all the server's processes per request"
+	echo "method: wrk -t1, random paths over 1,000 x 1 KiB (/s/) or 100 x 64 KiB (/l/), ${DURATION}s per run, $ROUNDS interleaved rounds, medians; every cache warmed until each path is a hit; cpu = utime+stime of all the server's processes per request; client = wrk's own per request"
 	echo "tiercache origin requests: $TC_ORIGIN_AFTER_WARM after the warm-up, $TC_ORIGIN_AFTER_BENCH after the runs (equal: every measured request was a hit; local.hits $TC_HITS)"
 	echo
 	sort -t$'\t' -k2,2 -k3,3 -k4,4n "$RAW" | awk -f "$HERE/report.awk"
