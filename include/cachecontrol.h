@@ -17,14 +17,18 @@
 enum cc_state { CC_ABSENT = 0, CC_SET, CC_INVALID };
 
 /* 8 bytes: a stored response keeps four of these (the value fits, as it saturates at 2^31) */
-struct cc_delta {
+/*
+ * Packed: 5 bytes instead of 8 with padding. A stored response keeps four of them (struct
+ * cc_response in struct entry), and the 12 bytes of holes were 12 bytes of every entry.
+ */
+struct __attribute__((packed)) cc_delta {
 	uint8_t state;  /* enum cc_state */
 	uint32_t value; /* valid when state == CC_SET, at most CC_DELTA_MAX */
 };
 
 /*
  * The directives a response can carry, delta-seconds ones first, then the flags (no padding,
- * 44 bytes): what a stored response keeps (struct entry's cc). Spelled once here for both
+ * 32 bytes): what a stored response keeps (struct entry's cc). Spelled once here for both
  * struct cc_response and the first part of struct cache_control.
  */
 #define CC_RESPONSE_FIELDS                                                                         \

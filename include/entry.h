@@ -32,54 +32,117 @@
 #define ENTRY_INLINE_BODY_MAX 16384
 
 struct entry {
-	atomic_uint refs;
-	int status;
-	char *key;      /* the primary cache key (stored after the struct, not freed alone) */
-	char *vary_key; /* the selecting request header values (key_vary), NULL without Vary */
-	/* end-to-end response headers as received, except a Content-Length that equals
-	 * body_len (framing the body stored here: regenerated when the entry is sent) */
-	struct http_headers headers;
-	char *body;
-	size_t body_len;
+	/* the 8-byte members first and the key last, so that the key starts right after the
+	 * last flag (offsetof(struct entry, key)), with no padding */
+	size_t body_len; /* the body: entry_body */
 	/* RFC 9111 section 4.2.3 inputs, in seconds of the local clock (request_time is
 	 * response_time - request_delay: entry_request_time) */
 	int64_t response_time;
 	/* wall-clock milliseconds at which the response arrived (0 = unknown): orders two
 	 * responses of the same second when shared records are replaced (set before publishing) */
 	int64_t response_ms;
-	int64_t expires_at; /* local time at which the entry becomes stale */
-	int64_t keep_until; /* local time after which the entry is useless */
+	atomic_uint refs;
+	/* end-to-end response fields as received, except a Content-Length that equals body_len
+	 * (framing the body stored here: regenerated when the entry is sent), packed in e's block
+	 * from fields_off on (entry_field_next reads them; layout in entry.c) */
+	uint32_t fields_off;
+	uint32_t fields_len; /* bytes of the packed fields (entry_nfields counts them) */
 	/* derived freshness, saturated at INT32_MAX (RFC 9111 section 1.2.2) */
 	int32_t corrected_initial_age;
 	int32_t lifetime;      /* freshness lifetime */
 	int32_t request_delay; /* response_time - request_time, saturated like the two above */
+	/* seconds past expiry for which the entry stays useful (entry_keep_until), INT32_MAX:
+	 * for ever (a validator, a vary spec, or a stale window of 68 years or more) */
+	int32_t keep_for;
 	struct cc_response cc; /* the directives for this cache (rfc9111_response_cc) */
-	uint32_t size;         /* bytes of the entry's own block (struct, keys, headers, body) */
-	/* fields of headers by 1 + their index (0 = none; entry_etag() and friends read them):
+	uint16_t status;
+	/* fields by 1 + their index (0 = none; entry_etag() and friends read them):
 	 * the targeted fields never sent to clients, the targeted field cc came from, the
 	 * validators */
 	uint16_t hidden[2];
 	uint16_t targeted_field;
 	uint16_t etag_field;
 	uint16_t last_modified_field;
-	bool body_owned; /* body is its own allocation (else in the entry's block) */
-	bool vary_spec;  /* a vary spec, never served (see below) */
+	bool body_owned : 1; /* the body is its own allocation (else in the block, or a file) */
+	bool vary_spec : 1;  /* a vary spec, never served (see below) */
+	bool has_vary : 1;   /* a vary key follows the key (entry_vary_key) */
+	/* the primary cache key, then the vary key (entry_vary_key), in e's block */
+	char key[];
 };
+
+/*
+ * Bytes of e's own block (struct, keys, fields, and the body or its address): what it ends
+ * with follows from the body's size and where it is kept (entry_body, entry_body_fd).
+ */
+static inline size_t
+entry_size(const struct entry *e)
+{
+	size_t end = (size_t)e->fields_off + e->fields_len;
+
+	if (e->body_len <= ENTRY_INLINE_BODY_MAX)
+		return end + e->body_len;
+	return end + sizeof(char *) + (e->body_owned ? 0 : sizeof(int));
+}
+
+/*
+ * The body of e (body_len bytes, NULL when empty). A body of up to ENTRY_INLINE_BODY_MAX bytes
+ * ends e's block; a larger one is its own buffer (body_owned) or a memory file's mapping, and
+ * its address is kept in the block right after the fields (not in the struct: most entries
+ * would pay 8 bytes for nothing).
+ */
+static inline const char *
+entry_body(const struct entry *e)
+{
+	const char *p;
+
+	if (e->body_len <= ENTRY_INLINE_BODY_MAX)
+		return e->body_len != 0 ? (const char *)e + e->fields_off + e->fields_len : NULL;
+	memcpy(&p, (const char *)e + e->fields_off + e->fields_len, sizeof(p));
+	return p;
+}
 
 /*
  * The descriptor of e's memory file (bodyfile.h), or -1 when its body is in memory. A body
  * larger than the block's inline room that e does not own is in a file; the descriptor is then
- * kept in the last bytes of e's block (not in the struct: every entry would pay for it).
+ * kept in the last bytes of e's block (after the body's address).
  */
 static inline int
 entry_body_fd(const struct entry *e)
 {
 	int fd;
 
-	if (e->body_owned || e->body == NULL || e->body_len <= ENTRY_INLINE_BODY_MAX)
+	if (e->body_owned || e->body_len <= ENTRY_INLINE_BODY_MAX)
 		return -1;
-	memcpy(&fd, (const char *)e + e->size - sizeof(fd), sizeof(fd));
+	memcpy(&fd, (const char *)e + entry_size(e) - sizeof(fd), sizeof(fd));
 	return fd;
+}
+
+/*
+ * Local time at which e becomes stale (a vary spec: never). Derived, not stored: the times it
+ * comes from are in e.
+ */
+static inline int64_t
+entry_expires_at(const struct entry *e)
+{
+	return e->vary_spec ? ENTRY_KEEP_FOREVER
+	                    : e->response_time - e->corrected_initial_age + e->lifetime;
+}
+
+/* Local time after which e is useless (ENTRY_KEEP_FOREVER: never). */
+static inline int64_t
+entry_keep_until(const struct entry *e)
+{
+	return e->keep_for == INT32_MAX ? ENTRY_KEEP_FOREVER : entry_expires_at(e) + e->keep_for;
+}
+
+/*
+ * The selecting request header values of e (key_vary), stored right after its key, or NULL
+ * for a response without Vary.
+ */
+static inline const char *
+entry_vary_key(const struct entry *e)
+{
+	return e->has_vary ? e->key + strlen(e->key) + 1 : NULL;
 }
 
 /* The time the request that brought e was sent (RFC 9111 section 4.2.3's request_time). */
@@ -89,11 +152,63 @@ entry_request_time(const struct entry *e)
 	return e->response_time - e->request_delay;
 }
 
+/*
+ * Iterates over e's stored fields in order: start with *pos = 0; each call sets *name and
+ * *value (NUL-terminated, in e's block or static) and returns false after the last. Each
+ * field is a lead byte (0: the name follows as received; else the code of a common name,
+ * http_common_code), then the name when spelled, then the value.
+ */
+static inline bool
+entry_field_next(const struct entry *e, size_t *pos, const char **name, const char **value)
+{
+	const char *base = (const char *)e + e->fields_off, *p;
+
+	if (*pos >= e->fields_len)
+		return false;
+	p = base + *pos;
+	if (*p == '\0') {
+		*name = p + 1;
+		p = *name + strlen(*name) + 1;
+	} else {
+		*name = http_common_name_of((unsigned char)*p);
+		p++;
+	}
+	*value = p;
+	p += strlen(p) + 1;
+	*pos = (size_t)(p - base);
+	return true;
+}
+
+/* Number of e's stored fields. */
+size_t entry_nfields(const struct entry *e);
+
+/* The field at index i (< entry_nfields(e)): its name, and its value in *value. */
+const char *entry_field_at(const struct entry *e, size_t i, const char **value);
+
+/* The value of e's first field called name (any case), or NULL. */
+const char *entry_get(const struct entry *e, const char *name);
+
+/* Number of e's fields called name. */
+size_t entry_count(const struct entry *e, const char *name);
+
+/* Joins e's fields called name with ", " into a new string (NULL when there is none). */
+char *entry_join(const struct entry *e, const char *name);
+
+/*
+ * Fills *out (empty) with e's fields, borrowed from e (valid while the caller holds e; free the
+ * list with http_headers_clear): for rules that read a struct http_headers.
+ */
+void entry_headers(const struct entry *e, struct http_headers *out);
+
 /* The value of e's field at 1 + index i (0: NULL). */
 static inline const char *
 entry_field_value(const struct entry *e, uint16_t i)
 {
-	return i != 0 ? e->headers.v[i - 1].value : NULL;
+	const char *value = NULL;
+
+	if (i != 0)
+		entry_field_at(e, i - 1u, &value);
+	return value;
 }
 
 /* The ETag of e (in its headers), or NULL. */
@@ -114,7 +229,9 @@ entry_last_modified(const struct entry *e)
 static inline const char *
 entry_targeted(const struct entry *e)
 {
-	return e->targeted_field != 0 ? e->headers.v[e->targeted_field - 1].name : NULL;
+	const char *value;
+
+	return e->targeted_field != 0 ? entry_field_at(e, e->targeted_field - 1u, &value) : NULL;
 }
 
 /*

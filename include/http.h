@@ -78,6 +78,23 @@ void http_headers_pack(struct http_headers *h);
  */
 const char *http_common_name(const char *name);
 
+/*
+ * 1 + the index of name among those common names (exact match), or 0: a one-byte code for
+ * packed forms that store the name by its code (entry.c). Codes stay below 32.
+ */
+unsigned http_common_code(const char *name);
+
+/* The common names, by code - 1 (http_common_name_of). */
+#define HTTP_COMMON_NAMES 13
+extern const char *const http_common_names[HTTP_COMMON_NAMES];
+
+/* The common name of code (1 + its index), or NULL when code names none. */
+static inline const char *
+http_common_name_of(unsigned code)
+{
+	return code >= 1 && code <= HTTP_COMMON_NAMES ? http_common_names[code - 1] : NULL;
+}
+
 /* Bytes http_headers_pack_into needs for h (a multiple of 8). */
 size_t http_headers_packed_size(const struct http_headers *h);
 

@@ -17,6 +17,7 @@
 	X(local_misses)                                                                            \
 	X(client_not_modified)                                                                     \
 	X(hit_responses_reused)                                                                    \
+	X(hit_responses_kept)                                                                      \
 	X(responses_from_files)                                                                    \
 	X(invalidations)                                                                           \
 	X(origin_requests)                                                                         \

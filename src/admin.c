@@ -90,11 +90,13 @@ admin_stats_json(struct buf *out, const struct config *cfg, struct local *local,
 	           ", \"max_bytes\": %" PRIu64 ",\n           \"hits\": %" PRIu64
 	           ", \"misses\": %" PRIu64 ", \"hit_ratio\": %.4f, \"evictions\": %" PRIu64
 	           ", \"expirations\": %" PRIu64 ", \"client_not_modified\": %" PRIu64
-	           ", \"invalidations\": %" PRIu64 ", \"responses_reused\": %" PRIu64,
+	           ", \"invalidations\": %" PRIu64 ", \"responses_reused\": %" PRIu64
+	           ", \"responses_kept\": %" PRIu64,
 	           li.entries, li.bytes, li.max_entries, li.max_bytes, hits, misses,
 	           hits + misses ? (double)hits / (double)(hits + misses) : 0.0, li.evictions,
 	           li.expirations, stats_get(STAT_client_not_modified),
-	           stats_get(STAT_invalidations), stats_get(STAT_hit_responses_reused));
+	           stats_get(STAT_invalidations), stats_get(STAT_hit_responses_reused),
+	           stats_get(STAT_hit_responses_kept));
 	buf_printf(out,
 	           ",\n           \"body_files\": %" PRIu64 ", \"body_files_refused\": %" PRIu64
 	           ", \"responses_from_files\": %" PRIu64,

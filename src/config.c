@@ -184,9 +184,10 @@ static const struct config_option config_options[] = {
          "that requests with max-stale can still use it; 0 = dropped once stale. Responses\n"
          "with validators are kept until evicted; stale windows of the response count too.",
          CONFIG_FIELD(local_max_stale_keep)},
-        {"local", "body_file_min_bytes", CONFIG_SIZE, "32K", NULL, 0, CONFIG_G,
+        {"local", "body_file_min_bytes", CONFIG_SIZE, "0", NULL, 0, CONFIG_G,
          "Stored bodies of at least this size are kept in memory files (memfd) and sent\n"
-         "with sendfile, without a copy per hit; 0 = never.",
+         "with sendfile, without a copy per hit; 0 = never (over loopback, a client on the\n"
+         "same CPUs reads sendfile's pages more slowly than a copy: README, Performance).",
          CONFIG_FIELD(local_body_file_min_bytes)},
         {"local", "max_body_files", CONFIG_UINT, "10000", NULL, 0, 1000000,
          "Most bodies kept in memory files at once (each holds an open file; also bounded\n"

@@ -232,7 +232,7 @@ http_headers_clear(struct http_headers *h)
  * saves the bytes of its common names). The match is exact, so the name read back is the
  * name received.
  */
-static const char *const http_common_names[] = {
+const char *const http_common_names[HTTP_COMMON_NAMES] = {
         "Date",          "Content-Type",     "Content-Length", "Cache-Control", "ETag",
         "Last-Modified", "Expires",          "Vary",           "Age",           "Server",
         "Accept-Ranges", "Content-Encoding", "Set-Cookie",
@@ -246,6 +246,16 @@ http_common_name(const char *name)
 		if (strcmp(name, http_common_names[i]) == 0)
 			return http_common_names[i];
 	return NULL;
+}
+
+/* 1 + the index of name among the common names (exact match), or 0. */
+unsigned
+http_common_code(const char *name)
+{
+	for (size_t i = 0; i < TC_ARRAY_LEN(http_common_names); i++)
+		if (strcmp(name, http_common_names[i]) == 0)
+			return (unsigned)i + 1;
+	return 0;
 }
 
 /* Bytes http_headers_pack_into needs for h (a multiple of 8). */

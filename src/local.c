@@ -51,7 +51,7 @@
 #include "policy.h"
 
 /*
- * Bookkeeping bytes per entry beyond its own block (entry->size) and a body kept apart: the
+ * Bookkeeping bytes per entry beyond its own block (entry_size) and a body kept apart: the
  * node (it embeds uthash's 56-byte handle), and 24 bytes for its share of uthash's bucket
  * array (4 to 8 bytes) and the allocator's headers (8 to 16 bytes a block, two blocks).
  */
@@ -253,7 +253,7 @@ local_lookup(struct local *l, const char *key, int64_t now)
 	local_lock(l);
 	n = local_find(l, key, len, hv);
 	if (n != NULL) {
-		if (n->entry->keep_until <= now) {
+		if (entry_keep_until(n->entry) <= now) {
 			local_apply_all(l); /* no buffer may name a node once it is unlinked */
 			local_unlink(l, n, &dead);
 			l->expirations++;
@@ -282,7 +282,6 @@ local_insert(struct local *l, struct entry *e, int64_t now)
 	unsigned hv;
 
 	(void)now;
-	TC_ASSERT(e->key != NULL);
 	if (charge > l->max_bytes || charge > UINT32_MAX || l->max_entries == 0)
 		return false;
 	n = xcalloc(1, sizeof(*n));
@@ -392,6 +391,6 @@ size_t
 local_charge(const struct entry *e)
 {
 	/* a body kept apart: its own allocation, or its memory file (bodyfile.h) */
-	return LOCAL_FIXED_CHARGE + e->size +
+	return LOCAL_FIXED_CHARGE + entry_size(e) +
 	       (e->body_owned || entry_body_fd(e) >= 0 ? e->body_len : 0);
 }

@@ -87,6 +87,8 @@ static const struct metrics_counter metrics_local_counters[] = {
          "Hits answered with the response already built for the same stored response "
          "within the same second.",
          STAT_hit_responses_reused},
+        {"tiercache_local_responses_kept_total",
+         "Hit responses kept for reuse (from an entry's second hit on).", STAT_hit_responses_kept},
         {"tiercache_local_responses_from_files_total",
          "Responses built to send a stored body from its memory file (sendfile).",
          STAT_responses_from_files},

@@ -1,6 +1,6 @@
 /*
  * policy_ttl: the entry closest to the end of its freshness lifetime goes first. A binary
- * min-heap (an array) ordered by node->entry->expires_at (copied into the slot at insert),
+ * min-heap (an array) ordered by entry_expires_at(node->entry) (copied into the slot at insert),
  * ties broken by insertion order (an insertion sequence number kept in the heap slot, so the
  * order is deterministic); each
  * node's heap_index is its slot and is kept up to date on every move. Insert and remove are
@@ -108,7 +108,7 @@ ttl_inserted(void *state, struct local_node *n)
 		s->v = xrealloc(s->v, s->cap * sizeof(*s->v));
 	}
 	s->v[s->n] = (struct ttl_slot){
-	        .expires_at = n->entry->expires_at, .seq = s->next_seq++, .node = n};
+	        .expires_at = entry_expires_at(n->entry), .seq = s->next_seq++, .node = n};
 	n->heap_index = s->n;
 	s->n++;
 	ttl_sift_up(s, s->n - 1);

@@ -314,6 +314,26 @@ proxy_list_append(struct http_headers *dst, const struct http_headers *src, cons
 	buf_free(&v);
 }
 
+/* proxy_list_append with the fields of a stored response as the source. */
+static void
+proxy_entry_list_append(struct http_headers *dst, const struct entry *src, const char *name,
+                        const char *member)
+{
+	struct buf v = {0};
+	const char *n, *value;
+
+	for (size_t pos = 0; entry_field_next(src, &pos, &n, &value);) {
+		/* first bytes folded first: most fields differ there */
+		if (((n[0] ^ name[0]) & ~0x20) != 0 || strcasecmp(n, name) != 0 || value[0] == '\0')
+			continue;
+		buf_puts(&v, value);
+		buf_append(&v, ", ", 2);
+	}
+	buf_puts(&v, member);
+	http_headers_set(dst, name, v.data);
+	buf_free(&v);
+}
+
 /* Adds Age, Via and Cache-Status of an answer from entry e at now to r->reply.headers. */
 static void
 proxy_reply_entry_headers(struct proxy_request *r, const struct entry *e, enum proxy_fwd fwd,
@@ -327,7 +347,7 @@ proxy_reply_entry_headers(struct proxy_request *r, const struct entry *e, enum p
 		snprintf(age, sizeof(age), "%lld", (long long)entry_age(e, now));
 		http_headers_set(&r->reply.headers, "Age", age);
 	}
-	proxy_list_append(&r->reply.headers, &e->headers, "Via", PROXY_VIA);
+	proxy_entry_list_append(&r->reply.headers, e, "Via", PROXY_VIA);
 	buf_puts(&cs, "tiercache");
 	if (fwd == FWD_NONE)
 		buf_puts(&cs, "; hit");
@@ -343,7 +363,7 @@ proxy_reply_entry_headers(struct proxy_request *r, const struct entry *e, enum p
 		buf_printf(&cs, "; ttl=%lld", (long long)entry_ttl(e, now));
 	if (detail)
 		buf_printf(&cs, "; detail=%s", detail);
-	proxy_list_append(&r->reply.headers, &e->headers, "Cache-Status", cs.data);
+	proxy_entry_list_append(&r->reply.headers, e, "Cache-Status", cs.data);
 	buf_free(&cs);
 }
 
@@ -586,12 +606,12 @@ proxy_variant_ok(const struct proxy_request *r, const struct entry *e)
 	bool never = false, same;
 	char *vk;
 
-	if (e->vary_key == NULL)
+	if (entry_vary_key(e) == NULL)
 		return true;
-	char *vary = http_headers_join(&e->headers, "Vary");
+	char *vary = entry_join(e, "Vary");
 	vk = key_vary(vary, &r->headers, &never);
 	free(vary);
-	same = !never && vk != NULL && strcmp(vk, e->vary_key) == 0;
+	same = !never && vk != NULL && strcmp(vk, entry_vary_key(e)) == 0;
 	free(vk);
 	return same;
 }
@@ -606,7 +626,7 @@ proxy_variant_key(const struct proxy_request *r, const struct entry *spec)
 
 	if (id == NULL)
 		return NULL;
-	vk = key_vary(http_headers_get(&spec->headers, "Vary"), &r->headers, NULL);
+	vk = key_vary(entry_get(spec, "Vary"), &r->headers, NULL);
 	if (vk != NULL) {
 		key_variant_hash(vk, hash);
 		k = key_variant(r->key, id, hash);
@@ -659,12 +679,12 @@ proxy_spec_keys(const struct entry *spec, const char *primary, size_t *n)
 		return NULL;
 	keys = xcalloc(ENTRY_SPEC_MAX, sizeof(keys[0]));
 	/* a spec from memcached is untrusted: no more than a spec can list */
-	for (size_t i = 0; i < spec->headers.n && *n < ENTRY_SPEC_MAX; i++) {
-		const struct http_header *h = &spec->headers.v[i];
+	const char *name, *value;
+	for (size_t pos = 0; *n < ENTRY_SPEC_MAX && entry_field_next(spec, &pos, &name, &value);) {
 		char hash[KEY_HASH_LEN + 1];
-		if (strcasecmp(h->name, ENTRY_SPEC_VARIANT) != 0 || strlen(h->value) < KEY_HASH_LEN)
+		if (strcasecmp(name, ENTRY_SPEC_VARIANT) != 0 || strlen(value) < KEY_HASH_LEN)
 			continue;
-		memcpy(hash, h->value, KEY_HASH_LEN);
+		memcpy(hash, value, KEY_HASH_LEN);
 		hash[KEY_HASH_LEN] = '\0';
 		keys[(*n)++] = key_variant(primary, id, hash);
 	}
@@ -725,8 +745,8 @@ proxy_not_modified(const struct proxy_request *r, const struct entry *e)
 {
 	/* without Last-Modified, If-Modified-Since is compared with the stored Date (RFC 9111
 	 * section 4.3.2) */
-	const char *lm = entry_last_modified(e) != NULL ? entry_last_modified(e)
-	                                                : http_headers_get(&e->headers, "Date");
+	const char *lm =
+	        entry_last_modified(e) != NULL ? entry_last_modified(e) : entry_get(e, "Date");
 
 	return e->status >= 200 && e->status < 300 &&
 	       rfc9111_client_not_modified(&r->headers, entry_etag(e), lm);
@@ -1266,13 +1286,12 @@ proxy_add_validators(struct proxy_request *r, struct http_headers *h, bool all_v
 
 	if (own != NULL)
 		buf_puts(&inm, own);
-	for (size_t i = 0, listed = 0;
-	     all_variants && r->spec != NULL && i < r->spec->headers.n && listed < ENTRY_SPEC_MAX;
-	     i++) {
-		const struct http_header *v = &r->spec->headers.v[i];
-		const char *etag = v->value + KEY_HASH_LEN + 1;
-		if (strcasecmp(v->name, ENTRY_SPEC_VARIANT) != 0 ||
-		    strlen(v->value) <= KEY_HASH_LEN + 1)
+	const char *name, *value;
+	for (size_t pos = 0, listed = 0; all_variants && r->spec != NULL &&
+	                                 listed < ENTRY_SPEC_MAX &&
+	                                 entry_field_next(r->spec, &pos, &name, &value);) {
+		const char *etag = value + KEY_HASH_LEN + 1;
+		if (strcasecmp(name, ENTRY_SPEC_VARIANT) != 0 || strlen(value) <= KEY_HASH_LEN + 1)
 			continue;
 		listed++;
 		/* only entity-tags (the spec may come from memcached: untrusted) */
@@ -1438,10 +1457,10 @@ proxy_storable_copy(struct proxy *p, struct entry *e)
 	struct proxy_omit o = {.n = 0};
 	struct entry *c = NULL;
 
-	if (http_headers_get(&e->headers, "Set-Cookie") != NULL)
+	if (entry_get(e, "Set-Cookie") != NULL)
 		o.names[o.n++] = xstrdup("Set-Cookie");
 	if (entry_targeted(e) == NULL && (e->cc.no_cache_fields || e->cc.private_fields)) {
-		char *cc = http_headers_join(&e->headers, "Cache-Control");
+		char *cc = entry_join(e, "Cache-Control");
 		cachecontrol_listed_fields(cc, proxy_omit_add, &o);
 		free(cc);
 	}
@@ -1454,6 +1473,18 @@ proxy_storable_copy(struct proxy *p, struct entry *e)
 	return c;
 }
 
+/* rfc9111_storable for the response stored in e (its fields lent as a list). */
+static bool
+proxy_storable(const struct rfc9111_request *rq, const struct entry *e, const char **why)
+{
+	struct http_headers fields = {0};
+	bool ok;
+
+	entry_headers(e, &fields);
+	ok = rfc9111_storable(rq, e->status, &fields, &e->cc, why);
+	http_headers_clear(&fields);
+	return ok;
+}
 /*
  * Decides whether e may be stored for r, and stores it (or its copy without Set-Cookie) in the
  * local tier; with memcached, *w gets the write to queue once the client has its answer (a
@@ -1473,9 +1504,9 @@ proxy_store(struct proxy *p, struct proxy_request *r, struct entry *e, const cha
 	rq.is_get = proxy_is_method(r, "GET") || r->stale != NULL;
 	rq.has_authorization = http_headers_get(&r->headers, "Authorization") != NULL;
 	proxy_request_cc(r, &rq.cc);
-	if (!rfc9111_storable(&rq, e->status, &e->headers, &e->cc, why))
+	if (!proxy_storable(&rq, e, why))
 		return false;
-	if (e->keep_until <= now) {
+	if (entry_keep_until(e) <= now) {
 		*why = "stale-without-validator";
 		return false;
 	}
@@ -1614,7 +1645,7 @@ proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *
 {
 	int64_t now = util_now();
 	struct entry *stored, *fresh;
-	const char *cl = http_headers_get(&head->headers, "Content-Length");
+	const char *cl = entry_get(head, "Content-Length");
 	uint64_t len;
 	bool same;
 	struct proxy_write *w = NULL;
@@ -1635,16 +1666,19 @@ proxy_head_update(struct proxy *p, struct proxy_request *r, const struct entry *
 		entry_unref(stored);
 		return w;
 	}
-	fresh = entry_refresh(stored, &head->headers, entry_request_time(head), head->response_time,
+	struct http_headers head_fields = {0};
+	entry_headers(head, &head_fields);
+	fresh = entry_refresh(stored, &head_fields, entry_request_time(head), head->response_time,
 	                      &p->settings);
+	http_headers_clear(&head_fields);
 	fresh->response_ms = proxy_wall_ms(); /* not published yet */
-	if (http_headers_get(&fresh->headers, "Set-Cookie") != NULL) {
+	if (entry_get(fresh, "Set-Cookie") != NULL) {
 		static const char *const cookie[] = {"Set-Cookie"};
 		struct entry *c = entry_without(fresh, cookie, 1, &p->settings);
 		entry_unref(fresh);
 		fresh = c;
 	}
-	if (atomic_load(&p->epoch) == r->epoch && fresh->keep_until > now) {
+	if (atomic_load(&p->epoch) == r->epoch && entry_keep_until(fresh) > now) {
 		local_insert(p->local, fresh, now);
 		if (p->shared != NULL)
 			w = proxy_write_new(p, fresh, true, NULL);
@@ -1919,15 +1953,14 @@ proxy_store_post(struct proxy *p, struct proxy_request *r, struct entry *e)
 	    strcmp(r->inval[1], r->key) != 0 || e->status < 200 || e->status > 299)
 		return false;
 	if (e->cc.s_maxage.state != CC_SET && e->cc.max_age.state != CC_SET &&
-	    http_headers_get(&e->headers, "Expires") == NULL)
+	    entry_get(e, "Expires") == NULL)
 		return false; /* only explicit freshness says it is meant for GETs */
-	if (http_headers_get(&e->headers, "Vary") != NULL ||
-	    http_headers_get(&e->headers, "Set-Cookie") != NULL)
+	if (entry_get(e, "Vary") != NULL || entry_get(e, "Set-Cookie") != NULL)
 		return false;
 	rq.is_get = true;
 	rq.has_authorization = http_headers_get(&r->headers, "Authorization") != NULL;
 	proxy_request_cc(r, &rq.cc);
-	if (!rfc9111_storable(&rq, e->status, &e->headers, &e->cc, &why) || e->keep_until <= now ||
+	if (!proxy_storable(&rq, e, &why) || entry_keep_until(e) <= now ||
 	    atomic_load(&p->epoch) != r->epoch || e->body_len > r->cfg->local_max_object_bytes ||
 	    !local_insert(p->local, e, now))
 		return false;

@@ -90,10 +90,13 @@ record_size(const struct entry *e)
 {
 	size_t n = RECORD_OVERHEAD + strlen(e->key) + e->body_len;
 
-	if (e->vary_key != NULL)
-		n += strlen(e->vary_key);
-	for (size_t i = 0; i < e->headers.n; i++)
-		n += 2 + strlen(e->headers.v[i].name) + 4 + strlen(e->headers.v[i].value);
+	if (entry_vary_key(e) != NULL)
+		n += strlen(entry_vary_key(e));
+	size_t pos = 0;
+	const char *name, *value;
+
+	while (entry_field_next(e, &pos, &name, &value))
+		n += 2 + strlen(name) + 4 + strlen(value);
 	return n;
 }
 
@@ -101,7 +104,8 @@ record_size(const struct entry *e)
 void
 record_encode(const struct entry *e, struct buf *out)
 {
-	size_t start = out->len;
+	size_t start = out->len, pos = 0;
+	const char *name, *value;
 
 	TC_ASSERT(e->status >= 0 && e->status <= UINT16_MAX);
 	buf_append(out, record_magic, sizeof(record_magic));
@@ -111,21 +115,20 @@ record_encode(const struct entry *e, struct buf *out)
 	record_put_u64(out, (uint64_t)e->response_time);
 	record_put_u64(out, (uint64_t)(e->response_ms > 0 ? e->response_ms : 0));
 	record_put_bytes(out, e->key, strlen(e->key));
-	if (e->vary_key != NULL)
-		record_put_bytes(out, e->vary_key, strlen(e->vary_key));
+	if (entry_vary_key(e) != NULL)
+		record_put_bytes(out, entry_vary_key(e), strlen(entry_vary_key(e)));
 	else
 		record_put_u32(out, RECORD_NO_VARY);
-	TC_ASSERT(e->headers.n < UINT32_MAX);
-	record_put_u32(out, (uint32_t)e->headers.n);
-	for (size_t i = 0; i < e->headers.n; i++) {
-		size_t nl = strlen(e->headers.v[i].name);
+	record_put_u32(out, (uint32_t)entry_nfields(e));
+	while (entry_field_next(e, &pos, &name, &value)) {
+		size_t nl = strlen(name);
 
 		TC_ASSERT(nl > 0 && nl <= UINT16_MAX);
 		record_put_u16(out, (uint16_t)nl);
-		buf_append(out, e->headers.v[i].name, nl);
-		record_put_bytes(out, e->headers.v[i].value, strlen(e->headers.v[i].value));
+		buf_append(out, name, nl);
+		record_put_bytes(out, value, strlen(value));
 	}
-	record_put_bytes(out, e->body, e->body_len);
+	record_put_bytes(out, entry_body(e), e->body_len);
 	record_put_u64(out, XXH3_64bits(out->data + start, out->len - start));
 }
 

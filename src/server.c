@@ -18,7 +18,13 @@
  * Hits reuse responses: each MHD thread keeps a small 4-way set-associative table (struct
  * server_hits, thread-local, never shared) of the responses it built for plain hits, keyed by
  * entry and second (a plain hit's headers depend on nothing else, proxy.h); a new response
- * takes its entry's old slot, else a free one, else the one of the set kept longest. A slot owns
+ * takes its entry's old slot, else a free one, else the one of the set kept longest. A response
+ * is kept from an entry's second hit on: the first only leaves the entry's address in a free
+ * slot (a "ghost", no reference, no response), so entries hit once (a scan, the long tail)
+ * hold no response and no header copies (about 1 KiB each), while a hot entry, whose slot
+ * stays its own from second to second, builds once per second as before. A ghost's address
+ * may have been freed and reused by another entry since: that entry's response is then kept
+ * from its first hit, which is harmless. A slot owns
  * one MHD reference to its response, which owns one entry reference; replacing the slot drops them
  * (MHD frees the response once the connections sending it are done). At most SERVER_HIT_SLOTS
  * responses per thread, of bodies up to SERVER_HIT_MAX_BODY and SERVER_HIT_MAX_BYTES in all, are
@@ -92,8 +98,10 @@ struct server_hits {
 	const struct server *srv;
 	size_t bytes; /* body bytes of the kept responses */
 	struct server_hit {
-		const struct entry *entry; /* identity only: the response (or held) holds it */
-		struct entry *held;        /* the reference of a file response, or NULL */
+		/* identity only: the response (or held) holds it; a ghost (resp NULL) holds nothing
+		 */
+		const struct entry *entry;
+		struct entry *held; /* the reference of a file response, or NULL */
 		size_t body_len;
 		int64_t second;
 		uint64_t used;             /* h->clock when last built or sent: the oldest goes */
@@ -168,7 +176,7 @@ server_stream_ready(struct stream *s, void *arg)
 static uint64_t
 server_stream_length(const struct entry *e)
 {
-	const char *length = http_headers_get(&e->headers, "Content-Length");
+	const char *length = entry_get(e, "Content-Length");
 	uint64_t n;
 
 	return length != NULL && util_parse_u64(length, UINT64_MAX - 1, &n) ? n : 0;
@@ -284,26 +292,28 @@ server_hit_set(struct server_hits *h, const struct entry *e)
 }
 
 /*
- * The slot of e in h (*found: its response is the one for second at), or where a response
- * built now goes: e's slot from an earlier second, else a free one, else the least recently
- * used of the set.
+ * The slot of e in h (*found: its response is the one for second at; *seen: the slot is e's,
+ * with a response from an earlier second or as a ghost), or where a response built now goes:
+ * e's slot, else the least recently used free slot or ghost, else the least recently used of
+ * the set.
  */
 static struct server_hit *
-server_hit_find(struct server_hits *h, const struct entry *e, int64_t at, bool *found)
+server_hit_find(struct server_hits *h, const struct entry *e, int64_t at, bool *found, bool *seen)
 {
 	struct server_hit *set = server_hit_set(h, e), *victim = NULL;
 
 	h->clock++;
-	*found = false;
+	*found = *seen = false;
 	for (unsigned i = 0; i < SERVER_HIT_WAYS; i++) {
 		struct server_hit *s = &set[i];
-		if (s->resp != NULL && s->entry == e) {
-			*found = s->second == at;
+		if (s->entry == e) {
+			*found = s->resp != NULL && s->second == at;
+			*seen = true;
 			s->used = h->clock;
 			return s;
 		}
-		if (victim == NULL ||
-		    (victim->resp != NULL && (s->resp == NULL || s->used < victim->used)))
+		if (victim == NULL || (victim->resp != NULL) > (s->resp != NULL) ||
+		    ((victim->resp != NULL) == (s->resp != NULL) && s->used < victim->used))
 			victim = s;
 	}
 	return victim;
@@ -340,7 +350,7 @@ static struct MHD_Response *
 server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
                       struct MHD_Connection *conn, struct entry **held)
 {
-	const char *length = http_headers_get(&e->headers, "Content-Length");
+	const char *length = entry_get(e, "Content-Length");
 	struct MHD_Response *resp;
 	uint64_t announced;
 	bool drop_entry = false;
@@ -370,22 +380,23 @@ server_entry_response(struct proxy_reply *rep, struct entry *e, bool head,
 	} else {
 		resp = MHD_create_response_from_buffer_with_free_callback_cls(
 		        rep->ranged ? rep->range_len : e->body_len,
-		        rep->ranged ? e->body + rep->range_first : e->body, server_entry_release,
-		        e);
+		        (void *)(uintptr_t)(rep->ranged ? entry_body(e) + rep->range_first
+		                                        : entry_body(e)),
+		        server_entry_release, e);
 	}
 	TC_ASSERT(resp != NULL);
-	for (size_t i = 0; i < e->headers.n; i++) {
-		const struct http_header *h = &e->headers.v[i];
-		if (strcasecmp(h->name, "Content-Length") == 0)
+	const char *name, *value;
+	for (size_t pos = 0; entry_field_next(e, &pos, &name, &value);) {
+		if (strcasecmp(name, "Content-Length") == 0)
 			continue; /* MHD frames the body itself */
-		if (rep->status == 304 && !server_sent_with_304(e, h->name))
+		if (rep->status == 304 && !server_sent_with_304(e, name))
 			continue;
-		if (entry_hides(e, h->name))
+		if (e->hidden[0] != 0 && entry_hides(e, name))
 			continue; /* a targeted field: for this cache only (RFC 9213) */
-		if (http_headers_get(&rep->headers, h->name) != NULL)
+		if (http_headers_get(&rep->headers, name) != NULL)
 			continue; /* replaced by the proxy (Age, Via, Cache-Status) */
-		if (MHD_add_response_header(resp, h->name, h->value) != MHD_YES)
-			log_debug("server: header %s dropped", h->name);
+		if (MHD_add_response_header(resp, name, value) != MHD_YES)
+			log_debug("server: header %s dropped", name);
 	}
 	if (drop_entry)
 		entry_unref(e);
@@ -400,6 +411,7 @@ server_queue_reply(struct server_conn *c)
 	struct MHD_Response *resp;
 	struct server_hits *hits = NULL;
 	struct server_hit *slot = NULL;
+	bool seen = false; /* the slot is the entry's: keep the response built now */
 	const struct entry *hit = rep->entry;
 	struct entry *held = NULL; /* the entry of a file response (not held by it) */
 	bool head = strcmp(c->req.method, "HEAD") == 0;
@@ -411,7 +423,7 @@ server_queue_reply(struct server_conn *c)
 	if (rep->plain_hit && !head && !draining && rep->entry->body_len <= SERVER_HIT_MAX_BODY) {
 		hits = server_hits_of_thread(c->srv);
 		bool found;
-		slot = server_hit_find(hits, rep->entry, rep->at, &found);
+		slot = server_hit_find(hits, rep->entry, rep->at, &found, &seen);
 		if (found) {
 			/* the same answer as a moment ago: send that response again */
 			stats_inc(STAT_hit_responses_reused);
@@ -457,7 +469,13 @@ server_queue_reply(struct server_conn *c)
 		entry_unref(slot->held);
 		slot->held = NULL;
 	}
+	if (slot != NULL && !seen) {
+		slot->entry = hit; /* a ghost: the next hit on this entry keeps its response */
+		slot->used = hits->clock;
+		slot = NULL;
+	}
 	if (slot != NULL && hits->bytes + hit->body_len <= SERVER_HIT_MAX_BYTES) {
+		stats_inc(STAT_hit_responses_kept);
 		hits->bytes += hit->body_len;
 		slot->entry = hit;
 		slot->body_len = hit->body_len;

@@ -634,7 +634,7 @@ shared_expiry(int64_t ttl, const struct entry *e, int64_t now)
 			return ttl;
 		useful = (fresh > 0 ? fresh : 0) + grace;
 	} else {
-		useful = e->keep_until - now; /* its freshness and any stale window */
+		useful = entry_keep_until(e) - now; /* its freshness and any stale window */
 	}
 	if (useful <= 0)
 		return 0;
@@ -1173,16 +1173,17 @@ shared_inspect_cluster(struct shared *s, struct shared_cluster *c, const char *c
 		           e->status, entry_request_time(e), e->response_time, entry_age(e, now),
 		           entry_ttl(e, now), e->body_len);
 		buf_puts(out, ", \"vary_key\": ");
-		if (e->vary_key != NULL)
-			buf_json_string(out, e->vary_key);
+		if (entry_vary_key(e) != NULL)
+			buf_json_string(out, entry_vary_key(e));
 		else
 			buf_puts(out, "null");
 		buf_puts(out, ", \"headers\": [");
-		for (size_t i = 0; i < e->headers.n; i++) {
+		const char *fname, *fvalue;
+		for (size_t pos = 0, i = 0; entry_field_next(e, &pos, &fname, &fvalue); i++) {
 			buf_puts(out, i ? ", [" : "[");
-			buf_json_string(out, e->headers.v[i].name);
+			buf_json_string(out, fname);
 			buf_puts(out, ", ");
-			buf_json_string(out, e->headers.v[i].value);
+			buf_json_string(out, fvalue);
 			buf_puts(out, "]");
 		}
 		buf_puts(out, "]");

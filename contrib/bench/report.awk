@@ -1,6 +1,6 @@
 # contrib/bench/report.awk: the hit benchmark's table, tiercache's ratios and issue 7's targets,
 # from the raw lines of run.sh (one per wrk run, tab-separated):
-#   round target size conns rps p50_us p99_us cpu_us_per_req errors
+#   round target size conns rps p50_us p99_us cpu_us_per_req errors [client_cpu_us_per_req]
 # Medians over the rounds of each (target, size, connections). POSIX awk (mawk is enough).
 
 BEGIN { FS = "\t" }
@@ -28,6 +28,7 @@ function median(key, field,    n, i, j, v, t) {
 	val[key, "p99", i] = $7
 	val[key, "cpu", i] = $8
 	err[key] += $9
+	val[key, "client", i] = $10 + 0 # 0 in raw files from before the column
 	if ($1 > rounds)
 		rounds = $1
 }
@@ -41,17 +42,17 @@ END {
 	nsizes = split("1k 64k", sizes, " ")
 	nconns = split("50 200", conns, " ")
 	printf "Hit benchmark (medians of %d rounds)\n", rounds
-	printf "%-5s %5s  %-10s %10s %9s %9s %12s %7s\n", "body", "conns", "target", "req/s",
-	       "p50 us", "p99 us", "cpu us/req", "errors"
+	printf "%-5s %5s  %-10s %10s %9s %9s %12s %7s %14s\n", "body", "conns", "target", "req/s",
+	       "p50 us", "p99 us", "cpu us/req", "errors", "client us/req"
 	for (a = 1; a <= nsizes; a++)
 		for (b = 1; b <= nconns; b++)
 			for (k = 1; k <= ntargets; k++) {
 				t = targets[k]; s = sizes[a]; c = conns[b]
 				if (!((t SUBSEP s SUBSEP c) in cnt))
 					continue
-				printf "%-5s %5s  %-10s %10.0f %9.0f %9.0f %12.2f %7d\n", s, c, t,
+				printf "%-5s %5s  %-10s %10.0f %9.0f %9.0f %12.2f %7d %14.2f\n", s, c, t,
 				       m(t, s, c, "rps"), m(t, s, c, "p50"), m(t, s, c, "p99"),
-				       m(t, s, c, "cpu"), err[t SUBSEP s SUBSEP c]
+				       m(t, s, c, "cpu"), err[t SUBSEP s SUBSEP c], m(t, s, c, "client")
 			}
 	print ""
 	print "tiercache's ratios (req/s of tiercache / req/s of the other; cpu per request)"

@@ -15,6 +15,8 @@
 #   --bodies LIST the body sizes of the hit benchmark (comma-separated: 1k, 64k; default both)
 #   --baseline DIR another build of tiercache (a configured build directory), run as one more
 #                 target, "baseline", beside the others: before/after figures from one run
+#   --baseline-local KEYS  "key = value" lines added to the baseline's [local] section (e.g.
+#                 'body_file_min_bytes = 0'): one binary, two settings, side by side
 #
 # Everything listens on 127.0.0.1 only, on free ports picked at start. Every wrk run and every
 # request loop is bounded. Every process started here is stopped on exit (trap), by PID.
@@ -29,7 +31,9 @@
 # turn, round by round (the order rotates each round), and the medians over the rounds are
 # reported. Server CPU per request is the utime+stime delta (from /proc/PID/stat) of every
 # process of the target (nginx master and workers, varnishd manager and child) over the run,
-# divided by the requests wrk completed. The machine is shared: read ratios, not absolutes.
+# divided by the requests wrk completed; client CPU per request is wrk's own (user + system,
+# from bash's time): on a 2-CPU machine the client's CPU per request counts as much as the
+# server's. The machine is shared: read ratios, not absolutes.
 
 set -euo pipefail
 
@@ -44,6 +48,7 @@ KEEP=0
 ONLY=" hits slow collapse shared memory reval "
 BODIES="1k 64k"
 BASELINE=""
+BASELINE_LOCAL=""
 ARGS_GIVEN="$*"
 
 while [ $# -gt 0 ]; do
@@ -56,7 +61,8 @@ while [ $# -gt 0 ]; do
 	--only) ONLY=" ${2//,/ } "; shift ;;
 	--bodies) BODIES="${2//,/ }"; shift ;;
 	--baseline) BASELINE=$2; shift ;;
-	-h | --help) sed -n '2,33p' "$0"; exit 0 ;;
+	--baseline-local) BASELINE_LOCAL=$2; shift ;;
+	-h | --help) sed -n '2,37p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -271,8 +277,9 @@ EOF
 wrk_run() {
 	local url=$1 conns=$2 secs=$3
 	shift 3
-	wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s ${HOST_HEADER:+-H "Host: $HOST_HEADER"} \
-		-s "$HERE/paths.lua" "$url" -- "$@" >"$WORK/wrk.out" 2>&1 || true
+	local TIMEFORMAT='%U %S' # wrk's user and system CPU seconds, in $WORK/wrk.time
+	{ time wrk -t1 -c"$conns" -d"${secs}s" --timeout 5s ${HOST_HEADER:+-H "Host: $HOST_HEADER"} \
+		-s "$HERE/paths.lua" "$url" -- "$@" >"$WORK/wrk.out" 2>&1 || true; } 2>"$WORK/wrk.time"
 	awk '/^RESULT/ {
 		for (i = 2; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
 		print v["requests"], v["duration_us"], v["p50_us"], v["p99_us"], v["errors"] }' \
@@ -357,7 +364,7 @@ BASE_TARGET=""
 if [ -n "$BASELINE" ]; then # the same configuration, the other binary
 	TC_MAIN=$TIERCACHE
 	TIERCACHE=$BASELINE_BIN
-	start_tiercache baseline "http://127.0.0.1:$ORIGIN_PORT"
+	start_tiercache baseline "http://127.0.0.1:$ORIGIN_PORT" "" "$BASELINE_LOCAL"
 	TIERCACHE=$TC_MAIN
 	BASELINE_PORT=$TC_PORT
 	BASELINE_PID=$TC_PID
@@ -530,12 +537,13 @@ measure() {
 	c1=$(cpu_ticks $pids)
 	[ -n "$res" ] || die "wrk gave no result for $t: $(cat "$WORK/wrk.out")"
 	set -- $res
-	# round target size conns rps p50_us p99_us cpu_us_per_req errors
+	# round target size conns rps p50_us p99_us cpu_us_per_req errors client_cpu_us_per_req
 	awk -v r="$round" -v t="$t" -v s="$size" -v c="$conns" -v n="$1" -v us="$2" -v p50="$3" \
-		-v p99="$4" -v e="$5" -v dt="$((c1 - c0))" -v tck="$CLK_TCK" 'BEGIN {
-		printf "%s\t%s\t%s\t%s\t%.0f\t%d\t%d\t%.2f\t%d\n", r, t, s, c, n / (us / 1e6), p50,
-			p99, (n > 0 ? dt / tck * 1e6 / n : 0), e }' >>"$RAW"
-	tail -n 1 "$RAW" | awk -F'\t' '{ printf "  round %s %-9s %-3s c=%-3s %8s req/s  p50 %5s us  p99 %6s us  cpu %6s us/req  errors %s\n", $1, $2, $3, $4, $5, $6, $7, $8, $9 }' >&2
+		-v p99="$4" -v e="$5" -v dt="$((c1 - c0))" -v tck="$CLK_TCK" \
+		-v wt="$(awk '{ print $1 + $2 }' "$WORK/wrk.time" 2>/dev/null)" 'BEGIN {
+		printf "%s\t%s\t%s\t%s\t%.0f\t%d\t%d\t%.2f\t%d\t%.2f\n", r, t, s, c, n / (us / 1e6),
+			p50, p99, (n > 0 ? dt / tck * 1e6 / n : 0), e, (n > 0 ? wt * 1e6 / n : 0) }' >>"$RAW"
+	tail -n 1 "$RAW" | awk -F'\t' '{ printf "  round %s %-9s %-3s c=%-3s %8s req/s  p50 %5s us  p99 %6s us  cpu %6s us/req  errors %s  client %6s us/req\n", $1, $2, $3, $4, $5, $6, $7, $8, $9, $10 }' >&2
 }
 
 log "short warm-up runs (1 s per target and size)"
@@ -778,9 +786,9 @@ OUT=$HERE/results/$DATE.txt
 	echo "tiercache benchmark, $(date -u '+%Y-%m-%d %H:%M UTC')"
 	echo "command: bash contrib/bench/run.sh${ARGS_GIVEN:+ $ARGS_GIVEN}"
 	echo "machine: $(nproc) CPUs, $(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo), Linux $(uname -r), $(awk '/^MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo)"
-	[ -z "$BASELINE" ] || echo "baseline: $BASELINE_BIN (binary built $(date -u -r "$BASELINE_BIN" '+%Y-%m-%d %H:%M UTC')), same configuration as tiercache"
+	[ -z "$BASELINE" ] || echo "baseline: $BASELINE_BIN (binary built $(date -u -r "$BASELINE_BIN" '+%Y-%m-%d %H:%M UTC')), same configuration as tiercache${BASELINE_LOCAL:+ plus [local] $BASELINE_LOCAL}"
 	echo "versions: $("$TIERCACHE" --version 2>&1 | head -n 1) (binary built $(date -u -r "$TIERCACHE" '+%Y-%m-%d %H:%M UTC'); repository HEAD $(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo '?')), $("$NGINX_BIN" -v 2>&1 | sed 's/^nginx version: //'), $("$VARNISHD" -V 2>&1 | head -n 1 | sed 's/ revision.*//; s/^varnishd (//'), libmicrohttpd $(pkg-config --modversion libmicrohttpd), $(wrk -v 2>&1 | head -n 1 | awk '{ print $1, $2 }'), memcached $(memcached -V | awk '{ print $2 }'), curl $(curl -V | awk 'NR == 1 { print $2 }')"
-	echo "method: wrk -t1, random paths over 1,000 x 1 KiB (/s/) or 100 x 64 KiB (/l/), ${DURATION}s per run, $ROUNDS interleaved rounds, medians; every cache warmed until each path is a hit; cpu = utime+stime of all the server's processes per request"
+	echo "method: wrk -t1, random paths over 1,000 x 1 KiB (/s/) or 100 x 64 KiB (/l/), ${DURATION}s per run, $ROUNDS interleaved rounds, medians; every cache warmed until each path is a hit; cpu = utime+stime of all the server's processes per request; client = wrk's own per request"
 	echo "tiercache origin requests: $TC_ORIGIN_AFTER_WARM after the warm-up, $TC_ORIGIN_AFTER_BENCH after the runs (equal: every measured request was a hit; local.hits $TC_HITS)"
 	echo
 	sort -t$'\t' -k2,2 -k3,3 -k4,4n "$RAW" | awk -f "$HERE/report.awk"

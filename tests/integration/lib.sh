@@ -214,6 +214,13 @@ origin_count() { curl -s --max-time 5 "$ORIGIN_URL/_count?path=$1"; }
 # origin_last PATH: the last request the test origin saw for PATH (method line and headers).
 origin_last() { curl -s --max-time 5 "$ORIGIN_URL/_last?path=$1"; }
 
+# origin_release NAME / origin_hold NAME: lets the test origin's requests with hold=NAME go
+# (they wait until then), or makes them wait again. A test releases an origin answer exactly
+# when it has seen what must happen first (e.g. every collapsed waiter arrived), not after a
+# delay that a loaded machine may overrun.
+origin_release() { curl -s -o /dev/null --max-time 5 "$ORIGIN_URL/_release?hold=$1"; }
+origin_hold() { curl -s -o /dev/null --max-time 5 "$ORIGIN_URL/_hold?hold=$1"; }
+
 # stat JQ [PROXY_URL]: a field of the proxy's /stats (e.g. stat .local.hits).
 stat() { curl -s --max-time 5 "${2:-$PROXY}/stats" | jq -r "$1"; }
 

@@ -2,11 +2,11 @@
 # Large bodies in memory files ([local] body_file_min_bytes, src/bodyfile.c): a stored body of
 # at least the threshold lives in a sealed memfd and hits send it with sendfile. Checked here:
 # misses and hits byte for byte (numbered bodies: any misplaced byte shows), HEAD, ranges,
-# 304s, the small bodies that stay in memory, the threshold 0 (off), the budget of files
-# (bodies beyond it stay in memory, counted), eviction and PURGE closing the files (counted in
-# /proc/PID/fd), and the memcached copy written from and read into a file.
+# 304s, the small bodies that stay in memory, the threshold 0 (off, the default), the budget
+# of files (bodies beyond it stay in memory, counted), eviction and PURGE closing the files
+# (counted in /proc/PID/fd), and the memcached copy written from and read into a file.
 . "$(dirname "$0")/lib.sh"
-plan 38
+plan 40
 
 # memfds PID: the body files PID holds open now (its descriptors that name a body memfd).
 memfds() { ls -l "/proc/$1/fd" 2>/dev/null | grep -c 'memfd:tiercache-body'; }
@@ -107,13 +107,20 @@ like "$(hdr Cache-Status)" '^tiercache; hit' "the refused one is a hit all the s
 cmp -s "$WORK/b" "$WORK/ref" && ok "sent from memory, whole" || not_ok "sent from memory, whole"
 is "$(origin_count /f3)" 1 "one origin request"
 
-# Off: threshold 0.
+# Off: threshold 0, and the default (off: README, "Large bodies in memory files").
 write_config "$WORK/o.ini" '[local]' 'body_file_min_bytes = 0'
 start_proxy "$WORK/o.ini" o
 get "/o?size=100000&numbered=1&cc=max-age%3D600"
 get "/o?size=100000&numbered=1&cc=max-age%3D600"
 cmp -s "$WORK/b" "$WORK/ref" && ok "threshold 0: the hit is whole" || not_ok "threshold 0: the hit is whole"
 is "$(stat .local.body_files)/$(stat .local.responses_from_files)" 0/0 "and no file is used"
+write_config "$WORK/d.ini" '[local]' 'max_bytes = 64M'
+start_proxy "$WORK/d.ini" d
+get "/d?size=65536&cc=max-age%3D600"
+get "/d?size=65536&cc=max-age%3D600"
+like "$(hdr Cache-Status)" '^tiercache; hit' "default threshold: a 64 KiB body is a hit"
+is "$(stat .local.body_files)/$(stat .local.responses_from_files)/$(memfds "$PROXY_PID")" 0/0/0 \
+  "sent from ordinary memory: no memory file by default"
 
 # memcached: the record is written from the file's mapping; a second proxy reads it into a file.
 start_memcached MC

@@ -1,8 +1,9 @@
 #!/bin/sh
 # Hits reuse the response built for the same entry within the same second (server.c): the
 # reused answers are the stored ones, never an older entry's, and Age moves on with the clock.
+# A response is kept for reuse from its entry's second hit on: entries hit once keep none.
 . "$(dirname "$0")/lib.sh"
-plan 12
+plan 16
 
 start_origin
 write_config "$WORK/p.ini"
@@ -46,3 +47,25 @@ like "$(hdr Cache-Status)" "; ttl=$((600 - age2))\$" "the ttl matches the new Ag
 # HEAD is never given a kept GET response's body
 req HEAD "$PROXY$P"
 unlike "$BODY" "\"path\"" "HEAD on a hit has no body"
+
+# Only an entry's second hit keeps its response (one server thread, so every request meets
+# the same table): 300 entries hit once each keep none; the next hits on one of them do.
+stop_pid "$PROXY_PID"
+write_config "$WORK/one.ini"
+sed -i 's/^threads = 2$/threads = 1/' "$WORK/one.ini"
+start_proxy "$WORK/one.ini" one
+i=0
+while [ $i -lt 300 ]; do
+	echo "url = \"$PROXY/once/$i?cc=max-age%3D600\""
+	echo "output = /dev/null"
+	i=$((i + 1))
+done >"$WORK/once.cfg"
+curl -s -K "$WORK/once.cfg"
+curl -s -K "$WORK/once.cfg"
+is "$(stat .local.hits)/$(stat .origin.requests)" "300/300" "300 misses, then one hit on each"
+is "$(stat .local.responses_kept)" 0 "entries hit once keep no response"
+get '/once/7?cc=max-age%3D600'
+get '/once/7?cc=max-age%3D600'
+get '/once/7?cc=max-age%3D600'
+like "$(stat .local.responses_kept)" '^[123]$' "the next hits on an entry keep its response"
+like "$BODY" '"path":"/once/7"' "and answers that entry"

@@ -16,7 +16,11 @@
  *                        query included), then "Name: value\n" per header in received order;
  *                        404 when /x was never requested
  *   GET /_connections    TCP connections accepted since start (this one included), as "N\n"
- *   /_reset              (any method) forgets all counts, versions and last requests
+ *   /_reset              (any method) forgets all counts, versions, last requests and
+ *                        released holds
+ *   GET /_release?hold=NAME  lets every request held by hold=NAME go, now and from now on
+ *                        (until /_hold or /_reset)
+ *   GET /_hold?hold=NAME requests with hold=NAME wait again from now on
  *
  * Any other request is answered from its query string. Values are percent-decoded ('+' is a
  * space: write %2B for a plus sign). Unknown parameters are ignored (useful to make distinct
@@ -54,6 +58,11 @@
  *   ctype=TYPE      Content-Type (default application/json for the default body, text/plain
  *                   for body= and size=)
  *   delay_ms=N      wait N ms (at most 600000) before answering
+ *   hold=NAME       wait until /_release?hold=NAME (NAME: 1 to 64 characters), then as
+ *                   delay_ms= says; a hold not released within 60 s is answered 503 "hold
+ *                   NAME was never released": a test can let a request go exactly when it
+ *                   has seen what it waits for (e.g. every collapsed waiter arrived),
+ *                   whatever the machine's load
  *   truncate=1      announce the full Content-Length, send half the body, close the connection
  *   no304=1         never answer 304 to a conditional request
  *   stateful=1      the path carries a version number (see below)
@@ -83,9 +92,9 @@
  * A request body is always read whole (and its bytes counted) before the answer.
  *
  * Locking: one mutex guards the per-path table (counts, versions, last requests) and the
- * total. Strings are built before the lock is taken; replaced ones are freed after it is
- * released. A per-request struct (created by the URI log callback, freed when the request
- * completes) belongs to the connection's thread.
+ * total; another, with its condition variable, the released holds. Strings are built before the
+ * lock is taken; replaced ones are freed after it is released. A per-request struct (created by the
+ * URI log callback, freed when the request completes) belongs to the connection's thread.
  */
 
 #include <errno.h>
@@ -119,6 +128,9 @@
 #define CONNECTION_LIMIT  1000u
 #define CONN_MEMORY_LIMIT (256u * 1024u)
 #define READER_BLOCK      (64u * 1024u)
+#define MAX_HOLDS         256u
+#define MAX_HOLD_NAME     64u
+#define HOLD_TIMEOUT_S    60
 
 static const char PATTERN[] = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ.\n";
 #define PATTERN_LEN (sizeof(PATTERN) - 1)
@@ -139,6 +151,14 @@ static struct {
 } state = {.lock = PTHREAD_MUTEX_INITIALIZER};
 
 static atomic_bool stopping;
+
+/* The names released by /_release (hold=): a request held by one of them waits no longer. */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	char *name[MAX_HOLDS];
+	size_t n;
+} holds = {.lock = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER};
 static int64_t started_at; /* the reference "now" of lm= */
 
 /* One request, from its request line to its completion. */
@@ -189,6 +209,7 @@ struct params {
 	uint64_t size;
 	char *ctype;
 	uint64_t delay_ms;
+	char *hold; /* hold=: wait for /_release?hold=this first */
 	bool truncate;
 	bool no304;
 	bool stateful;
@@ -446,6 +467,108 @@ state_reset(void)
 	free(old);
 }
 
+/* True when name was released (holds.lock held). */
+static bool
+hold_released_locked(const char *name)
+{
+	for (size_t i = 0; i < holds.n; i++)
+		if (strcmp(holds.name[i], name) == 0)
+			return true;
+	return false;
+}
+
+/* Releases name: its held requests go now, later ones do not wait. False when full. */
+static bool
+hold_release(const char *name)
+{
+	char *copy = xstrdup(name);
+	bool ok = true;
+
+	pthread_mutex_lock(&holds.lock);
+	if (hold_released_locked(name)) {
+		pthread_mutex_unlock(&holds.lock);
+		free(copy);
+		return true;
+	}
+	if (holds.n < MAX_HOLDS)
+		holds.name[holds.n++] = copy;
+	else
+		ok = false;
+	pthread_cond_broadcast(&holds.cond);
+	pthread_mutex_unlock(&holds.lock);
+	if (!ok)
+		free(copy);
+	return ok;
+}
+
+/* name holds its requests again (/_hold). */
+static void
+hold_rearm(const char *name)
+{
+	char *old = NULL;
+
+	pthread_mutex_lock(&holds.lock);
+	for (size_t i = 0; i < holds.n; i++)
+		if (strcmp(holds.name[i], name) == 0) {
+			old = holds.name[i];
+			holds.name[i] = holds.name[--holds.n];
+			break;
+		}
+	pthread_mutex_unlock(&holds.lock);
+	free(old);
+}
+
+/* Forgets every released name (/_reset). */
+static void
+hold_reset(void)
+{
+	char *old[MAX_HOLDS];
+	size_t n;
+
+	pthread_mutex_lock(&holds.lock);
+	n = holds.n;
+	memcpy(old, holds.name, n * sizeof(old[0]));
+	holds.n = 0;
+	pthread_mutex_unlock(&holds.lock);
+	for (size_t i = 0; i < n; i++)
+		free(old[i]);
+}
+
+/* Waits until name is released (true), or the origin stops or 60 s pass (false). */
+static bool
+hold_wait(const char *name)
+{
+	struct timespec deadline;
+	bool released;
+
+	clock_gettime(CLOCK_REALTIME, &deadline);
+	deadline.tv_sec += HOLD_TIMEOUT_S;
+	pthread_mutex_lock(&holds.lock);
+	while (!(released = hold_released_locked(name)) && !atomic_load(&stopping)) {
+		struct timespec step;
+
+		/* wake up every 100 ms to notice a stop */
+		clock_gettime(CLOCK_REALTIME, &step);
+		step.tv_nsec += 100000000L;
+		if (step.tv_nsec >= 1000000000L) {
+			step.tv_sec++;
+			step.tv_nsec -= 1000000000L;
+		}
+		if (step.tv_sec > deadline.tv_sec ||
+		    (step.tv_sec == deadline.tv_sec && step.tv_nsec >= deadline.tv_nsec)) {
+			if (pthread_cond_timedwait(&holds.cond, &holds.lock, &deadline) ==
+			    ETIMEDOUT) {
+				released = hold_released_locked(name);
+				break;
+			}
+		} else {
+			pthread_cond_timedwait(&holds.cond, &holds.lock, &step);
+		}
+	}
+	pthread_mutex_unlock(&holds.lock);
+	return released;
+}
+
 /* The current version of a stateful path (1 on first use). */
 static uint64_t
 state_version(const char *path)
@@ -550,6 +673,7 @@ params_free(struct params *p)
 	free(p->hdrs);
 	free(p->body);
 	free(p->ctype);
+	free(p->hold);
 }
 
 static void
@@ -676,6 +800,11 @@ params_apply(struct params *p, const char *k, const char *v)
 	} else if (strcmp(k, "delay_ms") == 0) {
 		if (!util_parse_u64(v, MAX_DELAY_MS, &p->delay_ms))
 			return xasprintf("bad delay_ms=%s: want 0..%u\n", v, MAX_DELAY_MS);
+	} else if (strcmp(k, "hold") == 0) {
+		if (v[0] == '\0' || strlen(v) > MAX_HOLD_NAME)
+			return xasprintf("bad hold=%s: want 1 to %u characters\n", v,
+			                 MAX_HOLD_NAME);
+		replace(&p->hold, xstrdup(v));
 	} else if (strcmp(k, "truncate") == 0 || strcmp(k, "no304") == 0 ||
 	           strcmp(k, "stateful") == 0) {
 		bool *f = k[0] == 't' ? &p->truncate : k[0] == 'n' ? &p->no304 : &p->stateful;
@@ -945,6 +1074,13 @@ answer(struct MHD_Connection *c, const struct req *rq, const char *path, const c
 		if (v != NULL && *v != '\0')
 			params_add_header(&p, "Vary", 4, v);
 	}
+	if (p.hold != NULL && !hold_wait(p.hold)) {
+		char *msg = xasprintf("hold %s was never released\n", p.hold);
+
+		params_free(&p);
+		r = body_response(msg, strlen(msg), false, false);
+		return queue(c, MHD_HTTP_SERVICE_UNAVAILABLE, r);
+	}
 	sleep_ms(p.delay_ms);
 	now = util_now();
 	etag = p.etag;
@@ -1071,11 +1207,12 @@ on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
 		atomic_fetch_add(&connections_accepted, 1);
 }
 
-/* Answers /_count, /_last, /_connections and /_reset. */
+/* Answers /_count, /_last, /_connections, /_release and /_reset. */
 static enum MHD_Result
 answer_control(struct MHD_Connection *c, const struct req *rq, const char *path)
 {
-	struct find_ctx f = {.name = "path"};
+	bool hold = strcmp(path, "/_release") == 0 || strcmp(path, "/_hold") == 0;
+	struct find_ctx f = {.name = hold ? "hold" : "path"};
 	enum MHD_Result ret;
 	char *err = query_each(rq->target, find_param_cb, &f);
 	char *text;
@@ -1090,7 +1227,24 @@ answer_control(struct MHD_Connection *c, const struct req *rq, const char *path)
 		free(text);
 	} else if (strcmp(path, "/_reset") == 0) {
 		state_reset();
+		hold_reset();
 		ret = reply_text(c, MHD_HTTP_OK, "reset\n");
+	} else if (hold && (f.value == NULL || f.value[0] == '\0')) {
+		ret = reply_text(c, MHD_HTTP_BAD_REQUEST, "/_release and /_hold need ?hold=NAME\n");
+	} else if (strcmp(path, "/_hold") == 0) {
+		hold_rearm(f.value);
+		text = xasprintf("holding %s\n", f.value);
+		ret = reply_text(c, MHD_HTTP_OK, text);
+		free(text);
+	} else if (strcmp(path, "/_release") == 0) {
+		if (!hold_release(f.value)) {
+			ret = reply_text(c, MHD_HTTP_SERVICE_UNAVAILABLE,
+			                 "too many holds: /_reset\n");
+		} else {
+			text = xasprintf("released %s\n", f.value);
+			ret = reply_text(c, MHD_HTTP_OK, text);
+			free(text);
+		}
 	} else if (strcmp(path, "/_count") == 0) {
 		text = xasprintf("%" PRIu64 "\n", state_get_count(f.value));
 		ret = reply_text(c, MHD_HTTP_OK, text);
@@ -1114,7 +1268,8 @@ static bool
 is_control(const char *path)
 {
 	return strcmp(path, "/_count") == 0 || strcmp(path, "/_last") == 0 ||
-	       strcmp(path, "/_reset") == 0 || strcmp(path, "/_connections") == 0;
+	       strcmp(path, "/_reset") == 0 || strcmp(path, "/_connections") == 0 ||
+	       strcmp(path, "/_release") == 0 || strcmp(path, "/_hold") == 0;
 }
 
 static void *
@@ -1280,5 +1435,6 @@ main(int argc, char **argv)
 	atomic_store(&stopping, true);
 	MHD_stop_daemon(d);
 	state_reset();
+	hold_reset();
 	return 0;
 }

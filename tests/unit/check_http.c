@@ -237,7 +237,16 @@ START_TEST(test_headers_common_names)
 			ck_assert_str_eq(c, cases[i].name);
 			ck_assert_ptr_eq(c, http_common_name(cases[i].name)); /* one constant */
 		}
+		/* the one-byte code of packed forms: below 32, and back to the same constant */
+		unsigned code = http_common_code(cases[i].name);
+		ck_assert((code != 0) == cases[i].common);
+		ck_assert_uint_lt(code, 32);
+		ck_assert_ptr_eq(http_common_name_of(code), c);
 	}
+	ck_assert_ptr_null(http_common_name_of(0));
+	ck_assert_ptr_null(http_common_name_of(31));
+	for (unsigned code = 1; http_common_name_of(code) != NULL; code++)
+		ck_assert_uint_eq(http_common_code(http_common_name_of(code)), code);
 	/* the same fields, spelled so that none is common: the names cost their bytes */
 	http_headers_add(&common, "Date", "Sun, 22 Nov 2026 00:00:00 GMT");
 	http_headers_add(&common, "Cache-Control", "max-age=60");

@@ -50,7 +50,7 @@ static bool
 body_ok(const struct entry *e)
 {
 	for (size_t i = 0; i < e->body_len; i++) {
-		if (e->body[i] != body_byte(e->key, i))
+		if (entry_body(e)[i] != body_byte(e->key, i))
 			return false;
 	}
 	return true;
@@ -293,7 +293,7 @@ START_TEST(test_ttl_order)
 	/* a: fresh for 30 s through Cache-Control (the default of 5 s would make it go first) */
 	http_headers_add(&h, "Cache-Control", "max-age=30");
 	e = entry_new("a", NULL, 200, &h, NULL, 0, T0, T0, &s5);
-	ck_assert_int_eq(e->expires_at, T0 + 30);
+	ck_assert_int_eq(entry_expires_at(e), T0 + 30);
 	ck_assert(local_insert(l, e, T0));
 	entry_unref(e);
 	put(l, "b", 10, 10);
@@ -487,8 +487,8 @@ START_TEST(test_expiry)
 	/* with a validator the entry is kept (stale) for revalidation */
 	got = local_lookup(l, "v", T0 + 1000000);
 	ck_assert_ptr_nonnull(got);
-	ck_assert_int_eq(got->keep_until, ENTRY_KEEP_FOREVER);
-	ck_assert_int_eq(got->expires_at, T0 + 10);
+	ck_assert_int_eq(entry_keep_until(got), ENTRY_KEEP_FOREVER);
+	ck_assert_int_eq(entry_expires_at(got), T0 + 10);
 	entry_unref(got);
 	ck_assert_uint_eq(info(l).expirations, 1);
 	local_destroy(l);
@@ -687,13 +687,14 @@ START_TEST(test_charge_is_block)
 	/* a node is uthash's handle, the entry, the policy links and the charge: no copy of
 	 * the key or expires_at (112 bytes of heap on LP64) */
 	ck_assert_uint_le(sizeof(struct local_node), sizeof(UT_hash_handle) + 6 * sizeof(void *));
-	ck_assert_uint_ge(local_charge(a), a->size + sizeof(struct local_node));
-	ck_assert_uint_le(local_charge(a), a->size + sizeof(struct local_node) + 32);
+	ck_assert_uint_ge(local_charge(a), entry_size(a) + sizeof(struct local_node));
+	ck_assert_uint_le(local_charge(a), entry_size(a) + sizeof(struct local_node) + 32);
 	/* a longer key costs its bytes (the block is padded to 8) */
 	ck_assert_uint_ge(local_charge(longer) - local_charge(a), strlen(longer->key) - 1 - 7);
 	ck_assert_uint_le(local_charge(longer) - local_charge(a), strlen(longer->key) - 1 + 7);
 	ck_assert(big->body_owned); /* a big body is charged byte for byte too */
-	ck_assert_uint_eq(local_charge(big) - big->size, local_charge(a) - a->size + 100000);
+	ck_assert_uint_eq(local_charge(big) - entry_size(big),
+	                  local_charge(a) - entry_size(a) + 100000);
 	entry_unref(a);
 	entry_unref(longer);
 	entry_unref(big);
@@ -724,7 +725,7 @@ END_TEST
 
 struct model_node {
 	struct local_node n;
-	struct entry e; /* n.entry: only its expires_at is read (ttl) */
+	struct entry *e; /* n.entry: only entry_expires_at is read (ttl) */
 	bool live;
 	uint64_t last_use; /* logical time of the insert or last hit */
 	uint64_t freq;     /* uses, the insert included */
@@ -751,8 +752,9 @@ model_victim(const char *policy, struct model_node *m, size_t n)
 			better = c->freq < best->freq ||
 			         (c->freq == best->freq && c->last_use < best->last_use);
 		else
-			better = c->e.expires_at < best->e.expires_at ||
-			         (c->e.expires_at == best->e.expires_at && c->seq < best->seq);
+			better = entry_expires_at(c->e) < entry_expires_at(best->e) ||
+			         (entry_expires_at(c->e) == entry_expires_at(best->e) &&
+			          c->seq < best->seq);
 		if (better)
 			best = c;
 	}
@@ -769,6 +771,8 @@ START_TEST(test_policy_model)
 	uint64_t r = 0x9e3779b97f4a7c15u + (uint64_t)_i, clock = 0, seq = 0;
 	unsigned victims = 0;
 
+	for (size_t i = 0; i < NODES; i++)
+		m[i].e = xcalloc(1, sizeof(struct entry));
 	ck_assert_ptr_null(ops->victim(state));
 	for (int step = 0; step < STEPS; step++) {
 		size_t i = rnd(&r) % NODES;
@@ -780,9 +784,12 @@ START_TEST(test_policy_model)
 		case 1:
 			if (c->live)
 				break;
+			struct entry *e = c->e;
 			memset(c, 0, sizeof(*c));
-			c->n.entry = &c->e;
-			c->e.expires_at = (int64_t)(rnd(&r) % 16); /* plenty of ties */
+			memset(e, 0, sizeof(*e));
+			c->e = e;
+			c->n.entry = e;
+			e->response_time = (int64_t)(rnd(&r) % 16); /* plenty of ties */
 			c->live = true;
 			c->last_use = ++clock;
 			c->freq = 1;
@@ -828,6 +835,8 @@ START_TEST(test_policy_model)
 	/* destroy with nodes still linked is allowed (the tier frees its nodes itself) */
 	ops->inserted(state, &m[0].n);
 	ops->destroy(state);
+	for (size_t i = 0; i < NODES; i++)
+		free(m[i].e);
 	free(m);
 }
 END_TEST
@@ -887,7 +896,7 @@ worker_run(void *arg)
 		case 7:
 			e = local_lookup(w->l, key, now);
 			if (e != NULL &&
-			    (strcmp(e->key, key) != 0 || !body_ok(e) || e->keep_until <= now))
+			    (strcmp(e->key, key) != 0 || !body_ok(e) || entry_keep_until(e) <= now))
 				w->bad++;
 			entry_unref(e);
 			break;

@@ -618,7 +618,7 @@ START_TEST(test_store_lookup)
 	ck_assert_ptr_nonnull(d);
 	ck_assert_int_eq(from, SHARED_SERVERS);
 	ck_assert_uint_eq(d->body_len, 6);
-	ck_assert(memcmp(d->body, "body-1", 6) == 0);
+	ck_assert(memcmp(entry_body(d), "body-1", 6) == 0);
 	ck_assert_int_eq(d->response_time, e->response_time);
 	ck_assert_str_eq(entry_etag(d), "\"1\"");
 	entry_unref(d);
@@ -882,7 +882,7 @@ START_TEST(test_lookup_one_request)
 	struct entry *d = shared_lookup(s, "GET h /one", &from);
 	uint64_t after = mc_bytes_read(r);
 	ck_assert_ptr_nonnull(d);
-	ck_assert(memcmp(d->body, "body-1", 6) == 0);
+	ck_assert(memcmp(entry_body(d), "body-1", 6) == 0);
 	ck_assert_uint_eq(after - before - stats_cost, 24 + strlen(mkey));
 	entry_unref(d);
 	/* a miss */
@@ -907,7 +907,7 @@ START_TEST(test_lookup_one_request)
 	ck_assert_int_eq(shared_store(s, e2, false, util_now()), SHARED_STORED);
 	d = shared_lookup(s, "GET h /two", &from);
 	ck_assert_ptr_nonnull(d);
-	ck_assert(memcmp(d->body, "body-2", 6) == 0);
+	ck_assert(memcmp(entry_body(d), "body-2", 6) == 0);
 	entry_unref(d);
 	entry_unref(e2);
 	entry_unref(e);
@@ -951,7 +951,7 @@ START_TEST(test_rejected_records)
 	ck_assert_int_eq(shared_store(s, mine, false, util_now()), SHARED_STORED);
 	struct entry *d = shared_lookup(s, "GET h /planted", &from);
 	ck_assert_ptr_nonnull(d);
-	ck_assert(memcmp(d->body, "mine", 4) == 0);
+	ck_assert(memcmp(entry_body(d), "mine", 4) == 0);
 	entry_unref(d);
 	entry_unref(mine);
 	entry_unref(other);
