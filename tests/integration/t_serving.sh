@@ -2,7 +2,7 @@
 # How tiercache serves: waiting misses do not hold up hits on the same server thread, origin
 # connections are persistent and reused, a HEAD miss keeps the origin's length.
 . "$(dirname "$0")/lib.sh"
-plan 14
+plan 12
 
 start_origin
 write_config "$WORK/p.ini"
@@ -66,33 +66,3 @@ sed -i 's/^threads = 2$/threads = 2\nmax_header_bytes = 32K/' "$WORK/hdr32.ini"
 start_proxy "$WORK/hdr32.ini" hdr32
 get '/h10?cc=max-age%3D60' -H "X-Big: $big10k"
 is "$STATUS" 200 "with max_header_bytes = 32K it fits"
-
-# --- connections are spread evenly over the server threads, however fast they arrive: 20
-# keep-alive connections opened in a burst (each libmicrohttpd thread watches its own
-# connections with its own epoll set: count each set's descriptors before and after, from /proc)
-stop_pid "$PROXY_PID"
-write_config "$WORK/spread.ini"
-start_proxy "$WORK/spread.ini" spread
-# epoll_sizes PID: "fd:count" for each epoll instance of PID (descriptors it watches)
-epoll_sizes() {
-  for _fd in /proc/"$1"/fd/*; do
-    [ "$(readlink "$_fd")" = "anon_inode:[eventpoll]" ] || continue
-    printf '%s:%s\n' "${_fd##*/}" "$(grep -c '^tfd:' /proc/"$1"/fdinfo/"${_fd##*/}")"
-  done
-}
-epoll_sizes "$PROXY_PID" >"$WORK/ep0"
-# 20 connections at once, held open (bash's /dev/tcp), with no request on them
-bash -c 'for i in $(seq 10 29); do eval "exec $i<>/dev/tcp/127.0.0.1/$1"; done; sleep 10' sh \
-  "$PROXY_PORT" &
-holder=$!
-_i=0
-while [ "$(epoll_sizes "$PROXY_PID" | join -t: "$WORK/ep0" - | awk -F: '{ s += $3 - $2 } END { print s + 0 }')" -lt 20 ] && [ "$_i" -lt 200 ]; do
-  _i=$((_i + 1))
-  sleep 0.05
-done
-grew=$(epoll_sizes "$PROXY_PID" | join -t: "$WORK/ep0" - | awk -F: '$3 > $2 { print $3 - $2 }' | sort -n | tr '\n' ' ')
-is "$grew" "10 10 " "20 connections opened at once: 10 on each of the 2 server threads"
-kill "$holder" 2>/dev/null
-wait "$holder" 2>/dev/null
-get '/after-spread?cc=max-age%3D60'
-is "$STATUS" 200 "and the proxy serves on"
