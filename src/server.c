@@ -43,15 +43,7 @@
  * written by its own thread). Stopping: server_quiesce closes the listening socket and marks every
  * later reply Connection: close; server_inflight counts the requests between their first callback
  * and their completion, so that main can wait for them before server_destroy.
- * Accepting: the listening socket is ours, not libmicrohttpd's. One acceptor thread (server_accept)
- * blocks in accept4 and hands each connection to the daemon with MHD_add_connection, which gives
- * it to the pool thread its descriptor names (descriptor modulo the pool size): connections are
- * spread evenly over the threads. When the pool threads accepted themselves, the thread awake
- * when a burst of connections arrived took them all (a client opening 200 connections at once
- * left 150 to 190 of them on one thread of two), and that thread alone served most requests.
- * server_quiesce shuts the socket down, which ends the acceptor's accept4, joins it and closes it.
  */
-#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdlib.h>
@@ -119,9 +111,6 @@ struct server {
 	atomic_bool draining;       /* stopping: every reply closes its connection */
 	pthread_mutex_t hits_mutex; /* guards the hits list (a thread's first hit, destroy) */
 	struct server_hits *hits;
-	int listen_fd;        /* -1 once closed (server_quiesce) */
-	pthread_t acceptor;   /* server_accept, while accepting */
-	bool acceptor_joined; /* server_quiesce or server_destroy joined it */
 };
 
 static _Thread_local struct server_hits *server_thread_hits;
@@ -872,72 +861,6 @@ server_on_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_debug("libmicrohttpd: %s", line);
 }
 
-/* The acceptor thread: hands every accepted connection to the daemon (see the top). */
-static void *
-server_accept(void *arg)
-{
-	struct server *s = arg;
-
-	for (;;) {
-		struct sockaddr_storage addr;
-		socklen_t len = sizeof(addr);
-		int fd = accept4(s->listen_fd, (struct sockaddr *)&addr, &len,
-		                 SOCK_NONBLOCK | SOCK_CLOEXEC);
-
-		if (fd < 0) {
-			if (atomic_load(&s->draining))
-				return NULL; /* shut down by server_quiesce */
-			if (errno == EINTR || errno == ECONNABORTED || errno == EPROTO)
-				continue;
-			log_warn("server: accept: %s", strerror(errno));
-			if (errno == EINVAL || errno == EBADF || errno == ENOTSOCK)
-				return NULL;
-			/* out of descriptors or memory: let connections finish, then try again */
-			nanosleep(&(struct timespec){.tv_nsec = 10 * 1000 * 1000}, NULL);
-			continue;
-		}
-		/* MHD closes fd itself when it cannot take it (at its connection limit) */
-		if (MHD_add_connection(s->daemon, fd, (struct sockaddr *)&addr, len) != MHD_YES)
-			log_debug("server: connection refused by libmicrohttpd: %s",
-			          strerror(errno));
-	}
-}
-
-/* The listening socket of cfg->listen (bound, listening); -1 on failure. */
-static int
-server_listen(const struct config *cfg)
-{
-	int one = 1;
-	int fd = socket(cfg->listen_addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -1;
-	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
-	    bind(fd, (const struct sockaddr *)&cfg->listen_addr, cfg->listen_addr_len) != 0 ||
-	    listen(fd, SOMAXCONN) != 0) {
-		int saved = errno;
-
-		close(fd);
-		errno = saved;
-		return -1;
-	}
-	return fd;
-}
-
-/* The port fd is bound to. */
-static uint16_t
-server_bound_port(int fd)
-{
-	struct sockaddr_storage ss;
-	socklen_t len = sizeof(ss);
-
-	if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
-		return 0;
-	if (ss.ss_family == AF_INET6)
-		return ntohs(((const struct sockaddr_in6 *)&ss)->sin6_port);
-	return ntohs(((const struct sockaddr_in *)&ss)->sin_port);
-}
-
 /* Starts listening and serving; NULL with *cause (allocated) on failure. */
 struct server *
 server_create(const struct config *cfg, struct proxy *proxy, char **cause)
@@ -946,58 +869,40 @@ server_create(const struct config *cfg, struct proxy *proxy, char **cause)
 
 	pthread_mutex_init(&s->hits_mutex, NULL);
 	unsigned threads = cfg->threads ? cfg->threads : util_ncpus();
-	/* MHD_USE_ITC: MHD_add_connection wakes the pool thread it gives a connection to */
+	/* MHD_USE_ITC: MHD_quiesce_daemon needs it with a thread pool */
 	unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_ALLOW_SUSPEND_RESUME | MHD_USE_TURBO |
-	                 MHD_USE_ERROR_LOG | MHD_USE_ITC | MHD_USE_NO_LISTEN_SOCKET;
+	                 MHD_USE_ERROR_LOG | MHD_USE_ITC;
+	uint16_t port = 0;
 
 	s->cfg = cfg;
 	s->proxy = proxy;
 	atomic_init(&s->inflight, 0);
 	atomic_init(&s->draining, false);
-	s->acceptor_joined = true;
-	s->listen_fd = server_listen(cfg);
-	if (s->listen_fd < 0) {
-		*cause = xasprintf("cannot listen on %s: %s", cfg->listen, strerror(errno));
-		pthread_mutex_destroy(&s->hits_mutex);
-		free(s);
-		return NULL;
+	if (cfg->listen_addr.ss_family == AF_INET6) {
+		flags |= MHD_USE_IPv6;
+		port = ntohs(((const struct sockaddr_in6 *)&cfg->listen_addr)->sin6_port);
+	} else {
+		port = ntohs(((const struct sockaddr_in *)&cfg->listen_addr)->sin_port);
 	}
-	s->port = server_bound_port(s->listen_fd);
 	s->daemon = MHD_start_daemon(
-	        flags, 0, NULL, NULL, server_on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
-	        server_on_mhd_log, s, MHD_OPTION_URI_LOG_CALLBACK, server_on_uri, s,
-	        MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, s, MHD_OPTION_CONNECTION_LIMIT,
-	        (unsigned)cfg->max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
-	        (unsigned)cfg->connection_timeout, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-	        (size_t)cfg->max_header_bytes,
+	        flags, port, NULL, NULL, server_on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+	        server_on_mhd_log, s, MHD_OPTION_SOCK_ADDR,
+	        (const struct sockaddr *)&cfg->listen_addr, MHD_OPTION_URI_LOG_CALLBACK,
+	        server_on_uri, s, MHD_OPTION_NOTIFY_COMPLETED, server_on_completed, s,
+	        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+	        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout,
+	        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)cfg->max_header_bytes,
 	        threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads,
 	        MHD_OPTION_END);
-	if (s->daemon == NULL || pthread_create(&s->acceptor, NULL, server_accept, s) != 0) {
-		*cause = xasprintf("cannot start serving on %s", cfg->listen);
-		if (s->daemon != NULL)
-			MHD_stop_daemon(s->daemon);
-		close(s->listen_fd);
-		pthread_mutex_destroy(&s->hits_mutex);
+	if (s->daemon == NULL) {
+		*cause = xasprintf("cannot listen on %s (address in use, or not allowed?)",
+		                   cfg->listen);
 		free(s);
 		return NULL;
 	}
-	s->acceptor_joined = false;
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(s->daemon, MHD_DAEMON_INFO_BIND_PORT);
+	s->port = di ? di->port : port;
 	return s;
-}
-
-/* Ends the acceptor (draining is set): shuts the socket down, joins the thread, closes it. */
-static void
-server_stop_accepting(struct server *s)
-{
-	if (s->acceptor_joined)
-		return;
-	/* shutdown ends an accept4 blocked on the socket (EINVAL); close alone would not */
-	if (shutdown(s->listen_fd, SHUT_RDWR) != 0)
-		log_warn("server: cannot shut the listening socket down: %s", strerror(errno));
-	pthread_join(s->acceptor, NULL);
-	s->acceptor_joined = true;
-	close(s->listen_fd);
-	s->listen_fd = -1;
 }
 
 /* The port actually bound (useful with listen port 0). */
@@ -1011,9 +916,15 @@ server_port(const struct server *s)
 void
 server_quiesce(struct server *s)
 {
+	MHD_socket fd;
+
 	if (atomic_exchange(&s->draining, true))
 		return;
-	server_stop_accepting(s);
+	fd = MHD_quiesce_daemon(s->daemon);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	else
+		log_warn("server: cannot stop accepting connections before the daemon stops");
 }
 
 /* Requests received and not yet completed (answered and sent, or abandoned). */
@@ -1029,8 +940,6 @@ server_destroy(struct server *s)
 {
 	if (s == NULL)
 		return;
-	atomic_store(&s->draining, true);
-	server_stop_accepting(s);
 	MHD_stop_daemon(s->daemon);
 	/* the threads are gone: release the responses they kept */
 	while (s->hits != NULL) {
