@@ -3,8 +3,7 @@
  * a proxy_request (raw target, headers, bounded body), hands it to the proxy, suspends the
  * connection when the proxy must wait and resumes it from the fetch thread, and turns the
  * reply into an MHD response (from the entry's buffer, without a copy, holding a reference
- * that the response's free callback drops). The listening socket is its own: an acceptor
- * thread hands each connection to the pool, spread evenly over its threads.
+ * that the response's free callback drops).
  */
 #ifndef TIERCACHE_SERVER_H
 #define TIERCACHE_SERVER_H

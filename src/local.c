@@ -193,7 +193,6 @@ struct local *
 local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries)
 {
 	const struct policy_ops *ops = policy_find(policy);
-	pthread_mutexattr_t attr;
 	struct local *l;
 	int rc;
 
@@ -201,14 +200,8 @@ local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries)
 		return NULL;
 	l = xcalloc(1, sizeof(*l));
 	l->id = atomic_fetch_add(&local_ids, 1);
-	rc = pthread_mutexattr_init(&attr);
+	rc = pthread_mutex_init(&l->mutex, NULL);
 	TC_ASSERT(rc == 0);
-	/* the lock is held for a lookup: a waiter spins a little before it sleeps */
-	rc = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-	TC_ASSERT(rc == 0);
-	rc = pthread_mutex_init(&l->mutex, &attr);
-	TC_ASSERT(rc == 0);
-	pthread_mutexattr_destroy(&attr);
 	l->ops = ops;
 	l->policy = ops->create();
 	if (ops->limits != NULL)
