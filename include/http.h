@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
+#include <strings.h>
 
 struct http_header {
 	char *name;
@@ -87,6 +89,18 @@ unsigned http_common_code(const char *name);
 /* The common names, by code - 1 (http_common_name_of). */
 #define HTTP_COMMON_NAMES 13
 extern const char *const http_common_names[HTTP_COMMON_NAMES];
+
+/*
+ * Field names equal in any case. The first bytes, folded, are compared before the call: most
+ * lookups are for a field a list does not hold, and most names differ there (this runs for
+ * every field of every request). Folding with 0x20 merges a letter's two cases, and a few
+ * non-letters too: the strcasecmp that follows decides those.
+ */
+static inline bool
+http_name_eq(const char *a, const char *b)
+{
+	return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
+}
 
 /* The common name of code (1 + its index), or NULL when code names none. */
 static inline const char *

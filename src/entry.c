@@ -47,13 +47,6 @@ entry_sat32(int64_t v)
 	return v > INT32_MAX ? INT32_MAX : v < INT32_MIN ? INT32_MIN : (int32_t)v;
 }
 
-/* Field names equal in any case (first bytes folded before the call, as in http.c). */
-static inline bool
-entry_name_eq(const char *a, const char *b)
-{
-	return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
-}
-
 /* Number of e's stored fields. */
 size_t
 entry_nfields(const struct entry *e)
@@ -88,7 +81,7 @@ entry_get(const struct entry *e, const char *name)
 	const char *n, *v;
 
 	while (entry_field_next(e, &pos, &n, &v))
-		if (entry_name_eq(n, name))
+		if (http_name_eq(n, name))
 			return v;
 	return NULL;
 }
@@ -101,7 +94,7 @@ entry_count(const struct entry *e, const char *name)
 	const char *n, *v;
 
 	while (entry_field_next(e, &pos, &n, &v))
-		count += entry_name_eq(n, name);
+		count += http_name_eq(n, name);
 	return count;
 }
 
@@ -167,7 +160,7 @@ static uint16_t
 entry_field_index(const struct http_headers *h, const char *name)
 {
 	for (size_t i = 0; i < h->n && i < UINT16_MAX - 1; i++)
-		if (strcasecmp(h->v[i].name, name) == 0)
+		if (http_name_eq(h->v[i].name, name))
 			return (uint16_t)(i + 1);
 	return 0;
 }

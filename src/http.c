@@ -31,18 +31,6 @@
 
 /* ------------------------------------------------------------------------- header list */
 
-/*
- * Field names equal in any case. The first bytes, folded, are compared before the call: most
- * lookups are for a field the list does not hold, and most names differ there (this runs for
- * every field of every request). Folding with 0x20 merges a letter's two cases, and a few
- * non-letters too: the strcasecmp that follows decides those.
- */
-static inline bool
-http_name_eq(const char *a, const char *b)
-{
-	return ((a[0] ^ b[0]) & ~0x20) == 0 && strcasecmp(a, b) == 0;
-}
-
 /* Gives a packed list separate strings again, so that it can change. */
 static void
 http_headers_unpack(struct http_headers *h)

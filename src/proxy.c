@@ -304,7 +304,7 @@ proxy_list_append(struct http_headers *dst, const struct http_headers *src, cons
 	struct buf v = {0};
 
 	for (size_t i = 0; i < src->n; i++) {
-		if (strcasecmp(src->v[i].name, name) != 0 || src->v[i].value[0] == '\0')
+		if (!http_name_eq(src->v[i].name, name) || src->v[i].value[0] == '\0')
 			continue;
 		buf_puts(&v, src->v[i].value);
 		buf_append(&v, ", ", 2);
@@ -323,8 +323,7 @@ proxy_entry_list_append(struct http_headers *dst, const struct entry *src, const
 	const char *n, *value;
 
 	for (size_t pos = 0; entry_field_next(src, &pos, &n, &value);) {
-		/* first bytes folded first: most fields differ there */
-		if (((n[0] ^ name[0]) & ~0x20) != 0 || strcasecmp(n, name) != 0 || value[0] == '\0')
+		if (!http_name_eq(n, name) || value[0] == '\0')
 			continue;
 		buf_puts(&v, value);
 		buf_append(&v, ", ", 2);

@@ -538,32 +538,21 @@ hold_reset(void)
 static bool
 hold_wait(const char *name)
 {
-	struct timespec deadline;
+	time_t deadline = time(NULL) + HOLD_TIMEOUT_S;
 	bool released;
 
-	clock_gettime(CLOCK_REALTIME, &deadline);
-	deadline.tv_sec += HOLD_TIMEOUT_S;
 	pthread_mutex_lock(&holds.lock);
-	while (!(released = hold_released_locked(name)) && !atomic_load(&stopping)) {
-		struct timespec step;
+	while (!(released = hold_released_locked(name)) && !atomic_load(&stopping) &&
+	       time(NULL) < deadline) {
+		struct timespec step; /* 100 ms at a time, to notice a stop */
 
-		/* wake up every 100 ms to notice a stop */
 		clock_gettime(CLOCK_REALTIME, &step);
 		step.tv_nsec += 100000000L;
 		if (step.tv_nsec >= 1000000000L) {
 			step.tv_sec++;
 			step.tv_nsec -= 1000000000L;
 		}
-		if (step.tv_sec > deadline.tv_sec ||
-		    (step.tv_sec == deadline.tv_sec && step.tv_nsec >= deadline.tv_nsec)) {
-			if (pthread_cond_timedwait(&holds.cond, &holds.lock, &deadline) ==
-			    ETIMEDOUT) {
-				released = hold_released_locked(name);
-				break;
-			}
-		} else {
-			pthread_cond_timedwait(&holds.cond, &holds.lock, &step);
-		}
+		pthread_cond_timedwait(&holds.cond, &holds.lock, &step);
 	}
 	pthread_mutex_unlock(&holds.lock);
 	return released;
