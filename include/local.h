@@ -2,9 +2,10 @@
  * local: tier 1, the in-process cache. A uthash table (keyed with a per-process secret seed)
  * from primary key to node; each node holds one reference to its entry. Bounded in bytes and
  * in entries; when an insert would exceed either bound the policy (policy.h) names victims.
- * One mutex guards the table and the policy state. Nothing is freed under it: removed entries
- * are collected and unreferenced after the unlock. A lookup returns a new reference, so an
- * entry evicted while someone sends it stays valid until they drop it.
+ * A read-write lock guards the table (lookups share it) and a mutex the policy state (hits
+ * reach the policy in batches, local.c). Nothing is freed under them: removed entries are
+ * collected and unreferenced after the unlock. A lookup returns a new reference, so an entry
+ * evicted while someone sends it stays valid until they drop it.
  */
 #ifndef TIERCACHE_LOCAL_H
 #define TIERCACHE_LOCAL_H
@@ -16,6 +17,7 @@
 #include "entry.h"
 
 struct local;
+struct policy_ops;
 
 /*
  * The regions and admission counters of a policy with an admission window (tinylfu): a
@@ -49,6 +51,10 @@ struct local_info {
 
 /* Creates a tier with the named policy; NULL when the policy is unknown. */
 struct local *local_create(const char *policy, uint64_t max_bytes, uint64_t max_entries);
+
+/* Creates a tier with the policy ops (one of policy.h's, or a test's own). */
+struct local *local_create_ops(const struct policy_ops *ops, uint64_t max_bytes,
+                               uint64_t max_entries);
 
 /* Frees the tier and drops every reference it holds. */
 void local_destroy(struct local *l);

@@ -1,8 +1,9 @@
 /*
  * policy: the interface between the local tier and its eviction policies (policy_lru.c,
  * policy_lfu.c, policy_ttl.c, policy_tinylfu.c). A policy orders the nodes of one local tier;
- * it is called only with that tier's mutex held, never frees a node and never touches the hash
- * table. Each node carries link fields that the policy in use may use as it likes.
+ * it is called only with that tier's policy lock held, never frees a node and never touches the
+ * hash table, nor changes a node's hh or entry (lookups read those meanwhile, local.c). Each node
+ * carries link fields that the policy in use may use as it likes.
  */
 #ifndef TIERCACHE_POLICY_H
 #define TIERCACHE_POLICY_H

@@ -1025,6 +1025,131 @@ START_TEST(test_other_thread_hits)
 }
 END_TEST
 
+/*
+ * A policy that is LRU, except that while the gate is shut its touched callback stops and
+ * waits for it to open: the tier's policy lock stays held meanwhile. It counts the touches.
+ */
+static struct {
+	pthread_mutex_t mutex;
+	pthread_cond_t cond;
+	bool shut;
+	bool inside; /* a touch is waiting at the gate */
+	int touches;
+} gate = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, false, false, 0};
+
+static void
+gate_touched(void *state, struct local_node *n)
+{
+	pthread_mutex_lock(&gate.mutex);
+	gate.touches++;
+	if (gate.shut) {
+		gate.inside = true;
+		pthread_cond_broadcast(&gate.cond);
+		while (gate.shut)
+			pthread_cond_wait(&gate.cond, &gate.mutex);
+		gate.inside = false;
+	}
+	pthread_mutex_unlock(&gate.mutex);
+	policy_lru.touched(state, n);
+}
+
+static void
+gate_set(bool shut)
+{
+	pthread_mutex_lock(&gate.mutex);
+	gate.shut = shut;
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.mutex);
+}
+
+/* Waits up to 10 s for cond() under gate.mutex; false when it never held. */
+static bool
+gate_wait(bool (*cond)(void))
+{
+	struct timespec until;
+	bool ok;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 10;
+	pthread_mutex_lock(&gate.mutex);
+	while (!(ok = cond()) && pthread_cond_timedwait(&gate.cond, &gate.mutex, &until) == 0)
+		;
+	ok = cond();
+	pthread_mutex_unlock(&gate.mutex);
+	return ok;
+}
+
+static bool
+gate_is_inside(void)
+{
+	return gate.inside;
+}
+
+static _Atomic bool readers_done;
+
+static bool
+gate_readers_done(void)
+{
+	return atomic_load(&readers_done);
+}
+
+static void *
+gate_reader_run(void *arg)
+{
+	struct reader *r = arg;
+
+	reader_run(r);
+	pthread_mutex_lock(&gate.mutex);
+	atomic_store(&readers_done, true);
+	pthread_cond_broadcast(&gate.cond);
+	pthread_mutex_unlock(&gate.mutex);
+	return NULL;
+}
+
+/*
+ * Lookups never wait for the policy: while one thread is inside the policy applying its hits
+ * (held there by the gate), another thread's lookups all complete (200 of them: it records
+ * them, and its tries to apply them find the policy busy and leave them waiting). Once the
+ * gate opens, every hit of both threads reaches the policy: none is lost.
+ */
+START_TEST(test_lookups_pass_busy_policy)
+{
+	struct policy_ops ops = policy_lru;
+	struct local *l;
+	struct reader applier, other;
+	pthread_t ta, to;
+	bool passed;
+
+	ops.touched = gate_touched;
+	l = local_create_ops(&ops, BIG, 10);
+	ck_assert_ptr_nonnull(l);
+	put(l, "a", 10, 60);
+	put(l, "b", 10, 60);
+	gate.touches = 0;
+	gate_set(true);
+	/* 64 hits: the 64th applies the thread's ring, and stops at the gate on the first */
+	applier = (struct reader){.l = l, .key = "a", .n = 64};
+	ck_assert_int_eq(pthread_create(&ta, NULL, reader_run, &applier), 0);
+	ck_assert_msg(gate_wait(gate_is_inside), "the applying thread never reached the policy");
+
+	atomic_store(&readers_done, false);
+	other = (struct reader){.l = l, .key = "b", .n = 200};
+	ck_assert_int_eq(pthread_create(&to, NULL, gate_reader_run, &other), 0);
+	passed = gate_wait(gate_readers_done);
+	gate_set(false); /* open in any case, so that both threads end */
+	ck_assert_int_eq(pthread_join(ta, NULL), 0);
+	ck_assert_int_eq(pthread_join(to, NULL), 0);
+	ck_assert_msg(passed, "lookups waited for a thread inside the policy");
+	ck_assert_int_eq(applier.found, 64);
+	ck_assert_int_eq(other.found, 200);
+
+	/* info applies what still waits: every hit was counted once */
+	info(l);
+	ck_assert_int_eq(gate.touches, 264);
+	local_destroy(l);
+}
+END_TEST
+
 static Suite *
 local_suite(void)
 {
@@ -1060,6 +1185,7 @@ local_suite(void)
 	tcase_set_timeout(tt, 120);
 	tcase_add_loop_test(tt, test_threads, 0, 3);
 	tcase_add_loop_test(tt, test_other_thread_hits, 0, 10);
+	tcase_add_test(tt, test_lookups_pass_busy_policy);
 	suite_add_tcase(s, tt);
 	return s;
 }
