@@ -32,7 +32,8 @@
  * hits wait and the policy lock is free (trylock: a busy lock leaves them for its next hit),
  * and waits for the lock only when LOCAL_RING hits wait. Every ring is applied before anything
  * else reaches the policy: an insert (before its victims are chosen), a removal, an expiry,
- * clear, info and destroy, all under both locks, so no ring is being appended to meanwhile.
+ * clear and destroy, all under both locks (so no ring is being appended to meanwhile), and
+ * info (the table lock shared: lookups go on, and their hits wait for the next apply).
  * So a node named in a ring is always linked (no node is unlinked while a ring names it, and
  * an unlinked node is found by no later lookup), no hit is lost, and one thread's hits reach
  * the policy in the order they happened and before its own next insert or removal: a single
@@ -177,7 +178,7 @@ local_apply(struct local *l, struct local_touches *t)
 	atomic_store_explicit(&t->head, head, memory_order_release);
 }
 
-/* Applies every thread's recorded hits (both locks held): before anything else reaches the
+/* Applies every thread's recorded hits (policy lock held): before anything else reaches the
  * policy. */
 static void
 local_apply_all(struct local *l)
@@ -187,7 +188,10 @@ local_apply_all(struct local *l)
 		local_apply(l, t);
 }
 
-/* The ring of this thread on l, or NULL (table lock held, shared or not). */
+/*
+ * The ring of this thread on l, or NULL (no lock needed: rings are only ever put in front,
+ * each fully set before it is published, and freed with the tier).
+ */
 static struct local_touches *
 local_touches_find(struct local *l)
 {
@@ -209,9 +213,7 @@ local_thread_touches(struct local *l)
 		return local_cached_buf;
 	if (local_thread_id == 0)
 		local_thread_id = atomic_fetch_add(&local_ids, 1);
-	local_lock_shared(l);
 	t = local_touches_find(l);
-	local_unlock_table(l);
 	if (t == NULL) {
 		/* once per thread and tier: a small allocation, nothing freed */
 		t = xcalloc(1, sizeof(*t));
@@ -481,7 +483,10 @@ local_clear(struct local *l)
 void
 local_info(struct local *l, struct local_info *out)
 {
-	local_lock(l);
+	/* reads only: the table shared (lookups go on), the policy for the rings and regions */
+	local_lock_shared(l);
+	int rc = pthread_mutex_lock(&l->policy_lock);
+	TC_ASSERT(rc == 0);
 	local_apply_all(l); /* the regions as every hit so far left them */
 	out->policy = l->ops->name;
 	out->entries = l->entries;
@@ -494,7 +499,7 @@ local_info(struct local *l, struct local_info *out)
 	memset(&out->regions, 0, sizeof(out->regions));
 	if (l->ops->info != NULL)
 		l->ops->info(l->policy, &out->regions);
-	local_unlock(l);
+	local_unlock(l); /* the policy lock, then the table lock */
 }
 
 /* Bytes charged for storing e (its block, a body kept apart, and bookkeeping). */
