@@ -2,12 +2,15 @@
 # Installs every build, test and run dependency of tiercache from Debian 12's packages.
 # Safe to run again: apt-get only installs what is missing. Needs root (or sudo).
 # prometheus brings promtool, the strict checker of /metrics (t_metrics); chromium loads the
-# HTML /stats page headless (t_stats_page).
+# HTML /stats page headless (t_stats_page). libssl-dev: libmemcached.pc lists libcrypto in
+# Requires.private, so pkg-config does not find libmemcached without it, and Debian's
+# libmemcached-dev does not depend on it.
 set -eu
 
 PACKAGES="
 build-essential autoconf automake libtool pkg-config
 libmicrohttpd-dev libcurl4-openssl-dev libmemcached-dev uthash-dev libinih-dev libxxhash-dev
+libssl-dev
 check
 curl jq memcached
 prometheus chromium

@@ -95,7 +95,8 @@ install_missing() {
 	command -v gcc >/dev/null || need+=(gcc)
 	command -v pkg-config >/dev/null || need+=(pkg-config)
 	pkg-config --exists libmicrohttpd 2>/dev/null || need+=(libmicrohttpd-dev)
-	pkg-config --exists libmemcached 2>/dev/null || need+=(libmemcached-dev)
+	# libssl-dev: libmemcached.pc requires libcrypto's .pc, and libmemcached-dev lacks the dependency
+	pkg-config --exists libmemcached 2>/dev/null || need+=(libmemcached-dev libssl-dev)
 	[ ${#need[@]} -eq 0 ] && return 0
 	[ "$(id -u)" -eq 0 ] || sudo=sudo
 	log "installing from Debian's packages: ${need[*]}"
