@@ -8,7 +8,8 @@
 #   --quick       2 s runs, 3 rounds, shorter scenarios: about three minutes
 #   (default)     8 s runs, 5 rounds: about 20 minutes
 #   --build DIR   a configured build directory with src/tiercache (default: build one out of
-#                 tree with CFLAGS='-O2 -g' in the work directory; install-deps.sh first)
+#                 tree with CFLAGS='-O2 -g' in the work directory; install-deps.sh first;
+#                 from a clean copy of the sources when they are configured in place)
 #   --keep        keep the work directory (configs, logs, raw results) instead of removing it
 #   --only LIST   run only these parts (comma-separated): hits (the side-by-side benchmark),
 #                 slow, collapse, shared, memory, reval (the scenarios); default: all
@@ -62,7 +63,7 @@ while [ $# -gt 0 ]; do
 	--bodies) BODIES="${2//,/ }"; shift ;;
 	--baseline) BASELINE=$2; shift ;;
 	--baseline-local) BASELINE_LOCAL=$2; shift ;;
-	-h | --help) sed -n '2,37p' "$0"; exit 0 ;;
+	-h | --help) sed -n '2,38p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument '$1' (try --help)" >&2; exit 2 ;;
 	esac
 	shift
@@ -213,9 +214,20 @@ if [ -z "$BUILD" ]; then
 	BUILD=$WORK/build
 	log "building tiercache (out of tree, CFLAGS='-O2 -g') in $BUILD"
 	sh "$ROOT/contrib/install-deps.sh" >/dev/null
-	(cd "$ROOT" && { [ -x configure ] || autoreconf -fi >/dev/null 2>&1; })
+	SRC=$ROOT
+	if [ -f "$ROOT/config.status" ]; then
+		# configured in the tree (the demo, or the test suite's ./configure): configure refuses
+		# to build out of such a tree, so build from a copy of it, cleaned by make distclean
+		log "the source tree is configured in place: building from a clean copy in $WORK/src"
+		SRC=$WORK/src
+		mkdir -p "$SRC"
+		tar -C "$ROOT" --exclude=./.git -cf - . | tar -C "$SRC" -xf -
+		make -C "$SRC" distclean >"$WORK/distclean.log" 2>&1 ||
+			die "make distclean failed in the copy: see $WORK/distclean.log"
+	fi
+	(cd "$SRC" && { [ -x configure ] || autoreconf -fi >/dev/null 2>&1; })
 	mkdir -p "$BUILD"
-	(cd "$BUILD" && "$ROOT/configure" CFLAGS='-O2 -g' -q >/dev/null &&
+	(cd "$BUILD" && "$SRC/configure" CFLAGS='-O2 -g' -q >/dev/null &&
 		make -j"$(nproc)" >"$WORK/build.log" 2>&1) || die "build failed: see $WORK/build.log"
 fi
 BUILD=$(cd "$BUILD" && pwd)
