@@ -225,7 +225,10 @@ if [ -z "$BUILD" ]; then
 		make -C "$SRC" distclean >"$WORK/distclean.log" 2>&1 ||
 			die "make distclean failed in the copy: see $WORK/distclean.log"
 	fi
-	(cd "$SRC" && { [ -x configure ] || autoreconf -fi >/dev/null 2>&1; })
+	if [ ! -x "$SRC/configure" ]; then
+		(cd "$SRC" && autoreconf -fi) >"$WORK/autoreconf.log" 2>&1 ||
+			die "autoreconf failed: see $WORK/autoreconf.log"
+	fi
 	mkdir -p "$BUILD"
 	(cd "$BUILD" && "$SRC/configure" CFLAGS='-O2 -g' -q >/dev/null &&
 		make -j"$(nproc)" >"$WORK/build.log" 2>&1) || die "build failed: see $WORK/build.log"
