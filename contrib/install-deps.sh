@@ -1,6 +1,9 @@
 #!/bin/sh
 # Installs every build, test and run dependency of tiercache from Debian 12's packages.
 # Safe to run again: apt-get only installs what is missing. Needs root (or sudo).
+#   sh contrib/install-deps.sh [--build-only]
+# --build-only leaves out prometheus and chromium, which only the test suite uses (the demo
+# and the benchmarks build and run without them).
 # prometheus brings promtool, the strict checker of /metrics (t_metrics); chromium loads the
 # HTML /stats page headless (t_stats_page). libssl-dev: libmemcached.pc lists libcrypto in
 # Requires.private, so pkg-config does not find libmemcached without it, and Debian's
@@ -13,8 +16,15 @@ libmicrohttpd-dev libcurl4-openssl-dev libmemcached-dev uthash-dev libinih-dev l
 libssl-dev
 check
 curl jq memcached
-prometheus chromium
 "
+case "${1:-}" in
+--build-only) ;;
+"") PACKAGES="$PACKAGES prometheus chromium" ;;
+*)
+  echo "install-deps: unknown argument '$1' (only --build-only)" >&2
+  exit 2
+  ;;
+esac
 
 SUDO=
 if [ "$(id -u)" -ne 0 ]; then

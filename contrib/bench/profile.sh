@@ -64,7 +64,7 @@ trap 'exit 130' INT TERM
 if [ -z "$BUILD" ]; then
 	BUILD=$WORK/build
 	echo "building tiercache (CFLAGS='-O2 -g') in $BUILD" >&2
-	sh "$ROOT/contrib/install-deps.sh" >/dev/null
+	sh "$ROOT/contrib/install-deps.sh" --build-only >/dev/null
 	SRC=$ROOT
 	if [ -f "$ROOT/config.status" ]; then
 		# configured in the tree (the demo, the test suite's command): configure refuses to

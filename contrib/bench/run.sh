@@ -213,7 +213,7 @@ stats_get() { curl -s --max-time 5 "http://127.0.0.1:$1/stats" | jq -r "$2"; }
 if [ -z "$BUILD" ]; then
 	BUILD=$WORK/build
 	log "building tiercache (out of tree, CFLAGS='-O2 -g') in $BUILD"
-	sh "$ROOT/contrib/install-deps.sh" >/dev/null
+	sh "$ROOT/contrib/install-deps.sh" --build-only >/dev/null
 	SRC=$ROOT
 	if [ -f "$ROOT/config.status" ]; then
 		# configured in the tree (the demo, or the test suite's ./configure): configure refuses

@@ -5,7 +5,7 @@
 set -eu
 cd "$(dirname "$0")/../.."
 
-sh contrib/install-deps.sh
+sh contrib/install-deps.sh --build-only
 [ -x configure ] || autoreconf -fi
 [ -f Makefile ] || ./configure
 make -j"$(nproc)" src/tiercache contrib/demo/demo-origin
