@@ -71,7 +71,7 @@ if [ -z "$BUILD" ]; then
 		# build out of such a tree, so build from a copy, cleaned by make distclean (run.sh too)
 		SRC=$WORK/src
 		mkdir -p "$SRC"
-		tar -C "$ROOT" --exclude=./.git -cf - . | tar -C "$SRC" -xf -
+		tar -C "$ROOT" --exclude=./.git --exclude='./build-*' -cf - . | tar -C "$SRC" -xf -
 		make -C "$SRC" distclean >"$WORK/distclean.log" 2>&1 ||
 			{ echo "profile.sh: make distclean failed in the copy of the sources" >&2; exit 1; }
 	fi

@@ -6,7 +6,7 @@
 #   bash contrib/bench/run.sh [--quick] [--build DIR] [--rounds N] [--duration S] [--keep]
 #
 #   --quick       2 s runs, 3 rounds, shorter scenarios: about three minutes
-#   (default)     8 s runs, 5 rounds: about 20 minutes
+#   (default)     8 s runs, 5 rounds: about 15 minutes
 #   --build DIR   a configured build directory with src/tiercache (default: build one out of
 #                 tree with CFLAGS='-O2 -g' in the work directory; install-deps.sh first;
 #                 from a clean copy of the sources when they are configured in place)
@@ -221,7 +221,7 @@ if [ -z "$BUILD" ]; then
 		log "the source tree is configured in place: building from a clean copy in $WORK/src"
 		SRC=$WORK/src
 		mkdir -p "$SRC"
-		tar -C "$ROOT" --exclude=./.git -cf - . | tar -C "$SRC" -xf -
+		tar -C "$ROOT" --exclude=./.git --exclude='./build-*' -cf - . | tar -C "$SRC" -xf -
 		make -C "$SRC" distclean >"$WORK/distclean.log" 2>&1 ||
 			die "make distclean failed in the copy: see $WORK/distclean.log"
 	fi
