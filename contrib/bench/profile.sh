@@ -5,7 +5,7 @@
 #
 #   bash contrib/bench/profile.sh [--build DIR] [--requests N] [--paths P]
 #
-# Without --build it builds tiercache out of tree with CFLAGS='-O2 -g' (install-deps.sh first;
+# Without --build it builds tiercache out of tree with CFLAGS='-O2 -g' (build.sh: install-deps first;
 # from a clean copy of the sources when they are configured in place), as run.sh does.
 # tiercache runs under valgrind --tool=callgrind with one server thread, in front of the
 # ceiling server (which answers like an API: 1 KiB, ETag, Cache-Control: max-age=3600); the
@@ -64,27 +64,8 @@ trap 'exit 130' INT TERM
 if [ -z "$BUILD" ]; then
 	BUILD=$WORK/build
 	echo "building tiercache (CFLAGS='-O2 -g') in $BUILD" >&2
-	sh "$ROOT/contrib/install-deps.sh" --build-only >/dev/null
-	SRC=$ROOT
-	if [ -f "$ROOT/config.status" ]; then
-		# configured in the tree (the demo, the test suite's command): configure refuses to
-		# build out of such a tree, so build from a copy, cleaned by make distclean (run.sh too)
-		SRC=$WORK/src
-		mkdir -p "$SRC"
-		tar -C "$ROOT" --exclude=./.git --exclude='./build-*' -cf - . | tar -C "$SRC" -xf -
-		make -C "$SRC" distclean >"$WORK/distclean.log" 2>&1 ||
-			{ echo "profile.sh: make distclean failed in the copy of the sources" >&2; exit 1; }
-	fi
-	if [ ! -x "$SRC/configure" ] && ! (cd "$SRC" && autoreconf -fi) >"$WORK/autoreconf.log" 2>&1; then
-		echo "profile.sh: autoreconf failed:" >&2
-		cat "$WORK/autoreconf.log" >&2
-		exit 1
-	fi
-	mkdir -p "$BUILD"
-	if ! (cd "$BUILD" && "$SRC/configure" CFLAGS='-O2 -g' -q >/dev/null &&
-		make -j"$(nproc)" src/tiercache >"$WORK/build.log" 2>&1); then
-		echo "profile.sh: the build failed:" >&2
-		tail -n 30 "$WORK/build.log" >&2
+	if ! bash "$HERE/build.sh" "$ROOT" "$WORK" "$BUILD" src/tiercache; then
+		[ ! -f "$WORK/build.log" ] || tail -n 30 "$WORK/build.log" >&2
 		exit 1
 	fi
 fi

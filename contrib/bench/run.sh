@@ -8,7 +8,7 @@
 #   --quick       2 s runs, 3 rounds, shorter scenarios: about three minutes
 #   (default)     8 s runs, 5 rounds: about 15 minutes
 #   --build DIR   a configured build directory with src/tiercache (default: build one out of
-#                 tree with CFLAGS='-O2 -g' in the work directory; install-deps.sh first;
+#                 tree with CFLAGS='-O2 -g' in the work directory with build.sh: install-deps first;
 #                 from a clean copy of the sources when they are configured in place)
 #   --keep        keep the work directory (configs, logs, raw results) instead of removing it
 #   --only LIST   run only these parts (comma-separated): hits (the side-by-side benchmark),
@@ -213,25 +213,7 @@ stats_get() { curl -s --max-time 5 "http://127.0.0.1:$1/stats" | jq -r "$2"; }
 if [ -z "$BUILD" ]; then
 	BUILD=$WORK/build
 	log "building tiercache (out of tree, CFLAGS='-O2 -g') in $BUILD"
-	sh "$ROOT/contrib/install-deps.sh" --build-only >/dev/null
-	SRC=$ROOT
-	if [ -f "$ROOT/config.status" ]; then
-		# configured in the tree (the demo, or the test suite's ./configure): configure refuses
-		# to build out of such a tree, so build from a copy of it, cleaned by make distclean
-		log "the source tree is configured in place: building from a clean copy in $WORK/src"
-		SRC=$WORK/src
-		mkdir -p "$SRC"
-		tar -C "$ROOT" --exclude=./.git --exclude='./build-*' -cf - . | tar -C "$SRC" -xf -
-		make -C "$SRC" distclean >"$WORK/distclean.log" 2>&1 ||
-			die "make distclean failed in the copy: see $WORK/distclean.log"
-	fi
-	if [ ! -x "$SRC/configure" ]; then
-		(cd "$SRC" && autoreconf -fi) >"$WORK/autoreconf.log" 2>&1 ||
-			die "autoreconf failed: see $WORK/autoreconf.log"
-	fi
-	mkdir -p "$BUILD"
-	(cd "$BUILD" && "$SRC/configure" CFLAGS='-O2 -g' -q >/dev/null &&
-		make -j"$(nproc)" >"$WORK/build.log" 2>&1) || die "build failed: see $WORK/build.log"
+	bash "$HERE/build.sh" "$ROOT" "$WORK" "$BUILD" || die "tiercache was not built (above)"
 fi
 BUILD=$(cd "$BUILD" && pwd)
 TIERCACHE=$BUILD/src/tiercache
